@@ -1,0 +1,95 @@
+"""The guide model: frozen values produced by the parser and read by the planner.
+
+Line numbers are 0-based indexes into the guide's lines, split the way markdown-it-py splits them
+(``\\r\\n``, ``\\r`` and ``\\n`` are line breaks, nothing else). Messages shown to people add one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class GuideKind(str, Enum):
+    PHASE = "phase"
+    IMPLEMENTATION = "implementation"
+
+
+@dataclass(frozen=True)
+class IssueLink:
+    """The ``([#12](https://…/issues/12))`` a task line carries once it is linked."""
+
+    number: int
+    url: str
+
+    def markdown(self) -> str:
+        return f"([#{self.number}]({self.url}))"
+
+
+@dataclass(frozen=True)
+class SubItem:
+    """A nested list item under a task, kept for the issue body."""
+
+    text: str
+    checked: bool | None  # None: a plain bullet
+    depth: int  # 1 = directly under the task
+
+
+@dataclass(frozen=True)
+class Task:
+    guide: str  # path of the guide, relative to the root, with forward slashes
+    milestone: str  # key of the milestone it belongs to
+    text: str  # inline Markdown of the item's first paragraph, without box and link
+    checked: bool
+    has_box: bool  # False for a plain bullet (counts as unchecked)
+    line: int  # first line of the item
+    end_line: int  # line after the item (exclusive)
+    link: IssueLink | None = None
+    subitems: tuple[SubItem, ...] = ()
+    occurrence: int = 0  # how many earlier tasks in this milestone have the same text
+
+    @property
+    def key(self) -> str:
+        """Identity of a task before it has an issue: written into the issue's hidden marker.
+
+        Stable while the guide path, milestone and text stay the same, so a run that created an
+        issue but crashed before writing the link back can find and adopt it."""
+        raw = "\0".join((self.guide, self.milestone, " ".join(self.text.split()), str(self.occurrence)))
+        return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Milestone:
+    key: str  # stable id inside the repository: "<guide path>#phase" or "<guide path>#milestone-<n>"
+    title: str
+    description: str
+    line: int
+    tasks: tuple[Task, ...] = ()
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong in a guide, located by file and line (0-based)."""
+
+    path: str
+    line: int | None
+    message: str
+    severity: str = "error"  # "error" | "warning"
+
+    def __str__(self) -> str:
+        where = self.path if self.line is None else f"{self.path}:{self.line + 1}"
+        return f"{where}: {self.severity}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Guide:
+    path: str
+    title: str
+    kind: GuideKind
+    milestones: tuple[Milestone, ...] = ()
+    problems: tuple[Problem, ...] = field(default=())
+
+    @property
+    def tasks(self) -> tuple[Task, ...]:
+        return tuple(t for m in self.milestones for t in m.tasks)
