@@ -1,0 +1,270 @@
+"""What each command does, free of the CLI framework: settings in, an :class:`Outcome` out.
+
+Exit codes: 0 fine; 1 something failed (lint errors, tracker errors, a guide not written);
+2 bad usage, configuration or input file; 3 stopped by a guard (needs ``--force``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from . import report
+from .config import Config, ConfigError, Secret, find_token, load_config, starter_config, suggest_from_git
+from .guides import GuideError, Loaded, load
+from .plan import Options, Plan, Snapshot, make_plan
+from .state import State, StateError, loads
+from .sync import Fatal, RunResult, execute, fetch
+from .trackers import make_tracker
+from .trackers.base import BudgetExhausted, CallPolicy, Tracker, TrackerError
+from .writeback import LockHeld, RunLock, read_bytes, replace_file
+
+OK, FAILED, USAGE, GUARD = 0, 1, 2, 3
+
+
+@dataclass
+class Outcome:
+    code: int = OK
+    text: str = ""
+    data: Any = None
+    stderr: list[str] = field(default_factory=list)
+    stats: dict[str, Any] | None = None  # request statistics of a run that used the tracker
+
+
+@dataclass
+class Context:
+    """Settings for one invocation."""
+
+    config_path: str | None = None
+    paths: tuple[str, ...] = ()
+    root: Path = field(default_factory=Path.cwd)
+    env: dict[str, str] | None = None
+    sleep: Callable[[float], None] | None = None  # tests keep waits tiny
+    progress: Callable[[int, int], None] | None = None
+    use_gh: bool = True
+
+
+def _config(ctx: Context) -> Config:
+    return load_config(ctx.config_path, ctx.env)
+
+
+def _guides(ctx: Context, cfg: Config) -> Loaded:
+    return load(ctx.paths, ctx.root, cfg.guides, cfg.exclude, cfg.sections)
+
+
+def lint(ctx: Context, *, as_json: bool = False, annotations: bool = False) -> Outcome:
+    cfg = _config(ctx)
+    loaded = _guides(ctx, cfg)
+    problems = list(loaded.problems)
+    guides = [lg.guide for lg in loaded.guides]
+    plan = make_plan(guides, State(), Snapshot(offline=True), Options(mode="push"))
+    problems += [p for p in plan.problems if p.severity == "error"]
+    problems += _duplicate_titles(guides)
+    errors = [p for p in problems if p.severity == "error"]
+    if as_json:
+        data = {"guides": len(guides), "problems": [report.problem_data(p) for p in problems]}
+        return Outcome(FAILED if errors else OK, report.dumps(data), data)
+    lines = [str(p) for p in problems]
+    if annotations:
+        lines += [_annotation(p) for p in problems]
+    lines.append(f"{len(guides)} guides, {len(errors)} errors, {len(problems) - len(errors)} warnings")
+    return Outcome(FAILED if errors else OK, "\n".join(lines))
+
+
+def _annotation(p) -> str:
+    level = "error" if p.severity == "error" else "warning"
+    line = f",line={p.line + 1}" if p.line is not None else ""
+    msg = p.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return f"::{level} file={p.path}{line}::{msg}"
+
+
+def _duplicate_titles(guides) -> list:
+    from .model import Problem
+
+    seen: dict[str, str] = {}
+    out = []
+    for g in guides:
+        for m in g.milestones:
+            if m.title in seen and seen[m.title] != m.key:
+                out.append(Problem(g.path, m.line, f"milestone title {m.title!r} is also used by {seen[m.title]}", "error"))
+            seen.setdefault(m.title, m.key)
+    return out
+
+
+def status(ctx: Context, *, as_json: bool = False) -> Outcome:
+    cfg = _config(ctx)
+    loaded = _guides(ctx, cfg)
+    guides = [lg.guide for lg in loaded.guides]
+    data = report.status_data(guides)
+    return Outcome(OK, report.dumps(data) if as_json else "", data)
+
+
+def _state(cfg: Config, root: Path) -> tuple[Path, bytes | None, State]:
+    path = root / cfg.state_file
+    raw = read_bytes(path)
+    if raw is None:
+        return path, None, State()
+    try:
+        state = loads(raw.decode("utf-8"), cfg.state_file)
+    except UnicodeDecodeError:
+        raise StateError(f"{cfg.state_file}: not valid UTF-8") from None
+    if state.repository and cfg.repository and state.repository.lower() != cfg.repository.lower():
+        raise StateError(
+            f"{cfg.state_file}: belongs to {state.repository}, but the configured repository is {cfg.repository}"
+        )
+    return path, raw, state
+
+
+def _tracker(cfg: Config, token: Secret | None, ctx: Context) -> Tracker:
+    kw: dict[str, Any] = {}
+    if ctx.sleep is not None:
+        kw["sleep"] = ctx.sleep
+    policy = CallPolicy(
+        write_interval=cfg.pause_between_writes,
+        max_retries=cfg.max_retries,
+        max_wait=cfg.max_retry_wait,
+        reserve=cfg.rate_reserve,
+        **kw,
+    )
+    assert cfg.repository is not None
+    return make_tracker(cfg.tracker, cfg.repository, token.reveal() if token else None, url=cfg.api_url, policy=policy, timeout=cfg.timeout)
+
+
+def _options(cfg: Config, mode: str, loaded: Loaded, tracker: Tracker | None, frozen: frozenset[str]) -> Options:
+    if tracker is None:
+        return Options(mode=mode, labels=cfg.labels, on_removed=cfg.on_removed, max_close=cfg.max_close,
+                       all_guides=not loaded.explicit, frozen_guides=frozen)
+    return Options(
+        mode=mode,
+        labels=cfg.labels,
+        on_removed=cfg.on_removed,
+        max_close=cfg.max_close,
+        all_guides=not loaded.explicit,
+        frozen_guides=frozen,
+        guide_url=lambda path: tracker.guide_url(path, cfg.branch),
+        owns_link=lambda url, n: tracker.issue_number_from_url(url) == n,
+        limits=tracker.limits(),
+    )
+
+
+def sync(ctx: Context, mode: str, *, dry_run: bool = False, force: bool = False, full: bool = False,
+         as_json: bool = False, offline: bool = False) -> Outcome:
+    """``plan`` (mode "plan"), ``push``, ``pull`` and ``sync``."""
+    planning = mode == "plan"
+    cfg = _config(ctx)
+    token = None
+    if not offline:
+        token = find_token(cfg, ctx.env, use_gh=ctx.use_gh)
+    notes: list[str] = []
+    if planning and (token is None or cfg.repository is None):
+        if not offline:
+            notes.append("no tracker credentials or repository: planning against an empty tracker (offline)")
+        offline = True
+    if not offline:
+        if cfg.repository is None:
+            hint = suggest_from_git(str(ctx.root))
+            extra = f" (the git remote suggests: repository: {hint[1]})" if hint else ""
+            raise ConfigError(f"no repository configured: set 'repository' in {cfg.path or 'config/guidesync.yaml'} "
+                              f"or run in CI{extra}; guidesync never guesses where to write")
+        if token is None:
+            names = cfg.token_env or " or ".join(("GITHUB_TOKEN", "GH_TOKEN") if cfg.tracker == "github" else ("GITLAB_TOKEN",))
+            raise ConfigError(f"no {cfg.tracker} token: set {names}" + (" or log in with `gh auth login`" if cfg.tracker == "github" and not cfg.token_env else ""))
+    lock = RunLock(ctx.root) if not (planning or dry_run or offline) else None
+    if lock is not None:
+        lock.__enter__()
+    try:
+        return _sync_locked(ctx, cfg, token, mode if not planning else "sync", planning, dry_run, force, full, as_json, offline, notes)
+    finally:
+        if lock is not None:
+            lock.__exit__(None, None, None)
+
+
+def _sync_locked(ctx: Context, cfg: Config, token: Secret | None, mode: str, planning: bool, dry_run: bool, force: bool,
+                 full: bool, as_json: bool, offline: bool, notes: list[str]) -> Outcome:
+    loaded = _guides(ctx, cfg)
+    frozen = frozenset(p.path for p in loaded.problems if p.severity == "error")
+    usable = [lg for lg in loaded.guides if lg.guide.path not in frozen]
+    state_path, state_raw, state = _state(cfg, ctx.root)
+    guides = [lg.guide for lg in usable]
+    problems = [str(p) for p in loaded.problems]
+    if frozen:
+        problems.append("guides with errors are not synced: " + ", ".join(sorted(frozen)))
+    if offline:
+        plan = make_plan(guides, state, Snapshot(offline=True), _options(cfg, mode, loaded, None, frozen))
+        return _plan_outcome(plan, guides, offline=True, as_json=as_json, notes=notes + problems, frozen=frozen)
+    tracker = _tracker(cfg, token, ctx)
+    linked = {t.link.number for g in guides for t in g.tasks if t.link}
+    try:
+        fetched = fetch(tracker, state, cfg.labels[0], linked, full=full, full_sync_hours=cfg.full_sync_hours)
+    except TrackerError as exc:
+        raise Fatal(_explain(exc, cfg)) from None
+    except BudgetExhausted as exc:
+        raise Fatal(f"could not read the tracker: {exc}") from None
+    plan = make_plan(guides, state, fetched.snapshot, _options(cfg, mode, loaded, tracker, frozen))
+    if planning or dry_run:
+        out = _plan_outcome(plan, guides, offline=False, as_json=as_json, notes=notes + problems, frozen=frozen)
+        if as_json:
+            out.data["requests"] = tracker.policy.stats.as_dict()
+            out.text = report.dumps(out.data)
+        return out
+    if plan.guards and not force:
+        msg = "\n".join(f"stopped: {g}" for g in plan.guards)
+        return Outcome(GUARD, "" if as_json else msg, {"guards": list(plan.guards)} if as_json else None,
+                       stderr=[msg] if as_json else [])
+    result = RunResult(mode=mode, dry_run=False, plan=plan, full_listing=fetched.full)
+    result.warnings.extend(problems)
+    result.errors.extend(str(p) for p in plan.problems if p.severity == "error")
+    result.warnings.extend(str(p) for p in plan.problems if p.severity != "error")
+    execute(plan, tracker=tracker, loaded=usable, state=state, fetched=fetched, labels=cfg.labels,
+            state_path=state_path, state_raw=state_raw, tracker_name=cfg.tracker, repository=cfg.repository or "",
+            result=result, progress=ctx.progress)
+    stats = tracker.policy.stats.as_dict()
+    code = FAILED if result.errors or frozen else OK
+    if as_json:
+        data = report.result_data(result, stats)
+        return Outcome(code, report.dumps(data), data, stats=stats)
+    return Outcome(code, report.result_text(result), result, stats=stats)
+
+
+def _plan_outcome(plan: Plan, guides, *, offline: bool, as_json: bool, notes: list[str], frozen: frozenset[str]) -> Outcome:
+    code = FAILED if frozen or any(p.severity == "error" for p in plan.problems) else OK
+    if plan.guards:
+        code = max(code, GUARD) if code == OK else code
+    if as_json:
+        data = report.plan_data(plan, offline=offline)
+        data["notes"] = notes
+        return Outcome(code, report.dumps(data), data)
+    text = report.plan_text(plan, guides, offline=offline)
+    extra = [str(p) for p in plan.problems]
+    return Outcome(code, "\n".join([*notes, text, *extra]), plan)
+
+
+def _explain(exc: TrackerError, cfg: Config) -> str:
+    if exc.kind == "auth":
+        return f"{cfg.tracker} rejected the token: check that it is valid and not expired"
+    if exc.kind == "not_found":
+        return f"repository {cfg.repository} not found on {cfg.api_url}, or the token cannot see it"
+    if exc.kind == "forbidden":
+        return f"the token may not read {cfg.repository}: {exc}"
+    return str(exc)
+
+
+def init(ctx: Context, *, tracker: str | None = None, repository: str | None = None, force: bool = False) -> Outcome:
+    """Write a starter config, proposing the repository from the git remote."""
+    path = ctx.root / (ctx.config_path or "config/guidesync.yaml")
+    if path.exists() and not force:
+        return Outcome(USAGE, f"{path.relative_to(ctx.root) if path.is_relative_to(ctx.root) else path}: already exists (use --force to overwrite)")
+    suggestion = suggest_from_git(str(ctx.root))
+    lines = []
+    if repository is None and suggestion:
+        repository = suggestion[1]
+        lines.append(f"repository {repository} taken from the git remote 'origin'; check it")
+    tracker = tracker or (suggestion[0] if suggestion else "github")
+    replace_file(path, starter_config(tracker, repository).encode(), read_bytes(path))
+    lines.append(f"wrote {path.relative_to(ctx.root) if path.is_relative_to(ctx.root) else path}")
+    return Outcome(OK, "\n".join(lines))
+
+
+ERRORS = (ConfigError, GuideError, StateError)
+__all__ = ["Context", "ERRORS", "Fatal", "LockHeld", "Outcome", "init", "lint", "status", "sync"]

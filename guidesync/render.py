@@ -1,0 +1,110 @@
+"""What an issue says: its title, its body with the hidden marker, and the content hash. Pure.
+
+Guide text is copied into issues neutralised: ``@name``, ``#123``, ``!123`` and ``GH-123`` get a
+zero-width space so they neither ping people nor cross-reference issues, and lines that start with
+``/`` cannot run GitLab quick actions. Code spans and URLs are left as written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from urllib.parse import quote, unquote
+
+from .model import Guide, Milestone, SubItem, Task
+
+ZWSP = "\u200b"
+MARKER = re.compile(r"<!-- guidesync:task guide=(?P<guide>\S+) key=(?P<key>[0-9a-f]{16}) -->")
+# Things that notify or cross-reference on GitHub and GitLab.
+_REFERENCE = re.compile(r"(?<![\w/`])(?P<sigil>@|#|!|GH-)(?=[A-Za-z0-9_])")
+# Stretches left untouched: code spans and URLs (bare, autolinks, link destinations).
+_KEEP = re.compile(r"(`+)(?:.|\n)*?(?<!`)\1(?!`)|<[a-zA-Z][\w+.-]*:[^>\s]*>|\]\([^)\s]*\)|https?://[^\s)<>]+")
+ELLIPSIS = "…"
+
+
+@dataclass(frozen=True)
+class IssueContent:
+    title: str
+    body: str
+
+    @property
+    def hash(self) -> str:
+        return content_hash(self.title, self.body)
+
+
+def content_hash(title: str, body: str) -> str:
+    return hashlib.sha256(f"{title}\0{body}".encode("utf-8")).hexdigest()[:16]
+
+
+def neutralize(text: str) -> str:
+    """Defuse mentions, references and quick actions in guide text, keeping code and URLs."""
+    out: list[str] = []
+    pos = 0
+    for m in _KEEP.finditer(text):
+        out.append(_REFERENCE.sub(lambda r: r["sigil"] + ZWSP, text[pos : m.start()]))
+        out.append(m.group())
+        pos = m.end()
+    out.append(_REFERENCE.sub(lambda r: r["sigil"] + ZWSP, text[pos:]))
+    result = "".join(out)
+    return "\n".join(ZWSP + line if line.lstrip().startswith("/") else line for line in result.split("\n"))
+
+
+def marker(task: Task) -> str:
+    return f"<!-- guidesync:task guide={quote(task.guide, safe='/')} key={task.key} -->"
+
+
+def read_marker(body: str | None) -> tuple[str, str] | None:
+    """(guide path, task key) from an issue body written by guidesync, else None."""
+    if not body:
+        return None
+    m = MARKER.search(body)
+    return (unquote(m["guide"]), m["key"]) if m else None
+
+
+def issue_title(task: Task, limit: int = 255) -> str:
+    title = neutralize(" ".join(task.text.split())).replace("\n", " ")
+    if title.startswith(ZWSP + "/"):
+        title = title[len(ZWSP) :]  # a title cannot run quick actions
+    return title if len(title) <= limit else title[: limit - 1].rstrip() + ELLIPSIS
+
+
+def _subitems(items: tuple[SubItem, ...]) -> str:
+    lines = []
+    for item in items:
+        box = "" if item.checked is None else ("[x] " if item.checked else "[ ] ")
+        text = neutralize(" ".join(item.text.split()))
+        lines.append("  " * (item.depth - 1) + f"- {box}{text}")
+    return "\n".join(lines)
+
+
+def issue_body(task: Task, guide: Guide, milestone: Milestone, guide_url: str, limit: int = 65536) -> str:
+    """The issue body: marker, where the task comes from, the task text and its sub-items."""
+    head = (
+        f"{marker(task)}\n"
+        f"From the guide [{neutralize(guide.title)}]({guide_url}) · milestone **{neutralize(milestone.title)}**\n\n"
+    )
+    tail = "\n\n---\n<sub>Managed by guidesync: edit this task in the guide; changes made here to the title or text are overwritten.</sub>\n"
+    text = neutralize(task.text)
+    if task.subitems:
+        text += "\n\n" + _subitems(task.subitems)
+    room = limit - len(head) - len(tail)
+    if len(text) > room:
+        note = f"\n\n{ELLIPSIS} (truncated: the full task is in [the guide]({guide_url}))"
+        text = text[: max(0, room - len(note))] + note
+    return head + text + tail
+
+
+def milestone_description(milestone: Milestone, guide: Guide, guide_url: str, limit: int = 60000) -> str:
+    text = neutralize(milestone.description)
+    foot = f"\n\nFrom the guide [{neutralize(guide.title)}]({guide_url}), kept in step by guidesync."
+    if len(text) + len(foot) > limit:
+        text = text[: max(0, limit - len(foot) - 1)] + ELLIPSIS
+    return (text + foot).strip()
+
+
+def render_issue(task: Task, guide: Guide, milestone: Milestone, guide_url: str, limits: dict[str, int]) -> IssueContent:
+    return IssueContent(
+        issue_title(task, limits.get("title", 255)),
+        issue_body(task, guide, milestone, guide_url, limits.get("body", 65536)),
+    )

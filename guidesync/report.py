@@ -1,0 +1,198 @@
+"""Turning plans, results and guides into text people read, or JSON programs read."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable
+
+from rich.console import Console
+from rich.table import Table
+
+from .model import Guide, Problem
+from .plan import Plan, TaskStep
+from .sync import RunResult
+
+
+def _task_line(step: TaskStep) -> str:
+    task = step.task
+    box = "[x]" if task and task.checked else "[ ]"
+    text = " ".join(task.text.split()) if task else ""
+    if len(text) > 90:
+        text = text[:89] + "…"
+    what: list[str] = []
+    if step.create:
+        what.append("create" + (" and close" if step.close else ""))
+    else:
+        if step.adopt_url:
+            what.append(f"link #{step.number} (found by its marker)")
+        if step.update:
+            what.append("update")
+        if step.close and not step.forget:
+            what.append(f"close ({step.close.replace('_', ' ')})")
+        if step.reopen:
+            what.append("reopen")
+        if step.set_box is not None:
+            what.append("check the box" if step.set_box else "uncheck the box")
+    ref = f"#{step.number}" if step.number is not None else "new"
+    action = ", ".join(what) if what else "in step"
+    where = f"{task.guide}:{task.line + 1}" if task else ""
+    notes = "".join(f"\n        note: {n}" for n in step.notes)
+    return f"    {box} {text}  [{ref}: {action}]  {where}{notes}"
+
+
+def plan_text(plan: Plan, guides: Iterable[Guide], *, offline: bool) -> str:
+    """The plan grouped by milestone, in guide order."""
+    out: list[str] = []
+    if offline:
+        out.append("Plan against an empty tracker (offline): everything unlinked would be created.")
+    ms_steps = {m.key: m for m in plan.milestones}
+    by_ms: dict[str, list[TaskStep]] = {}
+    removed: list[TaskStep] = []
+    for s in plan.tasks:
+        if s.task is None:
+            removed.append(s)
+        else:
+            by_ms.setdefault(s.task.milestone, []).append(s)
+    for guide in guides:
+        out.append(f"{guide.path}: {guide.title}")
+        for ms in guide.milestones:
+            step = ms_steps.get(ms.key)
+            if step is None:
+                state = "no tasks" if not ms.tasks else "milestone"
+            elif step.create:
+                state = "create milestone"
+            elif step.writes:
+                state = f"milestone #{step.number}, update"
+            else:
+                state = f"milestone #{step.number}"
+            done = sum(1 for t in ms.tasks if t.checked)
+            out.append(f"  Milestone: {ms.title}  ({state}; {done}/{len(ms.tasks)} done)")
+            for s in by_ms.get(ms.key, []):
+                out.append(_task_line(s))
+    for s in removed:
+        action = f"close #{s.number} as not planned" if s.close else f"forget #{s.number}"
+        out.append(f"  removed from the guides: {action}" + "".join(f" ({n})" for n in s.notes))
+    c = plan.counts()
+    out.append(
+        "Summary: {milestones_created} milestones to create, {created} issues to create, {updated} to update, "
+        "{closed} to close, {reopened} to reopen, {checked} boxes to check, {unchecked} to uncheck, "
+        "{adopted} to link".format(**c)
+    )
+    for g in plan.guards:
+        out.append(f"needs --force: {g}")
+    return "\n".join(out)
+
+
+def plan_data(plan: Plan, *, offline: bool) -> dict[str, Any]:
+    def step(s: TaskStep) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "issue": s.number,
+            "create": s.create,
+            "update": s.update,
+            "close": s.close,
+            "reopen": s.reopen,
+            "set_box": s.set_box,
+            "link": s.adopt_url,
+            "forget": s.forget,
+            "notes": list(s.notes),
+        }
+        if s.task:
+            d.update(guide=s.task.guide, line=s.task.line + 1, text=s.task.text, checked=s.task.checked, milestone=s.task.milestone)
+        if s.content:
+            d["title"] = s.content.title
+        return d
+
+    return {
+        "offline": offline,
+        "counts": plan.counts(),
+        "milestones": [
+            {"key": m.key, "title": m.title, "number": m.number, "create": m.create, "update": m.writes and not m.create}
+            for m in plan.milestones
+        ],
+        "tasks": [step(s) for s in plan.tasks],
+        "guards": list(plan.guards),
+        "problems": [problem_data(p) for p in plan.problems],
+    }
+
+
+def problem_data(p: Problem) -> dict[str, Any]:
+    return {"file": p.path, "line": None if p.line is None else p.line + 1, "severity": p.severity, "message": p.message}
+
+
+def result_text(result: RunResult) -> str:
+    out: list[str] = []
+    verbs = {
+        "created": "created", "adopted": "adopted", "updated": "updated", "closed": "closed", "reopened": "reopened",
+        "checked": "checked", "unchecked": "unchecked", "linked": "linked", "forgotten": "forgot",
+        "milestone_created": "created milestone", "milestone_updated": "updated milestone",
+    }
+    for e in result.events:
+        ref = f"#{e.issue}" if e.issue is not None else ""
+        where = f" ({e.guide}:{e.line + 1})" if e.guide and e.line is not None else ""
+        title = f" {e.title}" if e.title else ""
+        detail = f" [{e.detail.replace('_', ' ')}]" if e.detail else ""
+        out.append(f"{verbs.get(e.action, e.action)} {ref}{title}{detail}{where}".replace("  ", " "))
+    c = result.counts()
+    out.append(
+        f"{result.mode}: {c['created']} created, {c['updated']} updated, {c['closed']} closed, {c['reopened']} reopened, "
+        f"{c['checked']} checked, {c['unchecked']} unchecked, {c['linked']} linked, {c['guides_changed']} guides changed"
+        + ("" if result.complete else " (incomplete: the next run resumes)")
+    )
+    for w in result.warnings:
+        out.append(f"warning: {w}")
+    for e in result.errors:
+        out.append(f"error: {e}")
+    return "\n".join(out)
+
+
+def result_data(result: RunResult, stats: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "mode": result.mode,
+        "dry_run": result.dry_run,
+        "complete": result.complete,
+        "full_listing": result.full_listing,
+        "counts": result.counts(),
+        "events": [e.as_dict() for e in result.events],
+        "guides_changed": result.guides_changed,
+        "state_changed": result.state_changed,
+        "warnings": result.warnings,
+        "errors": result.errors,
+        "requests": stats,
+    }
+
+
+def status_data(guides: Iterable[Guide]) -> list[dict[str, Any]]:
+    out = []
+    for g in guides:
+        out.append(
+            {
+                "guide": g.path,
+                "title": g.title,
+                "kind": g.kind.value,
+                "milestones": [
+                    {
+                        "title": m.title,
+                        "tasks": len(m.tasks),
+                        "done": sum(1 for t in m.tasks if t.checked),
+                        "linked": sum(1 for t in m.tasks if t.link),
+                    }
+                    for m in g.milestones
+                ],
+            }
+        )
+    return out
+
+
+def print_status(console: Console, data: list[dict[str, Any]]) -> None:
+    for g in data:
+        table = Table(title=f"{g['guide']} — {g['title']} ({g['kind']} guide)", title_justify="left")
+        table.add_column("Milestone")
+        table.add_column("Done", justify="right")
+        table.add_column("Linked", justify="right")
+        for m in g["milestones"]:
+            table.add_row(m["title"], f"{m['done']}/{m['tasks']}", f"{m['linked']}/{m['tasks']}")
+        console.print(table)
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False)

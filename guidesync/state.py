@@ -1,0 +1,127 @@
+"""The base: what guides and tracker agreed on at the last sync, kept in ``.guidesync/state.json``.
+
+The file is committed with the guides, so it is written to merge well: sorted keys, one record a
+line, no timestamps that change when nothing else did. Conversion to and from text is pure; the file
+itself is written by :mod:`guidesync.writeback`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+VERSION = 1
+
+
+class StateError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Record:
+    """One linked task as last synced."""
+
+    guide: str
+    key: str  # the task's marker key when it was last synced
+    checked: bool  # the guide's box
+    state: str  # the tracker's state: "open" | "completed" | "not_planned" | "gone"
+    hash: str  # hash of the title and body last written to the tracker
+    milestone: int | None  # tracker milestone number last written
+
+
+@dataclass(frozen=True)
+class MilestoneRecord:
+    number: int
+    title: str  # the title last written from the guide
+    hash: str  # hash of the description last written
+
+
+@dataclass(frozen=True)
+class State:
+    tracker: str | None = None
+    repository: str | None = None
+    since: str | None = None  # server time (ISO 8601, UTC) from which the next listing starts
+    full_at: str | None = None  # server time of the last full listing
+    label: bool = False  # the managed label is known to exist
+    etags: Mapping[str, str] = field(default_factory=dict)
+    milestones: Mapping[str, MilestoneRecord] = field(default_factory=dict)
+    records: Mapping[int, Record] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not self.records and not self.milestones and self.since is None
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
+
+
+def format_time(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def loads(text: str, where: str = "state file") -> State:
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise StateError(f"{where}:{exc.lineno}: not valid JSON ({exc.msg}); fix or delete it and run with --full") from None
+    if not isinstance(raw, dict) or raw.get("version") != VERSION:
+        raise StateError(f"{where}: not a guidesync state file of version {VERSION}")
+    try:
+        records = {int(k): Record(**v) for k, v in raw.get("tasks", {}).items()}
+        milestones = {k: MilestoneRecord(**v) for k, v in raw.get("milestones", {}).items()}
+        return State(
+            tracker=raw.get("tracker"),
+            repository=raw.get("repository"),
+            since=raw.get("since"),
+            full_at=raw.get("full_at"),
+            label=bool(raw.get("label", False)),
+            etags=dict(raw.get("etags", {})),
+            milestones=milestones,
+            records=records,
+        )
+    except (TypeError, ValueError) as exc:
+        raise StateError(f"{where}: malformed entry ({exc}); fix or delete it and run with --full") from None
+
+
+def _line(key: str, value: Any) -> str:
+    return f"    {json.dumps(key, ensure_ascii=False)}: {json.dumps(value, sort_keys=True, ensure_ascii=False)}"
+
+
+def dumps(state: State) -> str:
+    """Deterministic text: the same state always gives the same bytes."""
+    head = {
+        "version": VERSION,
+        "tracker": state.tracker,
+        "repository": state.repository,
+        "since": state.since,
+        "full_at": state.full_at,
+        "label": state.label,
+    }
+    out = ["{"]
+    for k, v in head.items():
+        out.append(f"  {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)},")
+
+    def block(name: str, items: list[tuple[str, Any]], last: bool = False) -> None:
+        if not items:
+            out.append(f"  {json.dumps(name)}: {{}}" + ("" if last else ","))
+            return
+        out.append(f"  {json.dumps(name)}: {{")
+        out.append(",\n".join(_line(k, v) for k, v in items))
+        out.append("  }" + ("" if last else ","))
+
+    block("etags", sorted(state.etags.items()))
+    block("milestones", [(k, asdict(v)) for k, v in sorted(state.milestones.items())])
+    block("tasks", [(str(k), asdict(v)) for k, v in sorted(state.records.items())], last=True)
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+def with_records(state: State, records: Mapping[int, Record], **changes: Any) -> State:
+    return replace(state, records=dict(records), **changes)

@@ -1,0 +1,427 @@
+"""One run: read the tracker, plan, carry the plan out, write guides and base back.
+
+Order of effects, so that any crash leaves a state the next run converges from:
+1. read everything (listings fail -> nothing is written);
+2. tracker writes (each issue created carries a marker, so a lost response is adopted next run);
+3. guide write-back (atomic, refused if the file changed meanwhile);
+4. base write (atomic), recording only what really happened.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from .guides import LoadedGuide
+from .model import IssueLink
+from .plan import COMPLETED, GONE, OPEN, MilestoneStep, Options, Plan, Snapshot, TaskStep, make_plan
+from .state import MilestoneRecord, Record, State, dumps, format_time, parse_time
+from .trackers.base import BudgetExhausted, RemoteIssue, Tracker, TrackerError
+from .writeback import ConcurrentEdit, Edit, WritebackError, apply_edits, replace_file
+
+#: Listings start this long before the newest change seen, so clock skew between the tracker's
+#: servers cannot hide a change.
+SINCE_OVERLAP = timedelta(seconds=120)
+
+
+class GuardStop(Exception):
+    """The plan looks like a mistake; ``--force`` overrides."""
+
+
+class Fatal(Exception):
+    """The run cannot go on (bad token, unknown repository, …)."""
+
+
+@dataclass(frozen=True)
+class Fetched:
+    snapshot: Snapshot
+    etags: dict[str, str]
+    since: str | None
+    full_at: str | None
+    full: bool
+
+
+@dataclass
+class Event:
+    action: str  # created, adopted, updated, closed, reopened, commented, checked, unchecked, linked, forgotten, milestone_created, milestone_updated
+    issue: int | None = None
+    url: str | None = None
+    guide: str | None = None
+    line: int | None = None
+    title: str | None = None
+    detail: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass
+class RunResult:
+    mode: str
+    dry_run: bool
+    plan: Plan
+    events: list[Event] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    guides_changed: list[str] = field(default_factory=list)
+    state_changed: bool = False
+    complete: bool = True
+    full_listing: bool = False
+
+    def counts(self) -> dict[str, int]:
+        keys = ("created", "adopted", "updated", "closed", "reopened", "checked", "unchecked", "linked", "forgotten",
+                "milestone_created", "milestone_updated")
+        out = {k: 0 for k in keys}
+        for e in self.events:
+            if e.action in out:
+                out[e.action] += 1
+        out["guides_changed"] = len(self.guides_changed)
+        return out
+
+
+def full_listing_due(state: State, hours: float, now: datetime | None) -> bool:
+    if state.since is None:
+        return True
+    if hours <= 0 or now is None:
+        return False
+    last = parse_time(state.full_at)
+    return last is None or now - last >= timedelta(hours=hours)
+
+
+def fetch(tracker: Tracker, state: State, label: str, linked: set[int], *, full: bool, full_sync_hours: float) -> Fetched:
+    """Read what the plan needs, in as few requests as the base allows."""
+    ms_etags = {k: v for k, v in state.etags.items() if k.startswith("milestones")}
+    ms = tracker.list_milestones(ms_etags)
+    now = ms.server_time
+    use_full = full or full_listing_due(state, full_sync_hours, now)
+    since = None if use_full else parse_time(state.since)
+    issue_etags = {k: v for k, v in state.etags.items() if k.startswith("issues")}
+    listing = tracker.list_issues(label, since, issue_etags)
+    issues: dict[int, RemoteIssue] = {i.number: i for i in listing.items or ()}
+    need = {n for n in linked if n not in issues and n not in state.records}
+    if use_full:
+        # Managed issues missing from a full listing lost their label, or were deleted or moved.
+        need |= {n for n, r in state.records.items() if n not in issues and r.state != GONE}
+    gone: set[int] = set()
+    for n in sorted(need):
+        found = tracker.get_issue(n)
+        if found is None:
+            gone.add(n)
+        else:
+            issues[n] = found
+    if listing.items:
+        newest = max((i.updated_at for i in listing.items if i.updated_at), default=None)
+        since_next = format_time(newest - SINCE_OVERLAP) if newest else state.since
+    elif listing.items is None or state.since is not None:
+        since_next = state.since
+    else:
+        t = listing.server_time or now
+        since_next = format_time(t - SINCE_OVERLAP) if t else None
+    milestones = None if ms.items is None else {m.number: m for m in ms.items}
+    etags = {**ms.etags, **listing.etags}
+    snapshot = Snapshot(issues=issues, milestones=milestones, gone=frozenset(gone), complete=use_full)
+    full_at = format_time(listing.server_time or now) if use_full else state.full_at
+    return Fetched(snapshot, etags, since_next, full_at, use_full)
+
+
+class Executor:
+    """Carries out a plan through a tracker; remembers what actually happened."""
+
+    def __init__(self, plan: Plan, tracker: Tracker, state: State, labels: tuple[str, ...], result: RunResult,
+                 progress: Callable[[int, int], None] | None = None):
+        self.plan = plan
+        self.tracker = tracker
+        self.state = state
+        self.labels = labels
+        self.result = result
+        self.progress = progress
+        self.ms_numbers: dict[str, int | None] = {}
+        self.ms_records: dict[str, MilestoneRecord] = dict(state.milestones)
+        self.label_ok = state.label
+        self.stopped = False
+        # per step index: what happened
+        self.created: dict[int, RemoteIssue] = {}
+        self.ok: dict[int, bool] = {}
+        self.closed_ok: dict[int, bool] = {}
+        self.gone: set[int] = set()
+
+    def _fail(self, exc: Exception, what: str) -> None:
+        if isinstance(exc, BudgetExhausted):
+            self.stopped = True
+            self.result.complete = False
+            self.result.warnings.append(str(exc))
+            return
+        assert isinstance(exc, TrackerError)
+        if exc.kind == "auth":
+            raise Fatal(str(exc)) from None
+        if exc.kind == "ambiguous":
+            self.result.errors.append(f"{what}: the answer was lost ({exc}); the next run finds the issue by its marker")
+        else:
+            self.result.errors.append(f"{what}: {exc}")
+
+    def run(self) -> None:
+        self._label()
+        for ms in self.plan.milestones:
+            if self.stopped:
+                self.ms_numbers[ms.key] = ms.number
+                continue
+            self._milestone(ms)
+        total = sum(1 for s in self.plan.tasks if s.tracker_writes)
+        done = 0
+        for i, step in enumerate(self.plan.tasks):
+            if step.tracker_writes:
+                done += 1
+                if self.progress:
+                    self.progress(done, total)
+            if self.stopped and step.tracker_writes:
+                self.ok[i] = False
+                continue
+            self.ok[i] = self._task(i, step)
+
+    def _label(self) -> None:
+        if not self.plan.ensure_label or self.label_ok:
+            return
+        try:
+            for label in self.labels:
+                self.tracker.ensure_label(label)
+            self.label_ok = True
+        except (TrackerError, BudgetExhausted) as exc:
+            self._fail(exc, "creating the label")
+
+    def _milestone(self, ms: MilestoneStep) -> None:
+        self.ms_numbers[ms.key] = ms.number
+        try:
+            if ms.create:
+                try:
+                    remote = self.tracker.create_milestone(ms.title, ms.description)
+                except TrackerError as exc:
+                    if exc.kind != "conflict":
+                        raise
+                    remote = self._existing_milestone(ms.title)
+                self.ms_numbers[ms.key] = remote.number
+                self.result.events.append(Event("milestone_created", remote.number, title=ms.title))
+            elif ms.update_title or ms.update_description:
+                self.tracker.update_milestone(
+                    ms.number,  # type: ignore[arg-type]
+                    **({"title": ms.title} if ms.update_title else {}),
+                    **({"description": ms.description} if ms.update_description else {}),
+                )
+                self.result.events.append(Event("milestone_updated", ms.number, title=ms.title))
+            number = self.ms_numbers[ms.key]
+            if number is not None:
+                self.ms_records[ms.key] = MilestoneRecord(number, ms.title, replace(ms, number=number).record.hash)  # type: ignore[union-attr]
+        except (TrackerError, BudgetExhausted) as exc:
+            self._fail(exc, f"milestone {ms.title!r}")
+
+    def _existing_milestone(self, title: str):
+        listing = self.tracker.list_milestones({})
+        for m in listing.items or ():
+            if m.title == title:
+                return m
+        raise TrackerError("invalid", f"milestone {title!r} exists but cannot be found")
+
+    def _task(self, i: int, step: TaskStep) -> bool:
+        task = step.task
+        where = f"{task.guide}:{task.line + 1}" if task else f"issue #{step.number}"
+        n = step.number
+        try:
+            if step.create:
+                assert step.content is not None
+                ms = self.ms_numbers.get(step.milestone_key or "")
+                if ms is None:
+                    self.result.errors.append(f"{where}: not created, its milestone could not be created")
+                    return False
+                issue = self.tracker.create_issue(step.content.title, step.content.body, ms, self.labels)
+                self.created[i] = issue
+                n = issue.number
+                self.result.events.append(Event("created", n, issue.url, task.guide if task else None, task.line if task else None, step.content.title))
+            elif step.update:
+                assert step.content is not None and n is not None
+                ms = self.ms_numbers.get(step.milestone_key or "")
+                labels = step.labels if step.labels is not None else None
+                self.tracker.update_issue(
+                    n, title=step.content.title, body=step.content.body, milestone=ms,
+                    **({"labels": labels} if labels is not None else {}),
+                )
+                self.result.events.append(Event("updated", n, guide=task.guide if task else None, title=step.content.title))
+            if step.close and n is not None:
+                self.tracker.close_issue(n, step.close)
+                self.closed_ok[i] = True
+                self.result.events.append(Event("closed", n, detail=step.close, guide=task.guide if task else None))
+            if step.reopen and n is not None:
+                self.tracker.reopen_issue(n)
+                self.result.events.append(Event("reopened", n, guide=task.guide if task else None))
+            if step.comment and n is not None:
+                self.tracker.comment(n, step.comment)
+            if step.forget:
+                self.result.events.append(Event("forgotten", n, detail="; ".join(step.notes) or None))
+            return True
+        except (TrackerError, BudgetExhausted) as exc:
+            if isinstance(exc, TrackerError) and exc.kind in ("gone", "not_found") and n is not None and not step.create:
+                self.gone.add(n)
+                self.result.warnings.append(f"{where}: issue #{n} was deleted or moved away on the tracker; remove its link to create a new issue")
+                return False
+            self._fail(exc, where)
+            return False
+
+
+def guide_edits(plan: Plan, ex: Executor | None) -> dict[str, list[tuple[int, Edit]]]:
+    """Edits per guide path, each with the index of the plan step it comes from."""
+    out: dict[str, list[tuple[int, Edit]]] = {}
+    for i, step in enumerate(plan.tasks):
+        task = step.task
+        if task is None:
+            continue
+        link: IssueLink | None = None
+        checked: bool | None = None
+        if step.create:
+            issue = ex.created.get(i) if ex else None
+            if issue is None:
+                continue
+            link = IssueLink(issue.number, issue.url)
+            if not task.has_box:
+                checked = task.checked
+        elif step.adopt_url and step.number is not None:
+            if ex is not None and not ex.ok.get(i, False):
+                continue
+            link = IssueLink(step.number, step.adopt_url)
+            if not task.has_box:
+                checked = task.checked
+        if step.set_box is not None:
+            if ex is None or ex.ok.get(i, False):
+                checked = step.set_box
+        if link is None and checked is None:
+            continue
+        out.setdefault(task.guide, []).append((i, Edit(task.line, checked=checked, link=link)))
+    return out
+
+
+def new_records(plan: Plan, state: State, ex: Executor, written: set[int]) -> dict[int, Record]:
+    """The base after this run: a step's record only where its effects really happened."""
+    records = dict(state.records)
+    for i, step in enumerate(plan.tasks):
+        ok = ex.ok.get(i, False)
+        needs_guide = step.guide_edit
+        guide_ok = (not needs_guide) or i in written
+        if step.create:
+            issue = ex.created.get(i)
+            if issue is None or not guide_ok or step.record is None:
+                continue
+            rec = step.record if ok else step.fallback or step.record
+            ms = ex.ms_numbers.get(step.milestone_key or "")
+            records[issue.number] = replace(rec, milestone=ms)
+            continue
+        n = step.number
+        if n is None:
+            continue
+        if n in ex.gone:
+            old = records.get(n) or step.fallback
+            if old is not None:
+                records[n] = replace(old, state=GONE)
+            continue
+        if step.forget:
+            if ok:
+                records.pop(n, None)
+            continue
+        if step.record is None:
+            continue
+        if ok and guide_ok:
+            rec = step.record
+            if step.update or rec.milestone is None:
+                rec = replace(rec, milestone=ex.ms_numbers.get(step.milestone_key or "", rec.milestone))
+            records[n] = rec
+        elif step.fallback is not None and n in records:
+            records[n] = step.fallback
+    return records
+
+
+def write_guides(edits: dict[str, list[tuple[int, Edit]]], loaded: dict[str, LoadedGuide], result: RunResult) -> set[int]:
+    """Apply the edits, one atomic write per guide. Returns the indexes of the steps written."""
+    written: set[int] = set()
+    for path, items in sorted(edits.items()):
+        lg = loaded[path]
+        try:
+            new_text = apply_edits(lg.text, [e for _, e in items])
+            if replace_file(lg.file, new_text.encode("utf-8"), lg.raw):
+                result.guides_changed.append(path)
+            written.update(i for i, _ in items)
+        except ConcurrentEdit as exc:
+            result.errors.append(str(exc))
+        except (WritebackError, OSError) as exc:
+            result.errors.append(f"{path}: not written: {exc}")
+        for i, e in items:
+            if i in written:
+                if e.link is not None:
+                    result.events.append(Event("linked", e.link.number, e.link.url, path, e.line))
+                if e.checked is not None and (e.link is None or e.checked):
+                    result.events.append(Event("checked" if e.checked else "unchecked", e.link.number if e.link else None, guide=path, line=e.line))
+    return written
+
+
+def plan_run(
+    loaded: list[LoadedGuide],
+    state: State,
+    snapshot: Snapshot,
+    options: Options,
+) -> Plan:
+    return make_plan([lg.guide for lg in loaded], state, snapshot, options)
+
+
+def execute(
+    plan: Plan,
+    *,
+    tracker: Tracker,
+    loaded: list[LoadedGuide],
+    state: State,
+    fetched: Fetched,
+    labels: tuple[str, ...],
+    state_path: Path,
+    state_raw: bytes | None,
+    tracker_name: str,
+    repository: str,
+    result: RunResult,
+    progress: Callable[[int, int], None] | None = None,
+) -> RunResult:
+    """Carry out ``plan`` and write everything back. The caller holds the run lock."""
+    ex = Executor(plan, tracker, state, labels, result, progress)
+    try:
+        ex.run()
+    finally:
+        by_path = {lg.guide.path: lg for lg in loaded}
+        written = write_guides(guide_edits(plan, ex), by_path, result)
+        records = new_records(plan, state, ex, written)
+        new_state = State(
+            tracker=tracker_name,
+            repository=repository,
+            since=fetched.since,
+            full_at=fetched.full_at,
+            label=ex.label_ok,
+            etags=fetched.etags,
+            milestones=ex.ms_records,
+            records=records,
+        )
+        try:
+            result.state_changed = replace_file(state_path, dumps(new_state).encode("utf-8"), state_raw)
+        except (WritebackError, OSError) as exc:
+            result.errors.append(f"{state_path}: not written: {exc}")
+    return result
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+__all__ = [
+    "COMPLETED",
+    "OPEN",
+    "Executor",
+    "Fatal",
+    "Fetched",
+    "GuardStop",
+    "RunResult",
+    "execute",
+    "fetch",
+    "plan_run",
+]

@@ -1,0 +1,19 @@
+"""Tracker adapters behind one interface (:class:`~guidesync.trackers.base.Tracker`)."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from .base import CallPolicy, Tracker
+
+#: configured name -> (module, class)
+REGISTRY = {
+    "github": ("guidesync.trackers.github", "GitHubTracker"),
+    "gitlab": ("guidesync.trackers.gitlab", "GitLabTracker"),
+}
+
+
+def make_tracker(name: str, repository: str, token: str | None, *, url: str, policy: CallPolicy, timeout: float = 30) -> Tracker:
+    """Build the adapter for ``name`` ("github" or "gitlab")."""
+    module, cls = REGISTRY[name]
+    return getattr(import_module(module), cls)(repository, token, url=url, policy=policy, timeout=timeout)

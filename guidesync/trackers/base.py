@@ -1,0 +1,226 @@
+"""The interface the sync engine talks to, the values it exchanges, and the shared call policy.
+
+An adapter (GitHub, GitLab) turns these calls into its client library's calls and the library's
+errors into :class:`TrackerError` kinds. Everything that is the same on every forge (retrying,
+pacing, honouring Retry-After, keeping within the rate-limit budget, counting requests) lives in
+:class:`CallPolicy`, so no adapter re-implements it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable, Iterable, Protocol, TypeVar
+
+T = TypeVar("T")
+
+
+class Unset:
+    """Marker for "leave this field alone" in updates."""
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET = Unset()
+
+
+@dataclass(frozen=True)
+class RemoteIssue:
+    number: int  # GitHub issue number / GitLab iid
+    url: str  # web URL people open
+    title: str
+    body: str
+    state: str  # "open" | "completed" | "not_planned" (closed, by reason)
+    milestone: int | None  # GitHub milestone number / GitLab milestone id
+    labels: tuple[str, ...]
+    updated_at: datetime | None = None
+    locked: bool = False
+
+
+@dataclass(frozen=True)
+class RemoteMilestone:
+    number: int
+    title: str
+    description: str
+    state: str = "open"  # "open" | "closed"
+    group: bool = False  # a GitLab group milestone (inherited, not the project's own)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What a listing returned. ``items`` is None when the server said 304 Not Modified."""
+
+    items: tuple | None
+    etags: dict[str, str] = field(default_factory=dict)
+    server_time: datetime | None = None
+
+
+class TrackerError(Exception):
+    """A tracker call that failed. ``kind`` drives what the engine does next:
+
+    - ``auth``: bad or missing token; ``forbidden``: no permission / archived / locked;
+    - ``not_found``: repository or object missing; ``gone``: the issue was deleted or moved away;
+    - ``invalid``: the tracker refused the values (422 / 400); ``conflict``: already exists;
+    - ``rate_limited``: wait ``retry_after`` seconds; ``transient``: 5xx, timeout, reset;
+    - ``ambiguous``: a write whose outcome is unknown (the response was lost).
+    """
+
+    def __init__(self, kind: str, message: str, *, status: int | None = None, retry_after: float | None = None):
+        super().__init__(message)
+        self.kind = kind
+        self.status = status
+        self.retry_after = retry_after
+
+
+class BudgetExhausted(Exception):
+    """Not enough rate-limit budget (or too long a wait) to go on: stop cleanly, resume next run."""
+
+
+@dataclass
+class RequestStats:
+    sent: int = 0
+    charged: int = 0  # sent minus 304 answers (GitHub does not charge those)
+    writes: int = 0
+    retries: int = 0
+    waited: float = 0.0  # seconds spent in Retry-After / pacing pauses
+    remaining: int | None = None  # the rate-limit budget the last answer reported
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        return {
+            "sent": self.sent,
+            "charged": self.charged,
+            "writes": self.writes,
+            "retries": self.retries,
+            "waited": round(self.waited, 3),
+            "remaining": self.remaining,
+        }
+
+
+class CallPolicy:
+    """Retries, pacing and budget, shared by every adapter.
+
+    - reads are retried on ``transient`` and ``rate_limited`` errors; writes only on
+      ``rate_limited`` (the server said it did nothing) and on ``transient`` when ``idempotent``;
+    - writes are serial and at least ``write_interval`` seconds apart;
+    - a Retry-After longer than ``max_wait`` or a budget below ``reserve`` raises
+      :class:`BudgetExhausted` instead of sleeping for ages or running dry mid-way.
+    """
+
+    def __init__(
+        self,
+        *,
+        write_interval: float = 1.0,
+        max_retries: int = 4,
+        max_wait: float = 120.0,
+        reserve: int = 20,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.write_interval = write_interval
+        self.max_retries = max_retries
+        self.max_wait = max_wait
+        self.reserve = reserve
+        self.sleep = sleep
+        self.clock = clock
+        self.stats = RequestStats()
+        self._last_write: float | None = None
+
+    def _pause(self, seconds: float) -> None:
+        if seconds > 0:
+            self.stats.waited += seconds
+            self.sleep(seconds)
+
+    def check_budget(self) -> None:
+        remaining = self.stats.remaining
+        if remaining is not None and remaining <= self.reserve:
+            raise BudgetExhausted(
+                f"only {remaining} API requests left in this rate-limit window (reserve {self.reserve}); "
+                "stopping here, the next run resumes"
+            )
+
+    def call(self, fn: Callable[[], T], *, write: bool = False, idempotent: bool = True) -> T:
+        """Run one tracker call under the policy."""
+        attempt = 0
+        while True:
+            if write:
+                self.check_budget()
+                if self._last_write is not None:
+                    self._pause(self.write_interval - (self.clock() - self._last_write))
+            try:
+                result = fn()
+                return result
+            except TrackerError as exc:
+                retry = exc.kind == "rate_limited" or (exc.kind == "transient" and (not write or idempotent))
+                if not retry or attempt >= self.max_retries:
+                    if exc.kind == "rate_limited":
+                        raise BudgetExhausted(f"rate limited by the tracker: {exc}") from exc
+                    if write and not idempotent and exc.kind == "transient":
+                        raise TrackerError("ambiguous", str(exc), status=exc.status) from exc
+                    raise
+                wait = exc.retry_after if exc.retry_after is not None else min(2.0**attempt, self.max_wait)
+                if wait > self.max_wait:
+                    raise BudgetExhausted(
+                        f"the tracker asks to wait {wait:.0f} s (more than max_retry_wait {self.max_wait:.0f} s); "
+                        "stopping here, the next run resumes"
+                    ) from exc
+                attempt += 1
+                self.stats.retries += 1
+                self._pause(wait)
+            finally:
+                if write:
+                    self._last_write = self.clock()
+
+
+class Tracker(Protocol):
+    """What the sync engine needs from an issue tracker. All numbers are the forge's own
+    (GitHub issue/milestone numbers; GitLab issue iids and milestone ids)."""
+
+    name: str
+    policy: CallPolicy
+
+    def issue_number_from_url(self, url: str) -> int | None:
+        """The issue number if ``url`` is an issue of this repository, else None."""
+
+    def guide_url(self, path: str, branch: str) -> str:
+        """Web URL of a file of the repository, for links from issue bodies back to the guide."""
+
+    def list_milestones(self, etags: dict[str, str]) -> Listing:
+        """All milestones (open and closed, and for GitLab the group milestones the project can
+        use). ``etags`` from the last run make an unchanged answer a free 304 where supported."""
+
+    def list_issues(self, label: str, since: datetime | None, etags: dict[str, str]) -> Listing:
+        """Managed issues (carrying ``label``), open and closed, updated at or after ``since``."""
+
+    def get_issue(self, number: int) -> RemoteIssue | None:
+        """One issue, or None when it was deleted or moved away."""
+
+    def ensure_label(self, name: str) -> bool:
+        """Create the label if it is missing. True when it had to be created."""
+
+    def create_milestone(self, title: str, description: str) -> RemoteMilestone: ...
+
+    def update_milestone(self, number: int, *, title: str | Unset = UNSET, description: str | Unset = UNSET) -> RemoteMilestone: ...
+
+    def create_issue(self, title: str, body: str, milestone: int | None, labels: Iterable[str]) -> RemoteIssue: ...
+
+    def update_issue(
+        self,
+        number: int,
+        *,
+        title: str | Unset = UNSET,
+        body: str | Unset = UNSET,
+        milestone: int | None | Unset = UNSET,
+        labels: tuple[str, ...] | Unset = UNSET,
+    ) -> RemoteIssue: ...
+
+    def close_issue(self, number: int, reason: str) -> RemoteIssue:
+        """Close as ``completed`` or ``not_planned`` (where the forge has no reasons, just close)."""
+
+    def reopen_issue(self, number: int) -> RemoteIssue: ...
+
+    def comment(self, number: int, body: str) -> None: ...
+
+    def limits(self) -> dict[str, int]:
+        """Forge limits: ``title`` and ``body`` lengths in characters."""

@@ -1,0 +1,359 @@
+"""GitHub (and GitHub Enterprise) through PyGithub.
+
+Every call goes through PyGithub's ``Requester`` (its documented way to call an endpoint directly),
+one HTTP request per call, so request counts are exact and the answers' headers (ETag, Date,
+rate limit) are ours to read. PyGithub's own retries and throttling are switched off: the shared
+:class:`~guidesync.trackers.base.CallPolicy` does both the same way for every forge.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any, Iterable
+from urllib.parse import quote
+
+import github
+from github import GithubException
+
+from .base import (
+    UNSET,
+    CallPolicy,
+    Listing,
+    RemoteIssue,
+    RemoteMilestone,
+    TrackerError,
+    Unset,
+)
+
+DEFAULT_API = "https://api.github.com"
+LINK_NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
+
+
+def web_root(api_url: str) -> str:
+    """https://api.github.com -> https://github.com; https://ghe.example/api/v3 -> https://ghe.example."""
+    api_url = api_url.rstrip("/")
+    if api_url == DEFAULT_API:
+        return "https://github.com"
+    if api_url.endswith("/api/v3"):
+        return api_url[: -len("/api/v3")]
+    return api_url
+
+
+def _time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
+
+
+def _issue(data: dict[str, Any]) -> RemoteIssue:
+    state = data.get("state", "open")
+    if state == "closed":
+        state = "not_planned" if data.get("state_reason") in ("not_planned", "duplicate") else "completed"
+    ms = data.get("milestone") or None
+    return RemoteIssue(
+        number=int(data["number"]),
+        url=data.get("html_url") or "",
+        title=data.get("title") or "",
+        body=data.get("body") or "",
+        state=state,
+        milestone=int(ms["number"]) if ms else None,
+        labels=tuple(l["name"] if isinstance(l, dict) else str(l) for l in data.get("labels") or ()),
+        updated_at=_time(data.get("updated_at")),
+        locked=bool(data.get("locked")),
+    )
+
+
+def _milestone(data: dict[str, Any]) -> RemoteMilestone:
+    return RemoteMilestone(
+        number=int(data["number"]),
+        title=data.get("title") or "",
+        description=data.get("description") or "",
+        state=data.get("state") or "open",
+    )
+
+
+def _message(exc: GithubException) -> str:
+    data = exc.data if isinstance(exc.data, dict) else {}
+    msg = str(data.get("message") or "").strip() or f"HTTP {exc.status}"
+    errors = data.get("errors")
+    if isinstance(errors, list) and errors:
+        parts = []
+        for e in errors:
+            if isinstance(e, dict):
+                parts.append(e.get("message") or "/".join(str(e.get(k)) for k in ("resource", "field", "code") if e.get(k)))
+            else:
+                parts.append(str(e))
+        msg += " (" + "; ".join(parts) + ")"
+    return msg
+
+
+def translate(exc: Exception, what: str) -> TrackerError:
+    """A PyGithub or transport exception -> :class:`TrackerError` (never carrying headers or tokens)."""
+    if isinstance(exc, TrackerError):
+        return exc
+    if isinstance(exc, GithubException):
+        status = exc.status
+        headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
+        msg = f"{what}: GitHub answered {status}: {_message(exc)}"
+        retry_after = headers.get("retry-after")
+        if status == 401:
+            return TrackerError("auth", f"{what}: GitHub rejected the token (401 Bad credentials)", status=status)
+        if status == 429 or (status == 403 and (retry_after is not None or "rate limit" in msg.lower())):
+            wait: float | None = None
+            if retry_after is not None:
+                try:
+                    wait = float(retry_after)
+                except ValueError:
+                    wait = None
+            elif headers.get("x-ratelimit-remaining") == "0" and headers.get("x-ratelimit-reset"):
+                try:
+                    wait = max(0.0, float(headers["x-ratelimit-reset"]) - datetime.now(timezone.utc).timestamp())
+                except ValueError:
+                    wait = None
+            return TrackerError("rate_limited", msg, status=status, retry_after=wait)
+        if status == 403:
+            return TrackerError("forbidden", msg, status=status)
+        if status == 404:
+            return TrackerError("not_found", msg, status=status)
+        if status in (301, 410):
+            return TrackerError("gone", msg, status=status)
+        if status == 422:
+            data = exc.data if isinstance(exc.data, dict) else {}
+            codes = {e.get("code") for e in data.get("errors") or () if isinstance(e, dict)}
+            return TrackerError("conflict" if "already_exists" in codes else "invalid", msg, status=status)
+        if status is not None and status >= 500:
+            return TrackerError("transient", msg, status=status)
+        return TrackerError("invalid", msg, status=status)
+    name = type(exc).__name__
+    return TrackerError("transient", f"{what}: connection problem ({name})")
+
+
+class GitHubTracker:
+    """The :class:`~guidesync.trackers.base.Tracker` for GitHub."""
+
+    name = "github"
+
+    def __init__(self, repository: str, token: str | None, *, url: str = DEFAULT_API, policy: CallPolicy, timeout: float = 30):
+        self.repository = repository
+        self.api_url = url.rstrip("/")
+        self.web = web_root(self.api_url)
+        self.policy = policy
+        auth = github.Auth.Token(token) if token else None
+        self._gh = github.Github(
+            auth=auth,
+            base_url=self.api_url,
+            timeout=int(max(1, timeout)),
+            per_page=100,
+            retry=None,
+            seconds_between_requests=None,
+            seconds_between_writes=None,
+            lazy=True,
+        )
+        self._requester = self._gh.requester
+        self._repo_path = f"/repos/{repository}"
+        self._issue_url = re.compile(re.escape(f"{self.web}/{repository}/issues/") + r"(\d+)$", re.IGNORECASE)
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _request(
+        self,
+        verb: str,
+        path: str,
+        what: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        idempotent: bool = True,
+    ) -> tuple[dict[str, Any], Any, int]:
+        """One HTTP request under the call policy: (headers, data, status)."""
+        write = verb != "GET"
+        url = path if path.startswith("http") else self._repo_path + path
+
+        def call() -> tuple[dict[str, Any], Any, int]:
+            self.policy.stats.sent += 1
+            if write:
+                self.policy.stats.writes += 1
+            try:
+                h, data = self._requester.requestJsonAndCheck(verb, url, parameters=params, headers=headers, input=body)
+            except GithubException as exc:
+                self._note_budget(exc.headers or {})
+                self.policy.stats.charged += 1
+                raise translate(exc, what) from None
+            except Exception as exc:  # transport errors: connection reset, timeout, …
+                self.policy.stats.charged += 1
+                raise translate(exc, what) from None
+            h = {k.lower(): v for k, v in h.items()}
+            status = 304 if data is None and headers and "If-None-Match" in headers else 200
+            if status != 304:
+                self.policy.stats.charged += 1
+            self._note_budget(h)
+            return h, data, status
+
+        return self.policy.call(call, write=write, idempotent=idempotent)
+
+    def _note_budget(self, headers: dict[str, Any]) -> None:
+        for k, v in headers.items():
+            if k.lower() == "x-ratelimit-remaining":
+                try:
+                    self.policy.stats.remaining = int(v)
+                except ValueError:
+                    pass
+
+    def _pages(self, path: str, params: dict[str, Any], what: str, etags: dict[str, str], etag_key: str) -> tuple[list[Any] | None, dict[str, str], datetime | None]:
+        """Follow ``Link: rel="next"``; the first page is asked conditionally.
+
+        Returns (items or None if the first page was 304, new etags, server time of the first page)."""
+        items: list[Any] = []
+        new_etags: dict[str, str] = {}
+        url: str | None = path
+        query: dict[str, Any] | None = dict(params)
+        first = True
+        server_time = None
+        while url:
+            cond = {"If-None-Match": etags[etag_key]} if first and etag_key in etags else None
+            h, data, status = self._request("GET", url, what, params=query, headers=cond)
+            if first:
+                server_time = _server_time(h)
+                if h.get("etag"):
+                    new_etags[etag_key] = h["etag"]
+                if status == 304:
+                    return None, new_etags or {etag_key: etags[etag_key]}, server_time
+            first = False
+            items.extend(data or ())
+            m = LINK_NEXT.search(h.get("link", ""))
+            if not m:
+                break
+            url, query = m.group(1), None  # absolute: PyGithub keeps its path and query as given
+        return items, new_etags, server_time
+
+    # -- the interface ----------------------------------------------------------------------
+
+    def issue_number_from_url(self, url: str) -> int | None:
+        m = self._issue_url.match(url)
+        return int(m.group(1)) if m else None
+
+    def guide_url(self, path: str, branch: str) -> str:
+        return f"{self.web}/{self.repository}/blob/{quote(branch)}/{quote(path)}"
+
+    def limits(self) -> dict[str, int]:
+        return {"title": 255, "body": 65536}
+
+    def check_access(self) -> None:
+        """One request that proves the token and the repository (used by ``doctor``-like checks)."""
+        self._request("GET", "", f"repository {self.repository}")
+
+    def list_milestones(self, etags: dict[str, str]) -> Listing:
+        items, new, t = self._pages(
+            "/milestones", {"state": "all", "per_page": 100}, "listing milestones", etags, "milestones"
+        )
+        return Listing(None if items is None else tuple(_milestone(m) for m in items), new, t)
+
+    def list_issues(self, label: str, since: datetime | None, etags: dict[str, str]) -> Listing:
+        params: dict[str, Any] = {"labels": label, "state": "all", "sort": "updated", "direction": "asc", "per_page": 100}
+        if since is not None:
+            params["since"] = since.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        key = "issues" + (f"@{params['since']}" if since else "")
+        items, new, t = self._pages("/issues", params, "listing issues", etags, key)
+        if items is None:
+            return Listing(None, new, t)
+        return Listing(tuple(_issue(i) for i in items if "pull_request" not in i), new, t)
+
+    def get_issue(self, number: int) -> RemoteIssue | None:
+        try:
+            _, data, _ = self._request("GET", f"/issues/{number}", f"reading issue #{number}")
+        except TrackerError as exc:
+            if exc.kind in ("gone", "not_found"):
+                return None
+            raise
+        if not isinstance(data, dict) or "number" not in data or int(data["number"]) != number:
+            return None  # moved to another repository (301 answered with the new place)
+        return _issue(data)
+
+    def ensure_label(self, name: str) -> bool:
+        try:
+            self._request("GET", f"/labels/{quote(name, safe='')}", f"reading label {name!r}")
+            return False
+        except TrackerError as exc:
+            if exc.kind != "not_found":
+                raise
+        try:
+            self._request(
+                "POST", "/labels", f"creating label {name!r}",
+                body={"name": name, "color": "0e8a16", "description": "Managed by guidesync from the implementation guides"},
+            )
+        except TrackerError as exc:
+            if exc.kind != "conflict":
+                raise
+        return True
+
+    def create_milestone(self, title: str, description: str) -> RemoteMilestone:
+        _, data, _ = self._request(
+            "POST", "/milestones", f"creating milestone {title!r}",
+            body={"title": title, "description": description}, idempotent=False,
+        )
+        return _milestone(data)
+
+    def update_milestone(self, number: int, *, title: str | Unset = UNSET, description: str | Unset = UNSET) -> RemoteMilestone:
+        body: dict[str, Any] = {}
+        if not isinstance(title, Unset):
+            body["title"] = title
+        if not isinstance(description, Unset):
+            body["description"] = description
+        _, data, _ = self._request("PATCH", f"/milestones/{number}", f"updating milestone #{number}", body=body)
+        return _milestone(data)
+
+    def create_issue(self, title: str, body: str, milestone: int | None, labels: Iterable[str]) -> RemoteIssue:
+        payload: dict[str, Any] = {"title": title, "body": body, "labels": list(labels)}
+        if milestone is not None:
+            payload["milestone"] = milestone
+        _, data, _ = self._request("POST", "/issues", f"creating issue {title[:60]!r}", body=payload, idempotent=False)
+        return _issue(data)
+
+    def update_issue(
+        self,
+        number: int,
+        *,
+        title: str | Unset = UNSET,
+        body: str | Unset = UNSET,
+        milestone: int | None | Unset = UNSET,
+        labels: tuple[str, ...] | Unset = UNSET,
+    ) -> RemoteIssue:
+        payload: dict[str, Any] = {}
+        if not isinstance(title, Unset):
+            payload["title"] = title
+        if not isinstance(body, Unset):
+            payload["body"] = body
+        if not isinstance(milestone, Unset):
+            payload["milestone"] = milestone
+        if not isinstance(labels, Unset):
+            payload["labels"] = list(labels)
+        return self._patch_issue(number, payload, f"updating issue #{number}")
+
+    def _patch_issue(self, number: int, payload: dict[str, Any], what: str) -> RemoteIssue:
+        _, data, _ = self._request("PATCH", f"/issues/{number}", what, body=payload)
+        if not isinstance(data, dict) or "number" not in data:
+            raise TrackerError("gone", f"{what}: the issue was moved to another repository")
+        return _issue(data)
+
+    def close_issue(self, number: int, reason: str) -> RemoteIssue:
+        return self._patch_issue(number, {"state": "closed", "state_reason": reason}, f"closing issue #{number}")
+
+    def reopen_issue(self, number: int) -> RemoteIssue:
+        return self._patch_issue(number, {"state": "open", "state_reason": "reopened"}, f"reopening issue #{number}")
+
+    def comment(self, number: int, body: str) -> None:
+        self._request("POST", f"/issues/{number}/comments", f"commenting on issue #{number}", body={"body": body}, idempotent=False)
+
+
+def _server_time(headers: dict[str, Any]) -> datetime | None:
+    value = headers.get("date")
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value).astimezone(timezone.utc)
+    except (TypeError, ValueError):
+        return None
+

@@ -1,0 +1,500 @@
+"""GitLab (gitlab.com and self-hosted instances) through python-gitlab.
+
+Every call goes through ``Gitlab.http_request`` (python-gitlab's documented low-level entry
+point), one HTTP request per call, so request counts are exact. python-gitlab's own retrying is
+switched off on every request (``obey_rate_limit=False``, ``retry_transient_errors=False``,
+``max_retries=0``): it never sleeps or re-sends anything, the shared
+:class:`~guidesync.trackers.base.CallPolicy` does both the same way for every forge.
+
+python-gitlab's exceptions carry no headers, so a ``requests`` response hook on the client's
+session remembers the last answer: its headers give Retry-After / RateLimit-Reset (for 429),
+RateLimit-Remaining (the budget) and Date (the server time of a listing), errors included.
+
+The project is a lazy python-gitlab object (no request is spent on it); its managers give the
+URL-encoded API paths (``/projects/group%2Fsub%2Fproject/issues`` …). Numbers are GitLab's: an
+issue is its ``iid``, a milestone its global ``id`` (what ``milestone_id`` takes), which also
+covers the group milestones a project inherits.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any, Iterable
+from urllib.parse import parse_qs, quote, urlsplit
+
+import gitlab
+import requests
+from gitlab import exceptions as glexc
+
+from .base import (
+    UNSET,
+    CallPolicy,
+    Listing,
+    RemoteIssue,
+    RemoteMilestone,
+    TrackerError,
+    Unset,
+)
+
+DEFAULT_URL = "https://gitlab.com"
+LINK_NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
+#: GitLab's own limits: title 255 characters, description 1,048,576 (kept a little under).
+LIMITS = {"title": 255, "body": 1_000_000}
+#: error texts GitLab answers (400) when the object already exists
+_CONFLICT_TEXTS = ("already being used", "already exists", "has already been taken")
+#: no retry, no sleep inside python-gitlab: CallPolicy decides
+_NO_RETRY = {"obey_rate_limit": False, "retry_transient_errors": False, "max_retries": 0}
+
+
+def instance_root(url: str) -> str:
+    """``https://gitlab.example/gitlab/`` or ``…/gitlab/api/v4`` -> ``https://gitlab.example/gitlab``."""
+    url = (url or DEFAULT_URL).strip().rstrip("/")
+    if url.endswith("/api/v4"):
+        url = url[: -len("/api/v4")]
+    return url
+
+
+def _time(value: Any) -> datetime | None:
+    if not value or not isinstance(value, str):
+        return None
+    text = value.strip()
+    if text[-1:] in ("Z", "z"):
+        text = text[:-1] + "+00:00"
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc)
+
+
+def _server_time(headers: dict[str, str]) -> datetime | None:
+    value = headers.get("date")
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value).astimezone(timezone.utc)
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _issue(data: dict[str, Any]) -> RemoteIssue:
+    state = "open" if data.get("state", "opened") == "opened" else "completed"
+    ms = data.get("milestone") or None
+    labels = data.get("labels") or ()
+    return RemoteIssue(
+        number=int(data["iid"]),
+        url=data.get("web_url") or "",
+        title=data.get("title") or "",
+        body=data.get("description") or "",
+        state=state,
+        milestone=int(ms["id"]) if isinstance(ms, dict) and ms.get("id") is not None else None,
+        labels=tuple(l["name"] if isinstance(l, dict) else str(l) for l in labels),
+        updated_at=_time(data.get("updated_at")),
+        locked=bool(data.get("discussion_locked")),
+    )
+
+
+def _milestone(data: dict[str, Any]) -> RemoteMilestone:
+    return RemoteMilestone(
+        number=int(data["id"]),
+        title=data.get("title") or "",
+        description=data.get("description") or "",
+        state="closed" if data.get("state") == "closed" else "open",
+        group=data.get("group_id") is not None and data.get("project_id") is None,
+    )
+
+
+def _moved(data: Any) -> bool:
+    return isinstance(data, dict) and bool(data.get("moved_to_id"))
+
+
+def _message(exc: glexc.GitlabError) -> str:
+    """GitLab's error text: ``"404 Not found"``, ``{"title": ["is too long …"]}`` -> one line."""
+    msg = exc.error_message
+    if isinstance(msg, bytes):
+        msg = msg.decode("utf-8", "replace")
+    if isinstance(msg, dict):
+        parts = []
+        for key, value in msg.items():
+            values = value if isinstance(value, list) else [value]
+            parts.append(f"{key} " + "; ".join(str(v) for v in values))
+        msg = "; ".join(parts)
+    elif isinstance(msg, list):
+        msg = "; ".join(str(m) for m in msg)
+    text = " ".join(str(msg or "").split())
+    if text.startswith("<"):  # an HTML error page (proxy, load balancer)
+        return f"HTTP {exc.response_code} (an HTML page)"
+    if len(text) > 300:
+        text = text[:300] + "…"
+    return text or f"HTTP {exc.response_code}"
+
+
+def _number(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def _retry_after(headers: dict[str, str]) -> float | None:
+    """Seconds to wait from Retry-After (seconds or an HTTP date), else RateLimit-Reset (epoch)."""
+    value = headers.get("retry-after")
+    if value is not None:
+        seconds = _number(value)
+        if seconds is not None:
+            return max(0.0, seconds)
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            when = None
+        if when is not None:
+            return max(0.0, when.timestamp() - time.time())
+    reset = _number(headers.get("ratelimit-reset"))
+    if reset is not None:
+        return max(0.0, reset - time.time())
+    return None
+
+
+def translate(exc: Exception, what: str, headers: dict[str, str] | None = None) -> TrackerError:
+    """A python-gitlab or transport exception -> :class:`TrackerError`.
+
+    ``headers`` (lower-case) are those of the failed answer, when there was one. Messages carry
+    GitLab's error text only: never headers, never the token."""
+    if isinstance(exc, TrackerError):
+        return exc
+    headers = headers or {}
+    if isinstance(exc, glexc.RedirectError):
+        return TrackerError(
+            "invalid",
+            f"{what}: GitLab redirected a write request; check the configured url "
+            "(http vs https, path prefix)",
+        )
+    if isinstance(exc, glexc.GitlabError) and exc.response_code is not None:
+        status = int(exc.response_code)
+        msg = f"{what}: GitLab answered {status}: {_message(exc)}"
+        if status == 401:
+            return TrackerError("auth", f"{what}: GitLab rejected the token (401 Unauthorized)", status=status)
+        if status == 429:
+            return TrackerError("rate_limited", msg, status=status, retry_after=_retry_after(headers))
+        if status == 403:
+            return TrackerError("forbidden", msg, status=status)
+        if status == 404:
+            return TrackerError("not_found", msg, status=status)
+        if status == 409:
+            return TrackerError("conflict", msg, status=status)
+        if status == 410:
+            return TrackerError("gone", msg, status=status)
+        if status == 400 and any(t in msg.lower() for t in _CONFLICT_TEXTS):
+            return TrackerError("conflict", msg, status=status)
+        if status >= 500:
+            return TrackerError("transient", msg, status=status)
+        return TrackerError("invalid", msg, status=status)
+    if isinstance(exc, glexc.GitlabError):  # e.g. GitlabParsingError: not JSON
+        return TrackerError("invalid", f"{what}: GitLab's answer could not be read; check the configured url")
+    name = type(exc).__name__
+    return TrackerError("transient", f"{what}: connection problem ({name})")
+
+
+class GitLabTracker:
+    """The :class:`~guidesync.trackers.base.Tracker` for GitLab."""
+
+    name = "gitlab"
+
+    def __init__(self, repository: str, token: str | None, *, url: str = DEFAULT_URL, policy: CallPolicy, timeout: float = 30):
+        self.repository = str(repository).strip().strip("/")
+        self.web = instance_root(url)
+        self.policy = policy
+        self._gl = gitlab.Gitlab(
+            self.web,
+            private_token=token or None,
+            per_page=100,
+            retry_transient_errors=False,
+            timeout=timeout,
+        )
+        self._last = threading.local()  # the last answer seen on this thread (for its headers)
+        self._gl.session.hooks.setdefault("response", []).append(self._remember)
+        # lazy: no request; the managers give the URL-encoded paths
+        self._project = self._gl.projects.get(self.repository, lazy=True)
+        self._path: str | None = None if self.repository.isdigit() else self.repository
+        self._roots = {self.web.lower()}  # instance roots seen in issue web URLs
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _remember(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        self._last.response = response
+
+    def _request(
+        self,
+        verb: str,
+        path: str,
+        what: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: dict[str, Any] | None = None,
+        idempotent: bool = True,
+    ) -> tuple[dict[str, str], Any]:
+        """One HTTP request under the call policy: (lower-case headers, parsed JSON or None)."""
+        write = verb != "GET"
+
+        def call() -> tuple[dict[str, str], Any]:
+            self.policy.stats.sent += 1
+            self.policy.stats.charged += 1  # GitLab has no free (304) answers
+            if write:
+                self.policy.stats.writes += 1
+            self._last.response = None
+            try:
+                response = self._gl.http_request(
+                    verb.lower(), path, query_data=params, post_data=body, **_NO_RETRY
+                )
+            except Exception as exc:  # GitLab errors and transport errors (reset, timeout, …)
+                headers = self._last_headers()
+                self._note_budget(headers)
+                raise translate(exc, what, headers) from None
+            headers = {k.lower(): v for k, v in response.headers.items()}
+            self._note_budget(headers)
+            if response.status_code == 204 or not response.content:
+                return headers, None
+            try:
+                return headers, response.json()
+            except ValueError:
+                raise TrackerError(
+                    "invalid", f"{what}: GitLab's answer was not JSON; check the configured url"
+                ) from None
+
+        return self.policy.call(call, write=write, idempotent=idempotent)
+
+    def _last_headers(self) -> dict[str, str]:
+        response = getattr(self._last, "response", None)
+        if response is None:
+            return {}
+        return {k.lower(): v for k, v in response.headers.items()}
+
+    def _note_budget(self, headers: dict[str, str]) -> None:
+        remaining = headers.get("ratelimit-remaining")
+        if remaining is not None:
+            try:
+                self.policy.stats.remaining = int(remaining)
+            except ValueError:
+                pass
+
+    def _pages(self, path: str, params: dict[str, Any], what: str) -> tuple[list[Any], datetime | None]:
+        """Follow offset pagination (``X-Next-Page``, else ``Link: rel="next"``), one policy call
+        per page, always on our own path (a misconfigured external_url in Link is not followed).
+
+        Returns (items, server time of the first page)."""
+        items: list[Any] = []
+        query = dict(params)
+        server_time = None
+        first = True
+        while True:
+            headers, data = self._request("GET", path, what, params=query)
+            if first:
+                server_time = _server_time(headers)
+                first = False
+            if isinstance(data, list):
+                items.extend(data)
+            page = self._next_page(headers)
+            if page is None or not data:
+                break
+            query = {**params, "page": page}
+        return items, server_time
+
+    @staticmethod
+    def _next_page(headers: dict[str, str]) -> str | None:
+        if "x-next-page" in headers:
+            value = headers["x-next-page"].strip()
+            return value if value.isdigit() else None
+        m = LINK_NEXT.search(headers.get("link", ""))
+        if m:
+            pages = parse_qs(urlsplit(m.group(1)).query).get("page")
+            if pages and pages[0].isdigit():
+                return pages[0]
+        return None
+
+    @property
+    def _issues_path(self) -> str:
+        return self._project.issues.path
+
+    def _issue_path(self, number: int) -> str:
+        return f"{self._project.issues.path}/{int(number)}"
+
+    def _project_path(self) -> str:
+        """``group/sub/project`` (one GET of the project when it was configured by numeric id)."""
+        if self._path is None:
+            self.check_access()
+        assert self._path is not None
+        return self._path
+
+    def _learn(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Remember the instance root the server puts in its web URLs (external_url)."""
+        web_url = str(data.get("web_url") or "")
+        suffix = f"/-/issues/{data.get('iid')}"
+        if self._path and web_url.endswith(suffix):
+            head = web_url[: -len(suffix)]
+            if head.lower().endswith("/" + self._path.lower()):
+                self._roots.add(head[: -len(self._path) - 1].lower())
+        return data
+
+    # -- the interface ----------------------------------------------------------------------
+
+    def issue_number_from_url(self, url: str) -> int | None:
+        path = self._project_path().lower()
+        text = url.strip()
+        m = re.match(r"^(.*)/-/(?:issues|work_items)/(\d+)/?(?:[?#].*)?$", text)
+        if not m:
+            return None
+        head = m.group(1).lower()
+        if any(head == f"{root}/{path}" for root in self._roots):
+            return int(m.group(2))
+        return None
+
+    def guide_url(self, path: str, branch: str) -> str:
+        return f"{self.web}/{self._project_path()}/-/blob/{quote(branch)}/{quote(path)}"
+
+    def limits(self) -> dict[str, int]:
+        return dict(LIMITS)
+
+    def check_access(self) -> None:
+        """One request that proves the token and the project (and learns its full path)."""
+        _, data = self._request("GET", self._project.manager.path + f"/{self._project.encoded_id}",
+                                f"project {self.repository}")
+        if isinstance(data, dict) and data.get("path_with_namespace"):
+            self._path = str(data["path_with_namespace"])
+
+    def list_milestones(self, etags: dict[str, str]) -> Listing:
+        # GitLab has no conditional requests here: no etags. include_ancestors (GitLab 16.7+)
+        # brings the milestones of the project's group and its ancestor groups along.
+        items, t = self._pages(
+            self._project.milestones.path,
+            {"include_ancestors": "true", "state": "all", "per_page": 100},
+            "listing milestones",
+        )
+        seen: set[int] = set()
+        out = []
+        for m in items:
+            if isinstance(m, dict) and "id" in m and int(m["id"]) not in seen:
+                seen.add(int(m["id"]))
+                out.append(_milestone(m))
+        return Listing(tuple(out), {}, t)
+
+    def list_issues(self, label: str, since: datetime | None, etags: dict[str, str]) -> Listing:
+        # state omitted: all (opened and closed)
+        params: dict[str, Any] = {"labels": label, "order_by": "updated_at", "sort": "asc", "per_page": 100}
+        if since is not None:
+            params["updated_after"] = since.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        items, t = self._pages(self._issues_path, params, "listing issues")
+        # a moved issue stays here, closed, with moved_to_id: it lives elsewhere now (like a
+        # transferred GitHub issue, it is not listed; get_issue reports it as gone)
+        return Listing(tuple(_issue(self._learn(i)) for i in items if isinstance(i, dict) and not _moved(i)), {}, t)
+
+    def get_issue(self, number: int) -> RemoteIssue | None:
+        try:
+            _, data = self._request("GET", self._issue_path(number), f"reading issue #{number}")
+        except TrackerError as exc:
+            if exc.kind in ("gone", "not_found"):
+                return None
+            raise
+        if not isinstance(data, dict) or "iid" not in data or _moved(data):
+            return None
+        return _issue(self._learn(data))
+
+    def ensure_label(self, name: str) -> bool:
+        try:
+            self._request("GET", f"{self._project.labels.path}/{quote(name, safe='')}", f"reading label {name!r}")
+            return False
+        except TrackerError as exc:
+            if exc.kind != "not_found":
+                raise
+        try:
+            self._request(
+                "POST", self._project.labels.path, f"creating label {name!r}",
+                body={"name": name, "color": "#0e8a16",
+                      "description": "Managed by guidesync from the implementation guides"},
+            )
+        except TrackerError as exc:
+            if exc.kind != "conflict":
+                raise
+        return True
+
+    def create_milestone(self, title: str, description: str) -> RemoteMilestone:
+        _, data = self._request(
+            "POST", self._project.milestones.path, f"creating milestone {title!r}",
+            body={"title": title, "description": description}, idempotent=False,
+        )
+        return _milestone(data)
+
+    def update_milestone(self, number: int, *, title: str | Unset = UNSET, description: str | Unset = UNSET) -> RemoteMilestone:
+        body: dict[str, Any] = {}
+        if not isinstance(title, Unset):
+            body["title"] = title
+        if not isinstance(description, Unset):
+            body["description"] = description
+        path = f"{self._project.milestones.path}/{int(number)}"
+        if not body:  # GitLab refuses an empty update (400): just read it
+            _, data = self._request("GET", path, f"reading milestone {number}")
+        else:
+            _, data = self._request("PUT", path, f"updating milestone {number}", body=body)
+        return _milestone(data)
+
+    def create_issue(self, title: str, body: str, milestone: int | None, labels: Iterable[str]) -> RemoteIssue:
+        payload: dict[str, Any] = {"title": title, "description": body, "labels": ",".join(labels)}
+        if milestone is not None:
+            payload["milestone_id"] = int(milestone)
+        _, data = self._request("POST", self._issues_path, f"creating issue {title[:60]!r}", body=payload, idempotent=False)
+        return _issue(self._learn(data))
+
+    def update_issue(
+        self,
+        number: int,
+        *,
+        title: str | Unset = UNSET,
+        body: str | Unset = UNSET,
+        milestone: int | None | Unset = UNSET,
+        labels: tuple[str, ...] | Unset = UNSET,
+    ) -> RemoteIssue:
+        payload: dict[str, Any] = {}
+        if not isinstance(title, Unset):
+            payload["title"] = title
+        if not isinstance(body, Unset):
+            payload["description"] = body
+        if not isinstance(milestone, Unset):
+            payload["milestone_id"] = 0 if milestone is None else int(milestone)
+        if not isinstance(labels, Unset):
+            payload["labels"] = ",".join(labels)
+        what = f"updating issue #{number}"
+        if not payload:  # GitLab refuses an empty update (400): just read it
+            _, data = self._request("GET", self._issue_path(number), what)
+            return self._checked(data, what)
+        return self._put_issue(number, payload, what)
+
+    def _put_issue(self, number: int, payload: dict[str, Any], what: str) -> RemoteIssue:
+        _, data = self._request("PUT", self._issue_path(number), what, body=payload)
+        return self._checked(data, what)
+
+    def _checked(self, data: Any, what: str) -> RemoteIssue:
+        if not isinstance(data, dict) or "iid" not in data:
+            raise TrackerError("invalid", f"{what}: GitLab's answer is not an issue")
+        if _moved(data):
+            raise TrackerError("gone", f"{what}: the issue was moved to another project")
+        return _issue(self._learn(data))
+
+    def close_issue(self, number: int, reason: str) -> RemoteIssue:
+        # GitLab has no close reasons: completed and not_planned both just close
+        return self._put_issue(number, {"state_event": "close"}, f"closing issue #{number}")
+
+    def reopen_issue(self, number: int) -> RemoteIssue:
+        return self._put_issue(number, {"state_event": "reopen"}, f"reopening issue #{number}")
+
+    def comment(self, number: int, body: str) -> None:
+        self._request(
+            "POST", f"{self._issue_path(number)}/notes", f"commenting on issue #{number}",
+            body={"body": body}, idempotent=False,
+        )
