@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import report
-from .config import Config, ConfigError, Secret, find_token, load_config, starter_config, suggest_from_git
+from .config import DEFAULT_PATH, Config, ConfigError, Secret, find_token, load_config, starter_config, suggest_from_git
 from .guides import GuideError, Loaded, load
 from .plan import Options, Plan, Snapshot, make_plan
 from .state import State, StateError, loads
@@ -46,6 +46,8 @@ class Context:
 
 
 def _config(ctx: Context) -> Config:
+    if ctx.config_path is None:
+        return load_config(ctx.root / DEFAULT_PATH, ctx.env, explicit=False)
     return load_config(ctx.config_path, ctx.env)
 
 

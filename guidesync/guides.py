@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -44,7 +45,7 @@ def decode(raw: bytes, name: str) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
+        line = len(re.split(rb"\r\n|\r|\n", raw[: exc.start]))  # the parser's line breaks, CR included
         raise GuideError(f"{name}:{line}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})") from None
 
 
@@ -74,8 +75,13 @@ def discover(root: Path, patterns: Iterable[str], exclude: Iterable[str] = ()) -
 def _match(rel: str, pattern: str) -> bool:
     if fnmatch.fnmatchcase(rel, pattern):
         return True
-    # "**/" also matches no folder at all: "**/*.md" matches "a.md".
-    return pattern.startswith("**/") and fnmatch.fnmatchcase(rel, pattern[3:])
+    # "**/" also matches no folder at all: "**/*.md" matches "a.md", "docs/**/*.md" "docs/a.md".
+    i = pattern.find("**/")
+    while i >= 0:
+        if (i == 0 or pattern[i - 1] == "/") and _match(rel, pattern[:i] + pattern[i + 3 :]):
+            return True
+        i = pattern.find("**/", i + 1)
+    return False
 
 
 def expand(paths: Iterable[str], root: Path) -> list[Path]:
@@ -129,6 +135,11 @@ def load(paths: Iterable[str] | None, root: Path, patterns: Iterable[str], exclu
     problems: list[Problem] = []
     seen: set[Path] = set()
     for f in files:
+        if not explicit and f.is_symlink():
+            # Refused like a named one, but a link found by discovery (CLAUDE.md -> AGENTS.md, say)
+            # must not stop every run: skipped with a warning.
+            problems.append(Problem(f.relative_to(root).as_posix(), None, "is a symbolic link; guidesync only edits regular files; skipped", "warning"))
+            continue
         key = f.resolve() if not f.is_symlink() else f.absolute()
         if key in seen:
             continue

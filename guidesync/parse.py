@@ -41,8 +41,9 @@ IMPLEMENTATION_TITLE = re.compile(r"^Implementation\s+Guide\s*:\s*(?P<feature>.+
 MILESTONE_HEADING = re.compile(r"^Milestone\s+(?P<number>[^\s:]+)\s*:\s*(?P<name>.+?)\s*$", re.IGNORECASE)
 BOLD_LABEL = re.compile(r"^(?:\*\*|__)(?P<label>[^*_\n]+?)(?:\*\*|__)")
 
-#: The start of a list item's first line: indentation, marker, spacing, optional box.
-ITEM_START = re.compile(r"^(?P<indent>[ \t]*)(?P<marker>[-*+]|\d{1,9}[.)])(?P<space>[ \t]+|$)(?P<box>\[[ xX]\](?=[ \t]|$))?")
+#: The start of a list item's first line: indentation, marker, spacing, optional box. Like
+#: markdown-it-py, a box counts only when a blank follows it on the same line ("- [ ]" alone is text).
+ITEM_START = re.compile(r"^(?P<indent>[ \t]*)(?P<marker>[-*+]|\d{1,9}[.)])(?P<space>[ \t]+|$)(?P<box>\[[ xX]\](?=[ \t]))?")
 #: The issue link guidesync owns at the end of an item's first line (before trailing blanks).
 LINK_AT_END = re.compile(r"(?P<lead>[ \t]*)\(\[#(?P<number>\d+)\]\((?P<url>[^()\s]+)\)\)(?P<trail>[ \t]*)$")
 
@@ -118,11 +119,12 @@ class _Builder:
         tasks: list[Task] = []
         description: list[str] = []
         found = False
+        seen: Counter[str] = Counter()
         for heading, start, end in self._sections(level=2):
             name = normalize_label(heading)
             if name in task_names:
                 found = True
-                tasks += self._tasks_in(start, end, key)
+                tasks += self._tasks_in(start, end, key, seen)
             elif name in desc_names and not description:
                 description.append(self._source(start, end))
         if not found:
@@ -142,6 +144,7 @@ class _Builder:
             if normalize_label(heading) not in milestone_names:
                 continue
             found = True
+            before = len(milestones)
             for sub, sub_start, sub_end in self._sections(level=3, start=start, end=end):
                 mm = MILESTONE_HEADING.match(sub)
                 line = self._line_of(sub_start - 1)
@@ -157,6 +160,8 @@ class _Builder:
                 tasks, description = self._milestone_body(sub_start, sub_end, key, line, mm.string)
                 title = f"{feature} - Milestone {number}: {mm['name']}"
                 milestones.append(Milestone(key, title, description, line, tuple(tasks)))
+            if len(milestones) == before:
+                self._warn(self._line_of(start - 1), f"the {heading!r} section has no 'Milestone N: Name' headings")
         if not found:
             self._warn(0, f"no {self.sections.milestones[0]!r} section: the guide has no milestones")
         return self._guide(m.string, GuideKind.IMPLEMENTATION, tuple(milestones))
@@ -168,15 +173,18 @@ class _Builder:
         tasks: list[Task] = []
         described: list[str] = []
         has_label = False
+        seen: Counter[str] = Counter()
         blocks = self._label_blocks(start, end)
         for label, block_start, block_end, first_line, last_line in blocks:
             if label in task_labels:
                 has_label = True
-                tasks += self._tasks_in(block_start, block_end, key)
+                tasks += self._tasks_in(block_start, block_end, key, seen)
             elif label in desc_labels:
                 described.append("\n".join(self.lines[first_line:last_line]).strip())
         if not has_label:
             self._warn(line, f"{heading!r} has no '**{self.sections.milestone_tasks[0]}**:' list")
+        elif not tasks:
+            self._warn(line, f"the '**{self.sections.milestone_tasks[0]}**:' list of {heading!r} has no items")
         return tasks, "\n\n".join(described)
 
     # -- token walking ----------------------------------------------------------------------
@@ -222,16 +230,20 @@ class _Builder:
             yield label, i + 3, block_end, line, last_line
 
     def _end_line(self, start: int, end: int) -> int:
+        """Line after the last top-level block between two token indexes, not counting trailing
+        thematic breaks (the ``---`` that separates milestones is no part of the text above it)."""
         for i in range(end - 1, start - 1, -1):
-            if self.tokens[i].map:
-                return self.tokens[i].map[1]
+            tok = self.tokens[i]
+            if tok.map and tok.level == 0 and tok.type != "hr":
+                return tok.map[1]
         return len(self.lines)
 
-    def _tasks_in(self, start: int, end: int, milestone: str) -> list[Task]:
-        """Every top-level item of the top-level lists between two token indexes."""
+    def _tasks_in(self, start: int, end: int, milestone: str, seen: Counter[str]) -> list[Task]:
+        """Every top-level item of the top-level lists between two token indexes.
+
+        ``seen`` counts task texts over the whole milestone (for :attr:`Task.occurrence`)."""
         toks = self.tokens
         tasks: list[Task] = []
-        seen: Counter[str] = Counter()
         i = start
         while i < end:
             tok = toks[i]
@@ -277,6 +289,8 @@ class _Builder:
                 if toks[j - 1].type == "paragraph_open" and toks[j - 1].map and toks[j - 1].map[0] == first:
                     text = tok.content
             j += 1
+        while last > first + 1 and not self.lines[last - 1].strip():
+            last -= 1  # markdown-it-py counts the blank lines after an item as part of it
         line = self.lines[first] if first < len(self.lines) else ""
         link = None
         lm = LINK_AT_END.search(line)
@@ -326,7 +340,7 @@ class _Builder:
         return Guide(self.path, title, kind, milestones, tuple(self.problems))
 
     def _source(self, start: int, end: int) -> str:
-        first = next((t.map[0] for t in self.tokens[start:end] if t.map), None)
+        first = next((t.map[0] for t in self.tokens[start:end] if t.map and t.level == 0 and t.type != "hr"), None)
         if first is None:
             return ""
         return "\n".join(self.lines[first : self._end_line(start, end)]).strip()

@@ -255,8 +255,9 @@ class GitHubTracker:
         params: dict[str, Any] = {"labels": label, "state": "all", "sort": "updated", "direction": "asc", "per_page": 100}
         if since is not None:
             params["since"] = since.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        key = "issues" + (f"@{params['since']}" if since else "")
-        items, new, t = self._pages("/issues", params, "listing issues", etags, key)
+        # One key whatever ``since`` is: GitHub's ETag is a digest of the answer, so the same issues
+        # listed from a slightly later ``since`` still come back 304.
+        items, new, t = self._pages("/issues", params, "listing issues", etags, "issues")
         if items is None:
             return Listing(None, new, t)
         return Listing(tuple(_issue(i) for i in items if "pull_request" not in i), new, t)

@@ -47,6 +47,7 @@ LIMITS = {"title": 255, "body": 1_000_000}
 #: error texts GitLab answers (400) when the object already exists
 _CONFLICT_TEXTS = ("already being used", "already exists", "has already been taken")
 #: no retry, no sleep inside python-gitlab: CallPolicy decides
+_FRACTION = re.compile(r"\.(\d+)(?=[+-]\d\d:\d\d$|$)")
 _NO_RETRY = {"obey_rate_limit": False, "retry_transient_errors": False, "max_retries": 0}
 
 
@@ -64,6 +65,8 @@ def _time(value: Any) -> datetime | None:
     text = value.strip()
     if text[-1:] in ("Z", "z"):
         text = text[:-1] + "+00:00"
+    # Python 3.10's fromisoformat wants 0, 3 or 6 fraction digits: pad/trim to 6
+    text = _FRACTION.sub(lambda m: "." + (m.group(1) + "000000")[:6], text)
     try:
         dt = datetime.fromisoformat(text)
     except ValueError:
@@ -254,7 +257,7 @@ class GitLabTracker:
                 response = self._gl.http_request(
                     verb.lower(), path, query_data=params, post_data=body, **_NO_RETRY
                 )
-            except Exception as exc:  # GitLab errors and transport errors (reset, timeout, …)
+            except (glexc.GitlabError, requests.RequestException) as exc:  # incl. reset, timeout, …
                 headers = self._last_headers()
                 self._note_budget(headers)
                 raise translate(exc, what, headers) from None

@@ -1,0 +1,233 @@
+"""Shared fixtures: a workspace of guides wired to a fake GitHub or GitLab, and a runner.
+
+Every GitHub request the tool sends in these tests is validated against GitHub's OpenAPI
+description when the workspace is torn down.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+import yaml
+
+from guidesync import commands
+from guidesync.commands import Context, Outcome
+from tests.fakes.github import FakeGitHub
+from tests.fakes.gitlab import FakeGitLab
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples" / "guides"
+TOKEN = "test-token-7f3a"
+
+
+class Forge:
+    """One fake forge, seen the same way whatever it is (the contract tests' vocabulary)."""
+
+    name: str
+    repo: str
+    server: Any
+
+    def config(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def env(self, token: str = TOKEN) -> dict[str, str]:
+        raise NotImplementedError
+
+    # normalised view: {number: {"title", "state" ("open"/"closed"), "reason", "milestone", "labels", "body"}}
+    def issues(self) -> dict[int, dict[str, Any]]:
+        raise NotImplementedError
+
+    def milestones(self) -> dict[int, str]:
+        raise NotImplementedError
+
+    def comments(self, n: int) -> list[str]:
+        raise NotImplementedError
+
+    def close(self, n: int) -> None:
+        raise NotImplementedError
+
+    def reopen(self, n: int) -> None:
+        raise NotImplementedError
+
+    def delete(self, n: int) -> None:
+        raise NotImplementedError
+
+    def rate_limit(self, path: str, method: str = "POST", nth: int = 1, retry_after: int = 1) -> None:
+        raise NotImplementedError
+
+    create_path = ""
+
+    def writes(self) -> int:
+        return self.server.counts()["writes"]
+
+    def counts(self) -> dict[str, int]:
+        return self.server.counts()
+
+
+class GitHubForge(Forge):
+    name = "github"
+    create_path = r"/repos/acme/shop/issues$"
+
+    def __init__(self, repo: str = "acme/shop", **kw: Any):
+        self.repo = repo
+        self.server = FakeGitHub(token=TOKEN, repos=(repo,), **kw).start()
+
+    def config(self) -> dict[str, Any]:
+        return {"tracker": "github", "repository": self.repo, "url": self.server.url}
+
+    def env(self, token: str = TOKEN) -> dict[str, str]:
+        return {"GITHUB_TOKEN": token}
+
+    def issues(self) -> dict[int, dict[str, Any]]:
+        out = {}
+        for n, i in self.server.issues(self.repo).items():
+            out[n] = {
+                "title": i["title"],
+                "state": i["state"],
+                "reason": i.get("state_reason"),
+                "milestone": (i.get("milestone") or {}).get("title"),
+                "labels": [l["name"] for l in i.get("labels", [])],
+                "body": i.get("body") or "",
+                "url": i["html_url"],
+            }
+        return out
+
+    def milestones(self) -> dict[int, str]:
+        return {n: m["title"] for n, m in self.server.milestones(self.repo).items()}
+
+    def comments(self, n: int) -> list[str]:
+        return [c["body"] for c in self.server.comments(self.repo, n)]
+
+    def close(self, n: int) -> None:
+        self.server.close_issue(self.repo, n)
+
+    def close_not_planned(self, n: int) -> None:
+        self.server.close_issue(self.repo, n, reason="not_planned")
+
+    def reopen(self, n: int) -> None:
+        self.server.reopen_issue(self.repo, n)
+
+    def delete(self, n: int) -> None:
+        self.server.delete_issue(self.repo, n)
+
+    def rate_limit(self, path: str, method: str = "POST", nth: int = 1, retry_after: int = 1) -> None:
+        self.server.secondary_rate_limit(path, method=method, nth=nth, retry_after=retry_after)
+
+
+class GitLabForge(Forge):
+    name = "gitlab"
+    create_path = r"/projects/[^/]+/issues$"
+
+    def __init__(self, repo: str = "acme/shop", prefix: str = "", **kw: Any):
+        self.repo = repo
+        self.server = FakeGitLab(token=TOKEN, projects=(repo,), prefix=prefix, **kw).start()
+
+    def config(self) -> dict[str, Any]:
+        return {"tracker": "gitlab", "repository": self.repo, "url": self.server.url}
+
+    def env(self, token: str = TOKEN) -> dict[str, str]:
+        return {"GITLAB_TOKEN": token}
+
+    def issues(self) -> dict[int, dict[str, Any]]:
+        out = {}
+        for n, i in self.server.issues(self.repo).items():
+            out[n] = {
+                "title": i["title"],
+                "state": "open" if i["state"] == "opened" else "closed",
+                "reason": None,
+                "milestone": (i.get("milestone") or {}).get("title"),
+                "labels": list(i.get("labels", [])),
+                "body": i.get("description") or "",
+                "url": i["web_url"],
+            }
+        return out
+
+    def milestones(self) -> dict[int, str]:
+        return {n: m["title"] for n, m in self.server.milestones(self.repo).items()}
+
+    def comments(self, n: int) -> list[str]:
+        return [c["body"] for c in self.server.notes(self.repo, n)]
+
+    def close(self, n: int) -> None:
+        self.server.close_issue(self.repo, n)
+
+    def reopen(self, n: int) -> None:
+        self.server.reopen_issue(self.repo, n)
+
+    def delete(self, n: int) -> None:
+        self.server.delete_issue(self.repo, n)
+
+    def rate_limit(self, path: str, method: str = "POST", nth: int = 1, retry_after: int = 1) -> None:
+        self.server.rate_limit(path, method=method, nth=nth, retry_after=retry_after)
+
+
+@dataclass
+class Workspace:
+    root: Path
+    forge: Forge
+    sleeps: list[float] = field(default_factory=list)
+    extra_config: dict[str, Any] = field(default_factory=dict)
+
+    def write_config(self, **extra: Any) -> None:
+        self.extra_config.update(extra)
+        cfg = {**self.forge.config(), "write_interval": 0, "max_retry_wait": 30, **self.extra_config}
+        path = self.root / "config" / "guidesync.yaml"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(yaml.safe_dump(cfg, sort_keys=True))
+
+    def guide(self, name: str) -> Path:
+        return self.root / "guides" / name
+
+    def read(self, name: str) -> str:
+        return self.guide(name).read_bytes().decode("utf-8")
+
+    def write(self, name: str, text: str) -> None:
+        self.guide(name).write_bytes(text.encode("utf-8"))
+
+    def context(self, *paths: str, token: str = TOKEN) -> Context:
+        return Context(root=self.root, paths=tuple(paths), env=self.forge.env(token), sleep=self.sleeps.append, use_gh=False)
+
+    def run(self, mode: str, *paths: str, **kw: Any) -> Outcome:
+        return commands.sync(self.context(*paths), mode, **kw)
+
+    def state_text(self) -> str:
+        p = self.root / ".guidesync" / "state.json"
+        return p.read_text() if p.exists() else ""
+
+
+def _forge(name: str, **kw: Any) -> Forge:
+    return GitHubForge(**kw) if name == "github" else GitLabForge(**kw)
+
+
+@pytest.fixture
+def make_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Workspace]:
+    """Build a workspace on a fresh fake forge; GitHub traffic is checked against the OpenAPI spec."""
+    made: list[Workspace] = []
+
+    def make(forge: str = "github", guides: tuple[str, ...] = ("phase-1-foundation.md", "checkout-redesign.md"), **kw: Any) -> Workspace:
+        root = tmp_path / f"ws{len(made)}"
+        (root / "guides").mkdir(parents=True)
+        for g in guides:
+            shutil.copy(EXAMPLES / g, root / "guides" / g)
+        ws = Workspace(root, _forge(forge, **kw))
+        ws.write_config()
+        made.append(ws)
+        monkeypatch.chdir(root)
+        return ws
+
+    yield make
+    for ws in made:
+        ws.forge.server.stop()
+    for ws in made:
+        if ws.forge.name == "github":
+            from tests.openapi_github import validate_log
+
+            errors = validate_log(ws.forge.server.log, prefix=getattr(ws.forge.server, "prefix", "") or "")
+            assert not errors, "requests that GitHub's OpenAPI description rejects:\n" + "\n".join(errors[:20])
+
+
+FORGES = ["github", "gitlab"]

@@ -1,0 +1,246 @@
+"""The sync scenarios every forge must pass, through the real client libraries over HTTP.
+
+Each test runs once against the fake GitHub (PyGithub) and once against the fake GitLab
+(python-gitlab), so a behaviour cannot drift between forges.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import re
+
+import pytest
+
+from tests.conftest import FORGES
+
+PHASE = "phase-1-foundation.md"
+IMPL = "checkout-redesign.md"
+LINK = re.compile(r" \(\[#(\d+)\]\([^)]+\)\)")
+
+
+def links(text: str) -> dict[int, str]:
+    """issue number -> the guide line that links it."""
+    out = {}
+    for line in text.splitlines():
+        m = LINK.search(line)
+        if m:
+            out[int(m.group(1))] = line
+    return out
+
+
+def number_of(text: str, fragment: str) -> int:
+    for n, line in links(text).items():
+        if fragment in line:
+            return n
+    raise AssertionError(f"no linked line contains {fragment!r}")
+
+
+def changed_chars(before: str, after: str) -> list[tuple[str, str]]:
+    sm = difflib.SequenceMatcher(None, before, after, autojunk=False)
+    return [(before[i1:i2], after[j1:j2]) for op, i1, i2, j1, j2 in sm.get_opcodes() if op != "equal"]
+
+
+@pytest.fixture(params=FORGES)
+def ws(request, make_workspace):
+    return make_workspace(request.param)
+
+
+def test_first_push_creates_milestones_issues_links_and_closes_checked(ws):
+    out = ws.run("push")
+    assert out.code == 0, out.text
+    issues = ws.forge.issues()
+    assert len(issues) == 10
+    assert sorted(ws.forge.milestones().values()) == [
+        "Checkout Redesign - Milestone 1: Cart API",
+        "Checkout Redesign - Milestone 2: Single-page checkout",
+        "Phase 1: Foundation",
+    ]
+    assert all("guidesync" in i["labels"] for i in issues.values())
+    phase, impl = ws.read(PHASE), ws.read(IMPL)
+    assert len(links(phase)) == 4 and len(links(impl)) == 6
+    for n, line in {**links(phase), **links(impl)}.items():
+        assert issues[n]["url"] in line
+    n = number_of(phase, "PostgreSQL schema")
+    assert issues[n]["state"] == "closed" and issues[n]["milestone"] == "Phase 1: Foundation"
+    n = number_of(impl, "CheckoutPage")
+    assert issues[n]["state"] == "closed"
+    assert issues[n]["milestone"] == "Checkout Redesign - Milestone 2: Single-page checkout"
+    n = number_of(impl, "Cache cart totals")
+    assert issues[n]["state"] == "open" and issues[n]["milestone"] == "Checkout Redesign - Milestone 1: Cart API"
+    # Plain bullets gained a box with the link.
+    assert "- [ ] Cache cart totals for 30 seconds ([#" in impl
+    # Sub-items travel in the body as a task list.
+    ci = issues[number_of(phase, "CI pipeline")]
+    assert "- [x] lint job" in ci["body"] and "- [ ] test job" in ci["body"]
+    # The second push writes nothing to the tracker or the guides. It reads back the issues the
+    # first one wrote, so the base's listing mark moves on once; after that the base is stable too.
+    before = (ws.read(PHASE), ws.read(IMPL))
+    writes = ws.forge.writes()
+    out = ws.run("push")
+    assert out.code == 0, out.text
+    assert ws.forge.writes() == writes
+    assert (ws.read(PHASE), ws.read(IMPL)) == before
+    state = ws.state_text()
+    ws.run("push")
+    assert ws.forge.writes() == writes
+    assert ws.state_text() == state
+
+
+def test_first_push_request_budget(ws):
+    """N creates + M milestone creates + closes of checked tasks + at most ceil(N/100)+5 others."""
+    ws.run("push")
+    c = ws.forge.counts()
+    n, m, closes = 10, 3, 2
+    assert c["writes"] == n + m + closes + 1  # + the label
+    assert c["total"] - (n + m + closes) <= math.ceil(n / 100) + 5
+    # No per-task GET.
+    assert not ws.forge.server.requests("GET", r"/issues/\d+$")
+
+
+def test_pull_of_two_closed_issues_changes_exactly_two_characters(ws):
+    ws.run("push")
+    phase, impl = ws.read(PHASE), ws.read(IMPL)
+    a, b = number_of(phase, "Seed script"), number_of(impl, "Cache cart totals")
+    ws.forge.close(a)
+    ws.forge.close(b)
+    writes = ws.forge.writes()
+    out = ws.run("pull")
+    assert out.code == 0, out.text
+    assert ws.forge.writes() == writes  # pull never writes to the tracker
+    assert changed_chars(phase, ws.read(PHASE)) == [(" ", "x")]
+    assert changed_chars(impl, ws.read(IMPL)) == [(" ", "x")]
+    assert "- [x] Seed script" in ws.read(PHASE)
+
+
+def test_checkbox_changes_close_and_reopen_exactly_those_issues(ws):
+    ws.run("push")
+    phase = ws.read(PHASE)
+    done = number_of(phase, "PostgreSQL schema")
+    todo = number_of(phase, "Seed script")
+    phase = phase.replace("- [x] PostgreSQL schema", "- [ ] PostgreSQL schema").replace("- [ ] Seed script", "- [x] Seed script")
+    ws.write(PHASE, phase)
+    before = ws.forge.issues()
+    ws.forge.server.reset_log()
+    out = ws.run("push")
+    assert out.code == 0, out.text
+    after = ws.forge.issues()
+    assert after[done]["state"] == "open" and after[todo]["state"] == "closed"
+    changed = {n for n in after if after[n]["state"] != before[n]["state"]}
+    assert changed == {done, todo}
+    assert ws.forge.writes() == 2
+
+
+def test_editing_task_text_updates_the_title_without_a_new_issue(ws):
+    ws.run("push")
+    impl = ws.read(IMPL)
+    n = number_of(impl, "Cache cart totals")
+    ws.write(IMPL, impl.replace("Cache cart totals for 30 seconds", "Cache cart totals for 60 seconds"))
+    out = ws.run("push")
+    assert out.code == 0, out.text
+    issues = ws.forge.issues()
+    assert len(issues) == 10
+    assert issues[n]["title"] == "Cache cart totals for 60 seconds"
+
+
+def test_moving_a_task_to_another_milestone_moves_its_issue(ws):
+    ws.run("push")
+    impl = ws.read(IMPL)
+    n = number_of(impl, "Cache cart totals")
+    line = links(impl)[n]
+    impl = impl.replace(line + "\n", "")
+    impl = impl.replace("- [ ] Inline address validation", line + "\n- [ ] Inline address validation")
+    ws.write(IMPL, impl)
+    out = ws.run("push")
+    assert out.code == 0, out.text
+    assert ws.forge.issues()[n]["milestone"] == "Checkout Redesign - Milestone 2: Single-page checkout"
+    assert len(ws.forge.issues()) == 10
+
+
+def test_deleting_a_task_closes_its_issue_as_not_planned_with_a_comment(ws):
+    ws.run("push")
+    phase = ws.read(PHASE)
+    n = number_of(phase, "Seed script")
+    ws.write(PHASE, phase.replace(links(phase)[n] + "\n", ""))
+    out = ws.run("push")
+    assert out.code == 0, out.text
+    issue = ws.forge.issues()[n]
+    assert issue["state"] == "closed"
+    if ws.forge.name == "github":
+        assert issue["reason"] == "not_planned"
+    assert any("removed from the guide" in c for c in ws.forge.comments(n))
+    assert str(n) not in json.loads(ws.state_text())["tasks"]
+    # Converged: the next run does nothing.
+    writes = ws.forge.writes()
+    ws.run("sync")
+    assert ws.forge.writes() == writes
+
+
+def test_lost_response_on_fourth_create_then_rerun_has_no_duplicate(ws):
+    ws.forge.server.add_fault(method="POST", path=ws.forge.create_path, kind="drop_after", nth=4)
+    out = ws.run("push")
+    assert out.code == 1
+    assert "marker" in out.text
+    assert len(ws.forge.issues()) == 10  # the 4th was created though its answer was lost
+    out = ws.run("push")
+    assert out.code == 0, out.text
+    issues = ws.forge.issues()
+    assert len(issues) == 10
+    titles = [i["title"] for i in issues.values()]
+    assert len(set(titles)) == 10
+    linked = {**links(ws.read(PHASE)), **links(ws.read(IMPL))}
+    assert sorted(linked) == sorted(issues)
+
+
+def test_rate_limit_with_retry_after_is_waited_out(ws):
+    ws.forge.rate_limit(ws.forge.create_path, method="POST", nth=2, retry_after=1)
+    out = ws.run("push")
+    assert out.code == 0, out.text
+    assert 1.0 in ws.sleeps
+    assert len(ws.forge.issues()) == 10
+
+
+def test_three_way_pull_and_push_in_one_sync(ws):
+    ws.run("push")
+    phase = ws.read(PHASE)
+    closed_on_tracker = number_of(phase, "Seed script")
+    ws.forge.close(closed_on_tracker)
+    checked_in_guide = number_of(phase, "services/api")
+    ws.write(PHASE, phase.replace("- [ ] `services/api/`", "- [x] `services/api/`"))
+    out = ws.run("sync")
+    assert out.code == 0, out.text
+    assert "- [x] Seed script" in ws.read(PHASE)
+    assert ws.forge.issues()[checked_in_guide]["state"] == "closed"
+    writes = ws.forge.writes()
+    ws.run("sync")
+    assert ws.forge.writes() == writes
+
+
+def test_reopened_issue_unchecks_the_box(ws):
+    ws.run("push")
+    n = number_of(ws.read(PHASE), "PostgreSQL schema")
+    ws.forge.reopen(n)
+    ws.run("pull")
+    assert "- [ ] PostgreSQL schema" in ws.read(PHASE)
+
+
+def test_dry_run_writes_nothing_anywhere(ws):
+    before = ws.read(PHASE)
+    out = ws.run("push", dry_run=True)
+    assert out.code == 0
+    assert ws.forge.writes() == 0
+    assert ws.read(PHASE) == before
+    assert ws.state_text() == ""
+
+
+def test_no_op_sync_request_count(ws):
+    """With the base present, a sync where nothing changed costs ceil(M/100) + 3 requests at most."""
+    ws.run("push")
+    ws.run("sync")  # reads back the issues the push wrote
+    ws.forge.server.reset_log()
+    out = ws.run("sync")
+    assert out.code == 0
+    c = ws.forge.counts()
+    assert c["writes"] == 0
+    assert c["total"] <= math.ceil(3 / 100) + 3
