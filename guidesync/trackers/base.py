@@ -168,6 +168,8 @@ class CallPolicy:
                 attempt += 1
                 self.stats.retries += 1
                 self._pause(wait)
+                if exc.kind == "rate_limited":
+                    self.stats.remaining = None  # the window the server asked us to wait for has passed
             finally:
                 if write:
                     self._last_write = self.clock()

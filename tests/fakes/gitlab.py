@@ -1089,7 +1089,7 @@ class FakeGitLab(FakeServer):
     def _h_list_milestones(self, req: Request, pid: str | None = None, gid: str | None = None) -> Response:
         project, group = self._owner(pid, gid)
         items = self._owned_milestones(project, group)
-        if req.arg("include_parent_milestones") in ("true", "1", "True"):
+        if req.arg("include_ancestors", req.arg("include_parent_milestones")) in ("true", "1", "True"):
             start = project["namespace_id"] if project is not None else group["parent_id"]
             ancestors = set(self._group_ancestors(start))
             items += [m for m in self._milestones.values() if m["group_id"] in ancestors]
