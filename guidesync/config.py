@@ -61,7 +61,7 @@ class Config:
     labels: tuple[str, ...] = ("guidesync",)
     sections: Sections = field(default_factory=Sections)
     on_removed: str = "close"
-    max_close: int = 20
+    max_close: int = 50
     state_file: str = ".guidesync/state.json"
     branch: str = "HEAD"
     write_interval: float | None = None
