@@ -218,6 +218,9 @@ def _sync_locked(ctx: Context, cfg: Config, token: Secret | None, mode: str, pla
     result.warnings.extend(problems)
     result.errors.extend(str(p) for p in plan.problems if p.severity == "error")
     result.warnings.extend(str(p) for p in plan.problems if p.severity != "error")
+    for step in plan.tasks:
+        where = f"{step.task.guide}:{step.task.line + 1}" if step.task else f"issue #{step.number}"
+        result.warnings.extend(f"{where}: {note}" for note in step.notes if not step.forget)
     execute(plan, tracker=tracker, loaded=usable, state=state, fetched=fetched, labels=cfg.labels,
             state_path=state_path, state_raw=state_raw, tracker_name=cfg.tracker, repository=cfg.repository or "",
             result=result, progress=ctx.progress)

@@ -156,6 +156,11 @@ class Executor:
         assert isinstance(exc, TrackerError)
         if exc.kind == "auth":
             raise Fatal(str(exc)) from None
+        if exc.kind == "forbidden" and not self.stopped:
+            # No permission (read-only token, archived repository): every further write would fail alike.
+            self.stopped = True
+            self.result.errors.append(f"{what}: {exc}; no further tracker writes in this run")
+            return
         if exc.kind == "ambiguous":
             self.result.errors.append(f"{what}: the answer was lost ({exc}); the next run finds the issue by its marker")
         else:
@@ -254,7 +259,12 @@ class Executor:
                 self.tracker.reopen_issue(n)
                 self.result.events.append(Event("reopened", n, guide=task.guide if task else None))
             if step.comment and n is not None:
-                self.tracker.comment(n, step.comment)
+                try:
+                    self.tracker.comment(n, step.comment)
+                except TrackerError as exc:  # e.g. a locked issue: the close above stands
+                    if exc.kind == "auth":
+                        raise
+                    self.result.warnings.append(f"{where}: closed, but the comment was refused: {exc}")
             if step.forget:
                 self.result.events.append(Event("forgotten", n, detail="; ".join(step.notes) or None))
             return True
