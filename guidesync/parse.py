@@ -298,8 +298,8 @@ class _Builder:
             link = IssueLink(int(lm["number"]), lm["url"])
             head, sep, tail = text.partition("\n")
             tm = LINK_AT_END.search(head)
-            if tm:
-                text = head[: tm.start()] + sep + tail
+            if tm:  # keep the blanks after the link: "a  \nb" must read the same linked or not
+                text = head[: tm.start()] + tm["trail"] + sep + tail
         text = text.strip()
         checked = item.meta.get("checked")
         start_m = ITEM_START.match(line)

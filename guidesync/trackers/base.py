@@ -26,6 +26,11 @@ class Unset:
 UNSET = Unset()
 
 
+def given(**fields: object) -> dict[str, object]:
+    """The fields that were given: a request payload without the UNSET ones."""
+    return {k: v for k, v in fields.items() if not isinstance(v, Unset)}
+
+
 @dataclass(frozen=True)
 class RemoteIssue:
     number: int  # GitHub issue number / GitLab iid

@@ -25,6 +25,7 @@ from .base import (
     RemoteMilestone,
     TrackerError,
     Unset,
+    given,
 )
 
 DEFAULT_API = "https://api.github.com"
@@ -298,11 +299,7 @@ class GitHubTracker:
         return _milestone(data)
 
     def update_milestone(self, number: int, *, title: str | Unset = UNSET, description: str | Unset = UNSET) -> RemoteMilestone:
-        body: dict[str, Any] = {}
-        if not isinstance(title, Unset):
-            body["title"] = title
-        if not isinstance(description, Unset):
-            body["description"] = description
+        body = given(title=title, description=description)
         _, data, _ = self._request("PATCH", f"/milestones/{number}", f"updating milestone #{number}", body=body)
         return _milestone(data)
 
@@ -322,15 +319,7 @@ class GitHubTracker:
         milestone: int | None | Unset = UNSET,
         labels: tuple[str, ...] | Unset = UNSET,
     ) -> RemoteIssue:
-        payload: dict[str, Any] = {}
-        if not isinstance(title, Unset):
-            payload["title"] = title
-        if not isinstance(body, Unset):
-            payload["body"] = body
-        if not isinstance(milestone, Unset):
-            payload["milestone"] = milestone
-        if not isinstance(labels, Unset):
-            payload["labels"] = list(labels)
+        payload = given(title=title, body=body, milestone=milestone, labels=labels if isinstance(labels, Unset) else list(labels))
         return self._patch_issue(number, payload, f"updating issue #{number}")
 
     def _patch_issue(self, number: int, payload: dict[str, Any], what: str) -> RemoteIssue:

@@ -38,6 +38,7 @@ from .base import (
     RemoteMilestone,
     TrackerError,
     Unset,
+    given,
 )
 
 DEFAULT_URL = "https://gitlab.com"
@@ -435,11 +436,7 @@ class GitLabTracker:
         return _milestone(data)
 
     def update_milestone(self, number: int, *, title: str | Unset = UNSET, description: str | Unset = UNSET) -> RemoteMilestone:
-        body: dict[str, Any] = {}
-        if not isinstance(title, Unset):
-            body["title"] = title
-        if not isinstance(description, Unset):
-            body["description"] = description
+        body = given(title=title, description=description)
         path = f"{self._project.milestones.path}/{int(number)}"
         if not body:  # GitLab refuses an empty update (400): just read it
             _, data = self._request("GET", path, f"reading milestone {number}")
@@ -463,15 +460,12 @@ class GitLabTracker:
         milestone: int | None | Unset = UNSET,
         labels: tuple[str, ...] | Unset = UNSET,
     ) -> RemoteIssue:
-        payload: dict[str, Any] = {}
-        if not isinstance(title, Unset):
-            payload["title"] = title
-        if not isinstance(body, Unset):
-            payload["description"] = body
-        if not isinstance(milestone, Unset):
-            payload["milestone_id"] = 0 if milestone is None else int(milestone)
-        if not isinstance(labels, Unset):
-            payload["labels"] = ",".join(labels)
+        payload = given(
+            title=title,
+            description=body,
+            milestone_id=milestone if isinstance(milestone, Unset) else (0 if milestone is None else int(milestone)),
+            labels=labels if isinstance(labels, Unset) else ",".join(labels),
+        )
         what = f"updating issue #{number}"
         if not payload:  # GitLab refuses an empty update (400): just read it
             _, data = self._request("GET", self._issue_path(number), what)
