@@ -122,9 +122,11 @@ app.command("sync")(_sync_command("sync", "Both directions: push and pull in one
 def init(config: Optional[str] = ConfigOpt,
          tracker: Optional[str] = typer.Option(None, "--tracker", help="github or gitlab (default: from the git remote)."),
          repository: Optional[str] = typer.Option(None, "--repository", help="owner/name (default: from the git remote)."),
-         force: bool = typer.Option(False, "--force", help="Overwrite an existing config.")) -> None:
+         force: bool = typer.Option(False, "--force", help="Overwrite an existing config."),
+         ci: bool = typer.Option(False, "--ci", help="Also write the CI job for the tracker: .github/workflows/guidesync.yml "
+                                 "(GitHub) or .gitlab/guidesync.gitlab-ci.yml (GitLab).")) -> None:
     """Write a starter config/guidesync.yaml, proposing the repository from the git remote."""
-    _finish(_run(commands.init, _ctx(config, None), tracker=tracker, repository=repository, force=force))
+    _finish(_run(commands.init, _ctx(config, None), tracker=tracker, repository=repository, force=force, ci=ci))
 
 
 @app.command()

@@ -198,7 +198,8 @@ def _sync_locked(ctx: Context, cfg: Config, token: Secret | None, mode: str, pla
     tracker = _tracker(cfg, token, ctx)
     linked = {t.link.number for g in guides for t in g.tasks if t.link}
     try:
-        fetched = fetch(tracker, state, cfg.labels[0], linked, full=full, full_sync_hours=cfg.full_sync_hours)
+        scope = {g.path for g in guides} if loaded.explicit else None
+        fetched = fetch(tracker, state, cfg.labels[0], linked, full=full, full_sync_hours=cfg.full_sync_hours, scope=scope)
     except TrackerError as exc:
         raise Fatal(_explain(exc, cfg)) from None
     except BudgetExhausted as exc:
@@ -255,10 +256,14 @@ def _explain(exc: TrackerError, cfg: Config) -> str:
     return str(exc)
 
 
-def init(ctx: Context, *, tracker: str | None = None, repository: str | None = None, force: bool = False) -> Outcome:
-    """Write a starter config, proposing the repository from the git remote."""
+def init(ctx: Context, *, tracker: str | None = None, repository: str | None = None, force: bool = False,
+         ci: bool = False) -> Outcome:
+    """Write a starter config, proposing the repository from the git remote; with ``ci``, also the
+    GitHub workflow or GitLab CI job for the tracker."""
     path = ctx.root / (ctx.config_path or "config/guidesync.yaml")
     if path.exists() and not force:
+        if ci:
+            return _init_ci(ctx, tracker or _config(ctx).tracker, force, [f"kept the existing {path.relative_to(ctx.root) if path.is_relative_to(ctx.root) else path}"])
         return Outcome(USAGE, f"{path.relative_to(ctx.root) if path.is_relative_to(ctx.root) else path}: already exists (use --force to overwrite)")
     suggestion = suggest_from_git(str(ctx.root))
     lines = []
@@ -268,7 +273,30 @@ def init(ctx: Context, *, tracker: str | None = None, repository: str | None = N
     tracker = tracker or (suggestion[0] if suggestion else "github")
     replace_file(path, starter_config(tracker, repository).encode(), read_bytes(path))
     lines.append(f"wrote {path.relative_to(ctx.root) if path.is_relative_to(ctx.root) else path}")
+    if ci:
+        return _init_ci(ctx, tracker, force, lines)
     return Outcome(OK, "\n".join(lines))
+
+
+def _init_ci(ctx: Context, tracker: str, force: bool, lines: list[str]) -> Outcome:
+    """``init --ci``: write the example workflow (GitHub) or CI job (GitLab); see guidesync.action."""
+    from .action import ACTION_REF, ci_files
+
+    code = OK
+    for rel, text in ci_files(tracker).items():
+        target = ctx.root / rel
+        if target.exists() and not force:
+            lines.append(f"{rel}: already exists (use --force to overwrite)")
+            code = USAGE
+            continue
+        replace_file(target, text.encode(), read_bytes(target))
+        lines.append(f"wrote {rel}")
+        if tracker == "gitlab":
+            lines.append(f"add to your .gitlab-ci.yml:  include: [{{local: {rel}}}]; set the CI/CD variable "
+                         "GUIDESYNC_TOKEN (project access token, api + write_repository) and a pipeline schedule")
+        else:
+            lines.append(f"check the branch under on.push and replace {ACTION_REF} with the guidesync action you use")
+    return Outcome(code, "\n".join(lines))
 
 
 ERRORS = (ConfigError, GuideError, StateError)

@@ -261,6 +261,8 @@ REMOTE_PATTERNS = (
 
 def remote_repository(url: str) -> tuple[str, str] | None:
     """(host, path) from a git remote URL: ``git@github.com:acme/shop.git`` -> (github.com, acme/shop)."""
+    if url.strip().startswith(("file:", "/", ".")):
+        return None  # a local path names no forge
     for pattern in REMOTE_PATTERNS:
         m = pattern.match(url.strip())
         if m:

@@ -328,15 +328,15 @@ class _Builder:
     # -- helpers ----------------------------------------------------------------------------
 
     def _guide(self, title: str, kind: GuideKind, milestones: tuple[Milestone, ...]) -> Guide:
-        links: dict[int, int] = {}
+        links: dict[str, int] = {}
         for ms in milestones:
             for t in ms.tasks:
                 if t.link is None:
                     continue
-                if t.link.number in links:
-                    self._error(t.line, f"issue #{t.link.number} is linked twice (also at line {links[t.link.number] + 1})")
+                if t.link.url in links:
+                    self._error(t.line, f"issue #{t.link.number} is linked twice (also at line {links[t.link.url] + 1})")
                 else:
-                    links[t.link.number] = t.line
+                    links[t.link.url] = t.line
         return Guide(self.path, title, kind, milestones, tuple(self.problems))
 
     def _source(self, start: int, end: int) -> str:

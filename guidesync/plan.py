@@ -250,7 +250,7 @@ class _Planner:
         uses: dict[int, int] = defaultdict(int)
         for guide in self.guides:
             for task in guide.tasks:
-                if task.link is not None:
+                if task.link is not None and self.opts.owns_link(task.link.url, task.link.number):
                     uses[task.link.number] += 1
         for guide in self.guides:
             for ms in guide.milestones:
@@ -259,10 +259,11 @@ class _Planner:
                         unlinked.append((guide, ms, task))
                         continue
                     n = task.link.number
-                    claimed[n] = task
                     if not self.opts.owns_link(task.link.url, n):
                         self._warn(task, f"the link {task.link.url} is not an issue of this repository; the task is left alone")
-                    elif uses[n] > 1:
+                        continue
+                    claimed[n] = task
+                    if uses[n] > 1:
                         self._error(task, f"issue #{n} is linked by {uses[n]} tasks; none of them is synced until only one keeps the link")
                     else:
                         linked.append((guide, ms, task))
@@ -284,7 +285,9 @@ class _Planner:
                 url = self._url_of(n)
                 if url is not None:
                     steps.append(self._linked(guide, ms, task, n, url))
-                    continue
+                else:  # never create a second issue for a task the base knows
+                    steps.append(TaskStep(task, n, notes=(f"its issue #{n} was not read this run; it is linked again on the next",)))
+                continue
             steps.append(self._create(guide, ms, task))
         steps += self._removed(claimed)
         return steps
@@ -324,7 +327,9 @@ class _Planner:
         if rec is not None and rec.state != GONE:
             content_changed = rec.hash != content.hash or want_ms is None or rec.milestone != want_ms
         elif remote is not None:
-            content_changed = remote.title != content.title or remote.body != content.body or remote.milestone != want_ms
+            content_changed = (
+                want_ms is None or remote.title != content.title or remote.body != content.body or remote.milestone != want_ms
+            )
         else:
             content_changed = True
         missing_label = remote is not None and not set(self.opts.labels) <= set(remote.labels)

@@ -18,6 +18,8 @@ ZWSP = "\u200b"
 MARKER = re.compile(r"<!-- guidesync:task guide=(?P<guide>\S+) key=(?P<key>[0-9a-f]{16}) -->")
 # Things that notify or cross-reference on GitHub and GitLab.
 _REFERENCE = re.compile(r"(?<![\w/`])(?P<sigil>@|#|!|GH-)(?=[A-Za-z0-9_])")
+# Cross-repository references: owner/repo#12, group/project!3.
+_CROSS_REFERENCE = re.compile(r"(?<=[\w.-]/)(?P<name>[\w.-]+)(?P<sigil>[#!])(?=\d)")
 # Stretches left untouched: code spans and URLs (bare, autolinks, link destinations).
 _KEEP = re.compile(r"(`+)(?:.|\n)*?(?<!`)\1(?!`)|<[a-zA-Z][\w+.-]*:[^>\s]*>|\]\([^)\s]*\)|https?://[^\s)<>]+")
 ELLIPSIS = "…"
@@ -37,15 +39,20 @@ def content_hash(title: str, body: str) -> str:
     return hashlib.sha256(f"{title}\0{body}".encode("utf-8")).hexdigest()[:16]
 
 
+def _defuse(text: str) -> str:
+    text = _CROSS_REFERENCE.sub(lambda r: r["name"] + r["sigil"] + ZWSP, text)
+    return _REFERENCE.sub(lambda r: r["sigil"] + ZWSP, text)
+
+
 def neutralize(text: str) -> str:
     """Defuse mentions, references and quick actions in guide text, keeping code and URLs."""
     out: list[str] = []
     pos = 0
     for m in _KEEP.finditer(text):
-        out.append(_REFERENCE.sub(lambda r: r["sigil"] + ZWSP, text[pos : m.start()]))
+        out.append(_defuse(text[pos : m.start()]))
         out.append(m.group())
         pos = m.end()
-    out.append(_REFERENCE.sub(lambda r: r["sigil"] + ZWSP, text[pos:]))
+    out.append(_defuse(text[pos:]))
     result = "".join(out)
     return "\n".join(ZWSP + line if line.lstrip().startswith("/") else line for line in result.split("\n"))
 

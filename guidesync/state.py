@@ -73,6 +73,9 @@ def loads(text: str, where: str = "state file") -> State:
         raise StateError(f"{where}:{exc.lineno}: not valid JSON ({exc.msg}); fix or delete it and run with --full") from None
     if not isinstance(raw, dict) or raw.get("version") != VERSION:
         raise StateError(f"{where}: not a guidesync state file of version {VERSION}")
+    for section in ("tasks", "milestones", "etags"):
+        if not isinstance(raw.get(section, {}), dict):
+            raise StateError(f"{where}: {section!r} must be an object; fix or delete the file and run with --full")
     try:
         records = {int(k): Record(**v) for k, v in raw.get("tasks", {}).items()}
         milestones = {k: MilestoneRecord(**v) for k, v in raw.get("milestones", {}).items()}
@@ -86,7 +89,7 @@ def loads(text: str, where: str = "state file") -> State:
             milestones=milestones,
             records=records,
         )
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, AttributeError) as exc:
         raise StateError(f"{where}: malformed entry ({exc}); fix or delete it and run with --full") from None
 
 

@@ -24,6 +24,7 @@ from .writeback import ConcurrentEdit, Edit, WritebackError, apply_edits, replac
 #: Listings start this long before the newest change seen, so clock skew between the tracker's
 #: servers cannot hide a change.
 SINCE_OVERLAP = timedelta(seconds=120)
+TRACKER_WRITES = frozenset({"created", "updated", "closed", "reopened", "milestone_created", "milestone_updated"})
 
 
 class GuardStop(Exception):
@@ -90,17 +91,28 @@ def full_listing_due(state: State, hours: float, now: datetime | None) -> bool:
     return last is None or now - last >= timedelta(hours=hours)
 
 
-def fetch(tracker: Tracker, state: State, label: str, linked: set[int], *, full: bool, full_sync_hours: float) -> Fetched:
-    """Read what the plan needs, in as few requests as the base allows."""
-    ms_etags = {k: v for k, v in state.etags.items() if k.startswith("milestones")}
+def fetch(tracker: Tracker, state: State, label: str, linked: set[int], *, full: bool, full_sync_hours: float,
+          scope: set[str] | None = None) -> Fetched:
+    """Read what the plan needs, in as few requests as the base allows.
+
+    ``linked``: issue numbers the guides link; ``scope``: the guides this run covers (None: all).
+    ``--full`` sends no ETags, so nothing is taken on trust."""
+    etags = {} if full else state.etags
+    ms_etags = {k: v for k, v in etags.items() if k.startswith("milestones")}
     ms = tracker.list_milestones(ms_etags)
     now = ms.server_time
     use_full = full or full_listing_due(state, full_sync_hours, now)
     since = None if use_full else parse_time(state.since)
-    issue_etags = {k: v for k, v in state.etags.items() if k.startswith("issues")}
+    issue_etags = {k: v for k, v in etags.items() if k.startswith("issues")}
     listing = tracker.list_issues(label, since, issue_etags)
     issues: dict[int, RemoteIssue] = {i.number: i for i in listing.items or ()}
     need = {n for n in linked if n not in issues and n not in state.records}
+    # Records no guide links any more: a task whose link was lost (adopted again by its key) or
+    # a removed task (closed if still open). Either way the plan needs the issue as it is now.
+    need |= {
+        n for n, r in state.records.items()
+        if n not in linked and n not in issues and r.state != GONE and (scope is None or r.guide in scope)
+    }
     if use_full:
         # Managed issues missing from a full listing lost their label, or were deleted or moved.
         need |= {n for n, r in state.records.items() if n not in issues and r.state != GONE}
@@ -402,13 +414,19 @@ def execute(
         by_path = {lg.guide.path: lg for lg in loaded}
         written = write_guides(guide_edits(plan, ex), by_path, result)
         records = new_records(plan, state, ex, written)
+        etags = dict(fetched.etags)
+        written = {"milestones" if e.action.startswith("milestone_") else "issues"
+                   for e in result.events if e.action in TRACKER_WRITES}
+        # An ETag taken before our own writes describes a listing that no longer exists; kept, it
+        # could make a later change that restores that listing look "not modified".
+        etags = {k: v for k, v in etags.items() if not k.startswith(tuple(written))}
         new_state = State(
             tracker=tracker_name,
             repository=repository,
             since=fetched.since,
             full_at=fetched.full_at,
             label=ex.label_ok,
-            etags=fetched.etags,
+            etags=etags,
             milestones=ex.ms_records,
             records=records,
         )

@@ -244,3 +244,17 @@ def test_no_op_sync_request_count(ws):
     c = ws.forge.counts()
     assert c["writes"] == 0
     assert c["total"] <= math.ceil(3 / 100) + 3
+
+
+def test_a_link_deleted_by_hand_is_written_again_not_a_second_issue(ws):
+    ws.run("push")
+    ws.run("sync")
+    phase = ws.read(PHASE)
+    n = number_of(phase, "Seed script")
+    line = links(phase)[n]
+    ws.write(PHASE, phase.replace(line, LINK.sub("", line)))
+    out = ws.run("sync")
+    assert out.code == 0, out.text
+    assert len(ws.forge.issues()) == 10
+    assert ws.read(PHASE) == phase
+    assert ws.forge.issues()[n]["state"] == "open"
