@@ -431,20 +431,7 @@ def summary_rows(data: Mapping[str, Any], info: Mapping[int, tuple[str, str, str
             elif m.get("update"):
                 milestones.append(f"would update milestone {m['title']}")
         for i, t in enumerate(data.get("tasks", [])):
-            what = []
-            if t.get("create"):
-                what.append("create" + (" and close" if t.get("close") else ""))
-            else:
-                if t.get("link"):
-                    what.append("link (found by its marker)")
-                if t.get("update"):
-                    what.append("update")
-                if t.get("close"):
-                    what.append(f"close ({str(t['close']).replace('_', ' ')})")
-                if t.get("reopen"):
-                    what.append("reopen")
-                if t.get("set_box") is not None:
-                    what.append("check the box" if t["set_box"] else "uncheck the box")
+            what = [a for a in t.get("actions", []) if a != "forget"]
             if not what:
                 continue
             r = row(("task", i), t.get("issue"))
@@ -453,15 +440,12 @@ def summary_rows(data: Mapping[str, Any], info: Mapping[int, tuple[str, str, str
                 r["where"] = f"{t['guide']}:{t['line']}"
             r["what"] += what
     else:
-        by_where = {where: n for n, (_, _, where) in info.items()}
         for e in data.get("events", []):
             action = e["action"]
             if action.startswith("milestone_"):
                 milestones.append(f"{action.split('_')[1]} milestone {e.get('title', '')}".strip())
                 continue
             n = e.get("issue")
-            if n is None and e.get("guide") and e.get("line") is not None:
-                n = by_where.get(f"{e['guide']}:{e['line'] + 1}")  # a box set on a task linked before
             r = row(n if n is not None else ("event", len(rows)), n)
             if e.get("url"):
                 r["url"] = e["url"]
@@ -644,6 +628,9 @@ def run(settings: Settings, *, root: Path, env: Mapping[str, str], out: TextIO) 
     from .plan import Plan
     from .sync import RunResult
 
+    from github import GithubException
+    from requests import RequestException
+
     if isinstance(outcome.data, RunResult):
         data = report.result_data(outcome.data, outcome.stats)
         counts = data["counts"]
@@ -683,8 +670,8 @@ def run(settings: Settings, *, root: Path, env: Mapping[str, str], out: TextIO) 
         except ActionError as exc:
             error(str(exc))
             code = max(code, FAILED) if code != USAGE else code
-        except Exception as exc:  # the PR API: report, never leak the token
-            error(f"write-back pull request failed: {exc}")
+        except (GithubException, RequestException) as exc:  # the pull request API
+            error(f"the write-back is on {target}, but opening its pull request failed: {exc}")
             code = FAILED
     return finish(code, data, counts, planned)
 
@@ -711,10 +698,14 @@ def main(argv: Sequence[str] | None = None, *, env: Mapping[str, str] | None = N
 
 def github_workflow(action: str = ACTION_REF, branch: str = "main") -> str:
     """The example workflow: sync on push and on a schedule, plan on pull requests."""
+    own = action == "./"
     note = ("# This repository's own copy runs the action from this checkout (`uses: ./`); in your repository\n"
-            "# write `uses: OWNER/guidesync@v1` (the owner of the guidesync repository) instead.\n"
-            if action == "./" else
+            "# write `uses: OWNER/guidesync@v1` (the owner of the guidesync repository) instead. Here the sync\n"
+            "# job is off unless the repository variable GUIDESYNC_SELF_SYNC is 'true': it would turn the\n"
+            "# examples, which the tests read, into issues of this repository.\n"
+            if own else
             f"# `{action}`: the guidesync action; pin a tag or a commit you trust.\n")
+    opt_in = " && vars.GUIDESYNC_SELF_SYNC == 'true'" if own else ""
     return f"""\
 # guidesync: keep the guides' checklists and the issues in step.
 # Syncs on every push to {branch} that touches a guide or the config, every hour (to pull closed
@@ -753,7 +744,7 @@ permissions:
 
 jobs:
   sync:
-    if: github.event_name != 'pull_request' && !contains(github.event.head_commit.message, '{SKIP_MARK}')
+    if: github.event_name != 'pull_request' && !contains(github.event.head_commit.message, '{SKIP_MARK}'){opt_in}
     runs-on: ubuntu-latest
     timeout-minutes: 30
     # Two syncs never overlap; a queued one waits instead of cancelling a run half-way.

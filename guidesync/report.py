@@ -13,26 +13,34 @@ from .plan import Plan, TaskStep
 from .sync import RunResult
 
 
+def actions(step: TaskStep) -> list[str]:
+    """What a step does, in words (the plan listing, the JSON plan and the job summary)."""
+    what: list[str] = []
+    if step.create:
+        what.append("create" + (" and close" if step.close else ""))
+        return what
+    if step.adopt_url:
+        what.append("link (found by its marker)")
+    if step.update:
+        what.append("update")
+    if step.close:
+        what.append(f"close ({step.close.replace('_', ' ')})")
+    if step.reopen:
+        what.append("reopen")
+    if step.set_box is not None:
+        what.append("check the box" if step.set_box else "uncheck the box")
+    if step.forget and not step.close:
+        what.append("forget")
+    return what
+
+
 def _task_line(step: TaskStep) -> str:
     task = step.task
     box = "[x]" if task and task.checked else "[ ]"
     text = " ".join(task.text.split()) if task else ""
     if len(text) > 90:
         text = text[:89] + "…"
-    what: list[str] = []
-    if step.create:
-        what.append("create" + (" and close" if step.close else ""))
-    else:
-        if step.adopt_url:
-            what.append(f"link #{step.number} (found by its marker)")
-        if step.update:
-            what.append("update")
-        if step.close and not step.forget:
-            what.append(f"close ({step.close.replace('_', ' ')})")
-        if step.reopen:
-            what.append("reopen")
-        if step.set_box is not None:
-            what.append("check the box" if step.set_box else "uncheck the box")
+    what = actions(step)
     ref = f"#{step.number}" if step.number is not None else "new"
     action = ", ".join(what) if what else "in step"
     where = f"{task.guide}:{task.line + 1}" if task else ""
@@ -94,6 +102,7 @@ def plan_data(plan: Plan, *, offline: bool) -> dict[str, Any]:
             "set_box": s.set_box,
             "link": s.adopt_url,
             "forget": s.forget,
+            "actions": actions(s),
             "notes": list(s.notes),
         }
         if s.task:

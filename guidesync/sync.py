@@ -359,7 +359,8 @@ def new_records(plan: Plan, state: State, ex: Executor, written: set[int]) -> di
     return records
 
 
-def write_guides(edits: dict[str, list[tuple[int, Edit]]], loaded: dict[str, LoadedGuide], result: RunResult) -> set[int]:
+def write_guides(edits: dict[str, list[tuple[int, Edit]]], loaded: dict[str, LoadedGuide], result: RunResult,
+                 plan: Plan) -> set[int]:
     """Apply the edits, one atomic write per guide. Returns the indexes of the steps written."""
     written: set[int] = set()
     for path, items in sorted(edits.items()):
@@ -378,7 +379,8 @@ def write_guides(edits: dict[str, list[tuple[int, Edit]]], loaded: dict[str, Loa
                 if e.link is not None:
                     result.events.append(Event("linked", e.link.number, e.link.url, path, e.line))
                 if e.checked is not None and (e.link is None or e.checked):
-                    result.events.append(Event("checked" if e.checked else "unchecked", e.link.number if e.link else None, guide=path, line=e.line))
+                    number = e.link.number if e.link else plan.tasks[i].number
+                    result.events.append(Event("checked" if e.checked else "unchecked", number, guide=path, line=e.line))
     return written
 
 
@@ -412,7 +414,7 @@ def execute(
         ex.run()
     finally:
         by_path = {lg.guide.path: lg for lg in loaded}
-        written = write_guides(guide_edits(plan, ex), by_path, result)
+        written = write_guides(guide_edits(plan, ex), by_path, result, plan)
         records = new_records(plan, state, ex, written)
         etags = dict(fetched.etags)
         written = {"milestones" if e.action.startswith("milestone_") else "issues"
