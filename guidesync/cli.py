@@ -11,7 +11,12 @@ from rich.console import Console
 from . import __version__, commands, report
 from .commands import ERRORS, Context, Fatal, LockHeld, Outcome
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Keep implementation guides and GitHub/GitLab issues in step.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # a traceback must never show a token held in a local variable
+    help="Keep implementation guides and GitHub/GitLab issues in step.",
+)
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 

@@ -219,6 +219,7 @@ def _sync_locked(ctx: Context, cfg: Config, token: Secret | None, mode: str, pla
     result.warnings.extend(problems)
     result.errors.extend(str(p) for p in plan.problems if p.severity == "error")
     result.warnings.extend(str(p) for p in plan.problems if p.severity != "error")
+    result.warnings.extend(f"{m.title}: {note}" for m in plan.milestones for note in m.notes)
     for step in plan.tasks:
         where = f"{step.task.guide}:{step.task.line + 1}" if step.task else f"issue #{step.number}"
         result.warnings.extend(f"{where}: {note}" for note in step.notes if not step.forget)

@@ -178,6 +178,8 @@ def from_mapping(raw: Any, where: str = "config") -> Config:
     for key in ("write_interval", "max_retry_wait", "full_sync_hours", "timeout"):
         if values.get(key) is not None and values[key] < 0:
             raise ConfigError(f"{where}: key {key!r} must not be negative")
+    if values.get("url") is not None and not re.fullmatch(r"https?://[^/\s?#]+(/\S*)?", values["url"]):
+        raise ConfigError(f"{where}: key 'url' must be an http(s) URL like https://gitlab.example.com, not {values['url']!r}")
     if "repository" in values and values["repository"] is not None:
         values["repository"] = str(values["repository"]).strip("/")
         if not re.fullmatch(r"\d+|[\w.-]+(/[\w.-]+)+", values["repository"]):

@@ -49,7 +49,10 @@ LINK_AT_END = re.compile(r"(?P<lead>[ \t]*)\(\[#(?P<number>\d+)\]\((?P<url>[^()\
 
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
-_md = MarkdownIt("commonmark", {"tasklists": True})
+#: markdown-it-py stops reading a document silently where blocks nest deeper than this; a guide
+#: that comes near it is refused (see _Builder.__init__) rather than read without its tail.
+MAX_NESTING = 100
+_md = MarkdownIt("commonmark", {"tasklists": True, "maxNesting": MAX_NESTING})
 
 
 def normalize_label(text: str) -> str:
@@ -108,6 +111,11 @@ class _Builder:
         self.tokens = tokens
         self.sections = sections
         self.problems: list[Problem] = []
+        deep = next((t for t in tokens if t.level >= MAX_NESTING - 1), None)
+        if deep is not None:
+            line = next((t.map[0] for t in reversed(tokens[: tokens.index(deep) + 1]) if t.map), None)
+            self._error(line, f"lists or quotes nest too deep here (about {MAX_NESTING // 2} levels): the rest of "
+                              "the guide cannot be read, so it is not synced")
 
     # -- the two templates -------------------------------------------------------------------
 

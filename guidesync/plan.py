@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping
 
 from .model import Guide, Milestone, Problem, Task
-from .render import IssueContent, content_hash, milestone_description, read_marker, render_issue
+from .render import IssueContent, content_hash, milestone_description, neutralize, read_marker, render_issue
 from .state import MilestoneRecord, Record, State
 from .trackers.base import RemoteIssue, RemoteMilestone
 
@@ -272,7 +272,7 @@ class _Planner:
         # Unlinked tasks: adopt an issue that carries their marker, else create one.
         markers: dict[str, int] = {}
         for n, rec in self.state.records.items():
-            if n not in claimed:
+            if n not in claimed and rec.state != GONE:
                 markers.setdefault(rec.key, n)
         for n, issue in sorted(self.snap.issues.items()):
             found = read_marker(issue.body)
@@ -382,8 +382,8 @@ class _Planner:
             remote = self.snap.issues.get(n)
             r = remote.state if remote is not None else rec.state
             if self.opts.on_removed == "close" and r == OPEN and n not in self.snap.gone:
-                comment = (
-                    f"This task was removed from the guide `{rec.guide}`, so guidesync closed this issue as not planned."
+                comment = neutralize(
+                    f"This task was removed from the guide {rec.guide}, so guidesync closed this issue as not planned."
                 )
                 steps.append(TaskStep(None, n, close=NOT_PLANNED, comment=comment, forget=True, fallback=rec,
                                       notes=(f"left the guide {rec.guide}",)))

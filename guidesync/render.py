@@ -17,9 +17,8 @@ from .model import Guide, Milestone, SubItem, Task
 ZWSP = "\u200b"
 MARKER = re.compile(r"<!-- guidesync:task guide=(?P<guide>\S+) key=(?P<key>[0-9a-f]{16}) -->")
 # Things that notify or cross-reference on GitHub and GitLab.
-_REFERENCE = re.compile(r"(?<![\w/`])(?P<sigil>@|#|!|GH-)(?=[A-Za-z0-9_])")
-# Cross-repository references: owner/repo#12, group/project!3.
-_CROSS_REFERENCE = re.compile(r"(?<=[\w.-]/)(?P<name>[\w.-]+)(?P<sigil>[#!])(?=\d)")
+# @name, #12, !12, GH-12 standing alone, and #12 / !12 after a name (owner/repo#12, project!3).
+_REFERENCE = re.compile(r"(?<![\w/`])(?P<sigil>@|#|!|GH-)(?=[A-Za-z0-9_])|(?<=[\w.-])(?P<ref>[#!])(?=\d)")
 # Stretches left untouched: code spans and URLs (bare, autolinks, link destinations).
 _KEEP = re.compile(r"(`+)(?:.|\n)*?(?<!`)\1(?!`)|<[a-zA-Z][\w+.-]*:[^>\s]*>|\]\([^)\s]*\)|https?://[^\s)<>]+")
 ELLIPSIS = "…"
@@ -40,8 +39,7 @@ def content_hash(title: str, body: str) -> str:
 
 
 def _defuse(text: str) -> str:
-    text = _CROSS_REFERENCE.sub(lambda r: r["name"] + r["sigil"] + ZWSP, text)
-    return _REFERENCE.sub(lambda r: r["sigil"] + ZWSP, text)
+    return _REFERENCE.sub(lambda r: (r["sigil"] or r["ref"]) + ZWSP, text)
 
 
 def neutralize(text: str) -> str:

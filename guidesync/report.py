@@ -75,6 +75,7 @@ def plan_text(plan: Plan, guides: Iterable[Guide], *, offline: bool) -> str:
                 state = f"milestone #{step.number}"
             done = sum(1 for t in ms.tasks if t.checked)
             out.append(f"  Milestone: {ms.title}  ({state}; {done}/{len(ms.tasks)} done)")
+            out.extend(f"        note: {n}" for n in (step.notes if step else ()))
             for s in by_ms.get(ms.key, []):
                 out.append(_task_line(s))
     for s in removed:

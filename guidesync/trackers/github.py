@@ -131,6 +131,41 @@ def translate(exc: Exception, what: str) -> TrackerError:
     return TrackerError("transient", f"{what}: connection problem ({name})")
 
 
+def _without_write_redirects(base: type) -> type:
+    """A PyGithub connection class that hides the Location of a redirect answering a write.
+
+    PyGithub follows a 301 by sending the same request to the new place. For an issue transferred
+    to another repository that would edit, retitle or close *that* repository's issue. Without the
+    Location the 301 comes back to us, and the write is reported as "gone" instead."""
+
+    class Guarded(base):  # type: ignore[misc, valid-type]
+        def getresponse(self):  # noqa: ANN201 - PyGithub's own response type
+            response = super().getresponse()
+            if 300 <= response.status < 400 and self.verb.upper() not in ("GET", "HEAD"):
+                response.headers = {k: v for k, v in response.headers.items() if k.lower() != "location"}
+            return response
+
+    Guarded.__name__ = f"WriteRedirectGuarded{base.__name__}"
+    return Guarded
+
+
+_guard_installed = False
+
+
+def _install_write_redirect_guard() -> None:
+    global _guard_installed
+    if _guard_installed:
+        return
+    from github.Requester import HTTPRequestsConnectionClass, HTTPSRequestsConnectionClass, Requester
+
+    Requester.injectConnectionClasses(
+        _without_write_redirects(HTTPRequestsConnectionClass), _without_write_redirects(HTTPSRequestsConnectionClass)
+    )
+    # injectConnectionClasses also turns off connection reuse (meant for test doubles); keep it on.
+    Requester._Requester__persist = True  # type: ignore[attr-defined]
+    _guard_installed = True
+
+
 class GitHubTracker:
     """The :class:`~guidesync.trackers.base.Tracker` for GitHub."""
 
@@ -141,6 +176,7 @@ class GitHubTracker:
         self.api_url = url.rstrip("/")
         self.web = web_root(self.api_url)
         self.policy = policy
+        _install_write_redirect_guard()
         auth = github.Auth.Token(token) if token else None
         self._gh = github.Github(
             auth=auth,
@@ -270,8 +306,8 @@ class GitHubTracker:
             if exc.kind in ("gone", "not_found"):
                 return None
             raise
-        if not isinstance(data, dict) or "number" not in data or int(data["number"]) != number:
-            return None  # moved to another repository (301 answered with the new place)
+        if not isinstance(data, dict) or self.issue_number_from_url(str(data.get("html_url", ""))) != number:
+            return None  # transferred: the redirect led to another repository's issue
         return _issue(data)
 
     def ensure_label(self, name: str) -> bool:
@@ -324,8 +360,8 @@ class GitHubTracker:
 
     def _patch_issue(self, number: int, payload: dict[str, Any], what: str) -> RemoteIssue:
         _, data, _ = self._request("PATCH", f"/issues/{number}", what, body=payload)
-        if not isinstance(data, dict) or "number" not in data:
-            raise TrackerError("gone", f"{what}: the issue was moved to another repository")
+        if not isinstance(data, dict) or self.issue_number_from_url(str(data.get("html_url", ""))) != number:
+            raise TrackerError("gone", f"{what}: the issue was transferred to another repository")
         return _issue(data)
 
     def close_issue(self, number: int, reason: str) -> RemoteIssue:

@@ -189,7 +189,7 @@ def translate(exc: Exception, what: str, headers: dict[str, str] | None = None) 
         if status == 429:
             return TrackerError("rate_limited", msg, status=status, retry_after=_retry_after(headers))
         if status == 403:
-            return TrackerError("forbidden", msg, status=status)
+            return TrackerError("forbidden", msg + " (the token may not write here, or the project is archived)", status=status)
         if status == 404:
             return TrackerError("not_found", msg, status=status)
         if status == 409:
@@ -262,6 +262,11 @@ class GitLabTracker:
                 headers = self._last_headers()
                 self._note_budget(headers)
                 raise translate(exc, what, headers) from None
+            except (ValueError, TypeError, OSError) as exc:
+                # Raised by the HTTP stack before anything was sent (e.g. a token with a line break is an
+                # invalid header); its text may hold the token, so only the class name is kept.
+                raise TrackerError("invalid", f"{what}: connection problem ({type(exc).__name__}): the request "
+                                   "could not be sent; check the token and the url") from None
             headers = {k.lower(): v for k, v in response.headers.items()}
             self._note_budget(headers)
             if response.status_code == 204 or not response.content:
