@@ -52,7 +52,9 @@ LINE_BREAK = re.compile(r"\r\n|\r|\n")
 #: markdown-it-py stops reading a document silently where blocks nest deeper than this; a guide
 #: that comes near it is refused (see _Builder.__init__) rather than read without its tail.
 MAX_NESTING = 100
-_md = MarkdownIt("commonmark", {"tasklists": True, "maxNesting": MAX_NESTING})
+# The inline phase is switched off: guidesync reads block structure, boxes and the raw inline
+# source (``Token.content``), never the inline children, and skipping them halves the parse time.
+_md = MarkdownIt("commonmark", {"tasklists": True, "maxNesting": MAX_NESTING}).disable("inline")
 
 
 def normalize_label(text: str) -> str:
@@ -154,7 +156,7 @@ class _Builder:
             found = True
             before = len(milestones)
             for sub, sub_start, sub_end in self._sections(level=3, start=start, end=end):
-                mm = MILESTONE_HEADING.match(sub)
+                mm = MILESTONE_HEADING.match(re.sub(r"^[^\w]+", "", sub))  # "🚀 Milestone 1: …" too
                 line = self._line_of(sub_start - 1)
                 if not mm:
                     self._warn(line, f"heading {sub!r} is not of the form 'Milestone N: Name'; it is skipped")

@@ -9,11 +9,12 @@ that lost all its links) until ``--force``.
 from __future__ import annotations
 
 from collections import defaultdict
+from difflib import SequenceMatcher
 from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping
 
 from .model import Guide, Milestone, Problem, Task
-from .render import IssueContent, content_hash, milestone_description, neutralize, read_marker, render_issue
+from .render import ZWSP, IssueContent, content_hash, milestone_description, neutralize, read_marker, render_issue
 from .state import MilestoneRecord, Record, State
 from .trackers.base import RemoteIssue, RemoteMilestone
 
@@ -113,6 +114,7 @@ class Plan:
     ensure_label: bool = False
     problems: tuple[Problem, ...] = ()
     guards: tuple[str, ...] = ()
+    unsure_found: Mapping[int, str] = field(default_factory=dict)  # unsure creations found: issue -> marker key
 
     @property
     def changes(self) -> tuple[TaskStep, ...]:
@@ -196,6 +198,7 @@ class _Planner:
         self.problems: list[Problem] = []
         self.ms_numbers: dict[str, int | None] = {}
         self.pushing = opts.mode in ("push", "sync")
+        self._unsure_numbers: dict[int, str] = {}
         self.pulling = opts.mode in ("pull", "sync")
 
     # -- milestones -------------------------------------------------------------------------
@@ -278,6 +281,7 @@ class _Planner:
             found = read_marker(issue.body)
             if found and n not in claimed:
                 markers[found[1]] = n
+        to_create: list[tuple[Guide, Milestone, Task]] = []
         for guide, ms, task in unlinked:
             n = markers.pop(task.key, None)
             if n is not None and n not in self.snap.gone:
@@ -288,9 +292,66 @@ class _Planner:
                 else:  # never create a second issue for a task the base knows
                     steps.append(TaskStep(task, n, notes=(f"its issue #{n} was not read this run; it is linked again on the next",)))
                 continue
-            steps.append(self._create(guide, ms, task))
+            to_create.append((guide, ms, task))
+        # Issues whose link never reached the guide: no base record, or one still pending.
+        leftovers = {
+            n for n in markers.values()
+            if n not in claimed and n not in self.snap.gone and n in self.snap.issues
+            and (n not in self.state.records or self.state.records[n].pending)
+        }
+        for guide, ms, task in to_create:
+            n = self._similar_leftover(task, ms, leftovers)
+            if n is not None:
+                leftovers.discard(n)
+                claimed[n] = task
+                steps.append(self._linked(guide, ms, task, n, self.snap.issues[n].url))
+            else:
+                steps.append(self._create(guide, ms, task))
         steps += self._removed(claimed)
+        steps += self._unsure(leftovers, claimed)
+        for n in sorted(leftovers - set(self.state.records) - set(self._unsure_numbers)):  # pending records are closed as removed
+            issue = self.snap.issues[n]
+            if issue.state == OPEN:
+                self.problems.append(Problem(
+                    (read_marker(issue.body) or ("?", ""))[0], None,
+                    f"issue #{n} ({issue.title!r}) carries a guidesync marker but no task matches it: left by an "
+                    "interrupted run or created from another branch; link it from its task or close it", "warning"))
         return steps
+
+    def _unsure(self, leftovers: set[int], claimed: Mapping[int, Task]) -> list[TaskStep]:
+        """Issues this checkout created without hearing back, whose task is gone: closed as removed."""
+        steps: list[TaskStep] = []
+        unsure = set(self.state.unsure)
+        for n, issue in sorted(self.snap.issues.items()):
+            found = read_marker(issue.body)
+            if not found or found[1] not in unsure or n in self.state.records:
+                continue
+            self._unsure_numbers[n] = found[1]
+            if n in claimed or n not in leftovers:
+                continue
+            if issue.state == OPEN and self.pushing:
+                comment = neutralize(f"guidesync created this issue for a task of {found[0]} that has left the guide "
+                                     "since, so it closed the issue as not planned.")
+                steps.append(TaskStep(None, n, close=NOT_PLANNED, comment=comment, forget=True,
+                                      notes=(f"created by an interrupted run for a task no longer in {found[0]}",)))
+        return steps
+
+    def _similar_leftover(self, task: Task, ms: Milestone, leftovers: set[int]) -> int | None:
+        """An issue made for this task whose link never reached the guide, and whose task has been
+        reworded since (so its marker key no longer matches): same guide, same milestone, a close title."""
+        want_ms = self.ms_numbers.get(ms.key)
+        text = " ".join(task.text.split()).casefold()
+        best, best_score = None, 0.6
+        for n in sorted(leftovers):
+            issue = self.snap.issues[n]
+            found = read_marker(issue.body)
+            guide = found[0] if found else (self.state.records[n].guide if n in self.state.records else None)
+            if guide != task.guide or (want_ms is not None and issue.milestone not in (None, want_ms)):
+                continue
+            score = SequenceMatcher(None, text, issue.title.replace(ZWSP, "").casefold()).ratio()
+            if score > best_score:
+                best, best_score = n, score
+        return best
 
     def _url_of(self, number: int) -> str | None:
         issue = self.snap.issues.get(number)
@@ -324,11 +385,16 @@ class _Planner:
         notes = [d.note] if d.note else []
         # Content flows from the guide to the tracker.
         want_ms = self.ms_numbers.get(ms.key)
+        remote_key = read_marker(remote.body)[1] if remote is not None and read_marker(remote.body) else None
         if rec is not None and rec.state != GONE:
-            content_changed = rec.hash != content.hash or want_ms is None or rec.milestone != want_ms
+            # The marker tells what the issue last received: a run that died after updating it but
+            # before writing the base left the base's hash behind.
+            content_changed = (rec.hash != content.hash or want_ms is None or rec.milestone != want_ms
+                               or (remote_key is not None and remote_key != task.key))
         elif remote is not None:
             content_changed = (
-                want_ms is None or remote.title != content.title or remote.body != content.body or remote.milestone != want_ms
+                want_ms is None or remote.title != content.title or remote.body.rstrip() != content.body.rstrip()
+                or remote.milestone != want_ms
             )
         else:
             content_changed = True
@@ -440,4 +506,5 @@ def make_plan(guides: tuple[Guide, ...] | list[Guide], state: State, snapshot: S
     steps = planner.tasks()
     guards = planner.guards(steps)
     needs_label = planner.pushing and not state.label and any(s.create for s in steps)
-    return Plan(tuple(ms_steps), tuple(steps), needs_label, tuple(planner.problems), tuple(guards))
+    found = dict(planner._unsure_numbers)
+    return Plan(tuple(ms_steps), tuple(steps), needs_label, tuple(planner.problems), tuple(guards), found)

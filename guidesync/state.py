@@ -29,6 +29,7 @@ class Record:
     state: str  # the tracker's state: "open" | "completed" | "not_planned" | "gone"
     hash: str  # hash of the title and body last written to the tracker
     milestone: int | None  # tracker milestone number last written
+    pending: bool = False  # created, but its link has not reached the guide yet
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class State:
     since: str | None = None  # server time (ISO 8601, UTC) from which the next listing starts
     full_at: str | None = None  # server time of the last full listing
     label: bool = False  # the managed label is known to exist
+    unsure: tuple[str, ...] = ()  # marker keys of creations whose answer was lost: find them next run
     etags: Mapping[str, str] = field(default_factory=dict)
     milestones: Mapping[str, MilestoneRecord] = field(default_factory=dict)
     records: Mapping[int, Record] = field(default_factory=dict)
@@ -85,6 +87,7 @@ def loads(text: str, where: str = "state file") -> State:
             since=raw.get("since"),
             full_at=raw.get("full_at"),
             label=bool(raw.get("label", False)),
+            unsure=tuple(sorted(str(k) for k in raw.get("unsure", ()))),
             etags=dict(raw.get("etags", {})),
             milestones=milestones,
             records=records,
@@ -97,6 +100,13 @@ def _line(key: str, value: Any) -> str:
     return f"    {json.dumps(key, ensure_ascii=False)}: {json.dumps(value, sort_keys=True, ensure_ascii=False)}"
 
 
+def _record(rec: Record) -> dict[str, Any]:
+    data = asdict(rec)
+    if not rec.pending:
+        del data["pending"]  # the usual case stays out of the file
+    return data
+
+
 def dumps(state: State) -> str:
     """Deterministic text: the same state always gives the same bytes."""
     head = {
@@ -107,6 +117,8 @@ def dumps(state: State) -> str:
         "full_at": state.full_at,
         "label": state.label,
     }
+    if state.unsure:
+        head["unsure"] = sorted(state.unsure)
     out = ["{"]
     for k, v in head.items():
         out.append(f"  {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)},")
@@ -121,7 +133,7 @@ def dumps(state: State) -> str:
 
     block("etags", sorted(state.etags.items()))
     block("milestones", [(k, asdict(v)) for k, v in sorted(state.milestones.items())])
-    block("tasks", [(str(k), asdict(v)) for k, v in sorted(state.records.items())], last=True)
+    block("tasks", [(str(k), _record(v)) for k, v in sorted(state.records.items())], last=True)
     out.append("}")
     return "\n".join(out) + "\n"
 

@@ -17,6 +17,7 @@ from typing import Any, Callable
 from .guides import LoadedGuide
 from .model import IssueLink
 from .plan import COMPLETED, GONE, OPEN, MilestoneStep, Options, Plan, Snapshot, TaskStep, make_plan
+from .render import read_marker
 from .state import MilestoneRecord, Record, State, dumps, format_time, parse_time
 from .trackers.base import BudgetExhausted, RemoteIssue, Tracker, TrackerError
 from .writeback import ConcurrentEdit, Edit, WritebackError, apply_edits, replace_file
@@ -42,6 +43,7 @@ class Fetched:
     since: str | None
     full_at: str | None
     full: bool
+    server_time: datetime | None = None  # the tracker's clock when this run started reading
 
 
 @dataclass
@@ -135,14 +137,15 @@ def fetch(tracker: Tracker, state: State, label: str, linked: set[int], *, full:
     etags = {**ms.etags, **listing.etags}
     snapshot = Snapshot(issues=issues, milestones=milestones, gone=frozenset(gone), complete=use_full)
     full_at = format_time(listing.server_time or now) if use_full else state.full_at
-    return Fetched(snapshot, etags, since_next, full_at, use_full)
+    return Fetched(snapshot, etags, since_next, full_at, use_full, now or listing.server_time)
 
 
 class Executor:
     """Carries out a plan through a tracker; remembers what actually happened."""
 
     def __init__(self, plan: Plan, tracker: Tracker, state: State, labels: tuple[str, ...], result: RunResult,
-                 progress: Callable[[int, int], None] | None = None):
+                 progress: Callable[[int, int], None] | None = None, started: datetime | None = None):
+        self.started = started  # tracker time when the run began: issues it creates are newer
         self.plan = plan
         self.tracker = tracker
         self.state = state
@@ -158,6 +161,7 @@ class Executor:
         self.ok: dict[int, bool] = {}
         self.closed_ok: dict[int, bool] = {}
         self.gone: set[int] = set()
+        self.unsure: set[str] = set()
 
     def _fail(self, exc: Exception, what: str) -> None:
         if isinstance(exc, BudgetExhausted):
@@ -174,7 +178,8 @@ class Executor:
             self.result.errors.append(f"{what}: {exc}; no further tracker writes in this run")
             return
         if exc.kind == "ambiguous":
-            self.result.errors.append(f"{what}: the answer was lost ({exc}); the next run finds the issue by its marker")
+            again = "finds it by its title" if what.startswith("milestone") else "finds the issue by its marker"
+            self.result.errors.append(f"{what}: the answer was lost ({exc}); the next run {again}")
         else:
             self.result.errors.append(f"{what}: {exc}")
 
@@ -230,7 +235,36 @@ class Executor:
             if number is not None:
                 self.ms_records[ms.key] = MilestoneRecord(number, ms.title, replace(ms, number=number).record.hash)  # type: ignore[union-attr]
         except (TrackerError, BudgetExhausted) as exc:
+            if ms.create:
+                self.ms_records.pop(ms.key, None)  # a number the tracker no longer has must not be kept
             self._fail(exc, f"milestone {ms.title!r}")
+
+    def _create(self, step: TaskStep, milestone: int, where: str) -> RemoteIssue:
+        """Create the issue; if the answer is lost, look for it by its marker before giving up."""
+        assert step.content is not None and step.task is not None
+        try:
+            return self.tracker.create_issue(step.content.title, step.content.body, milestone, self.labels)
+        except TrackerError as exc:
+            if exc.kind != "ambiguous":
+                raise
+            found = self._find_by_marker(step.task.key)
+            if found is None:
+                self.unsure.add(step.task.key)  # remembered in the base: the next run looks for it
+                raise
+            self.result.warnings.append(f"{where}: the answer to its creation was lost; found it as #{found.number} by its marker")
+            return found
+
+    def _find_by_marker(self, key: str) -> RemoteIssue | None:
+        since = self.started - SINCE_OVERLAP if self.started else None
+        try:
+            listing = self.tracker.list_issues(self.labels[0], since, {})
+        except (TrackerError, BudgetExhausted):
+            return None
+        for issue in listing.items or ():
+            found = read_marker(issue.body)
+            if found and found[1] == key:
+                return issue
+        return None
 
     def _existing_milestone(self, title: str):
         listing = self.tracker.list_milestones({})
@@ -250,7 +284,7 @@ class Executor:
                 if ms is None:
                     self.result.errors.append(f"{where}: not created, its milestone could not be created")
                     return False
-                issue = self.tracker.create_issue(step.content.title, step.content.body, ms, self.labels)
+                issue = self._create(step, ms, where)
                 self.created[i] = issue
                 n = issue.number
                 self.result.events.append(Event("created", n, issue.url, task.guide if task else None, task.line if task else None, step.content.title))
@@ -263,6 +297,13 @@ class Executor:
                     **({"labels": labels} if labels is not None else {}),
                 )
                 self.result.events.append(Event("updated", n, guide=task.guide if task else None, title=step.content.title))
+            if step.comment and n is not None:
+                try:
+                    self.tracker.comment(n, step.comment)
+                except TrackerError as exc:
+                    if exc.kind != "forbidden":  # e.g. a locked issue: close it all the same
+                        raise
+                    self.result.warnings.append(f"{where}: the comment was refused ({exc}); closing it anyway")
             if step.close and n is not None:
                 self.tracker.close_issue(n, step.close)
                 self.closed_ok[i] = True
@@ -270,13 +311,6 @@ class Executor:
             if step.reopen and n is not None:
                 self.tracker.reopen_issue(n)
                 self.result.events.append(Event("reopened", n, guide=task.guide if task else None))
-            if step.comment and n is not None:
-                try:
-                    self.tracker.comment(n, step.comment)
-                except TrackerError as exc:  # e.g. a locked issue: the close above stands
-                    if exc.kind == "auth":
-                        raise
-                    self.result.warnings.append(f"{where}: closed, but the comment was refused: {exc}")
             if step.forget:
                 self.result.events.append(Event("forgotten", n, detail="; ".join(step.notes) or None))
             return True
@@ -320,20 +354,25 @@ def guide_edits(plan: Plan, ex: Executor | None) -> dict[str, list[tuple[int, Ed
     return out
 
 
-def new_records(plan: Plan, state: State, ex: Executor, written: set[int]) -> dict[int, Record]:
-    """The base after this run: a step's record only where its effects really happened."""
+def new_records(plan: Plan, state: State, ex: Executor, written: set[int], created_only: bool = False) -> dict[int, Record]:
+    """The base after this run: a step's record only where its effects really happened.
+    ``created_only``: the old base plus the issues this run created (the journal)."""
     records = dict(state.records)
     for i, step in enumerate(plan.tasks):
+        if created_only and not step.create:
+            continue
         ok = ex.ok.get(i, False)
         needs_guide = step.guide_edit
         guide_ok = (not needs_guide) or i in written
         if step.create:
             issue = ex.created.get(i)
-            if issue is None or not guide_ok or step.record is None:
+            if issue is None or step.record is None:
                 continue
             rec = step.record if ok else step.fallback or step.record
             ms = ex.ms_numbers.get(step.milestone_key or "")
-            records[issue.number] = replace(rec, milestone=ms)
+            # Recorded even when the guide could not be written: the next run links it (by its
+            # marker) or, if its task is gone, closes it; it never becomes an unknown duplicate.
+            records[issue.number] = replace(rec, milestone=ms, pending=not guide_ok)
             continue
         n = step.number
         if n is None:
@@ -409,10 +448,25 @@ def execute(
     progress: Callable[[int, int], None] | None = None,
 ) -> RunResult:
     """Carry out ``plan`` and write everything back. The caller holds the run lock."""
-    ex = Executor(plan, tracker, state, labels, result, progress)
+    ex = Executor(plan, tracker, state, labels, result, progress, started=fetched.server_time)
     try:
         ex.run()
     finally:
+        # Unsure creations stay on the list until a run finds them (or fails to close one it found).
+        kept = {plan.unsure_found[s.number] for i, s in enumerate(plan.tasks)
+                if s.number in plan.unsure_found and s.close and not ex.ok.get(i, False)}
+        unsure = tuple(sorted((set(state.unsure) - set(plan.unsure_found.values())) | kept | ex.unsure))
+        if ex.created or ex.unsure:
+            # Journal first: if the process dies while the guides are written, the next run still
+            # knows every issue this one created (as pending) and every creation it is unsure of.
+            journal = replace(state, tracker=tracker_name, repository=repository, unsure=unsure,
+                              records=new_records(plan, state, ex, written=set(), created_only=True))
+            try:
+                data = dumps(journal).encode("utf-8")
+                replace_file(state_path, data, state_raw)
+                state_raw = data
+            except (WritebackError, OSError) as exc:
+                result.errors.append(f"{state_path}: not written: {exc}")
         by_path = {lg.guide.path: lg for lg in loaded}
         written = write_guides(guide_edits(plan, ex), by_path, result, plan)
         records = new_records(plan, state, ex, written)
@@ -422,6 +476,8 @@ def execute(
         # An ETag taken before our own writes describes a listing that no longer exists; kept, it
         # could make a later change that restores that listing look "not modified".
         etags = {k: v for k, v in etags.items() if not k.startswith(tuple(written))}
+        if result.errors or not result.complete:
+            etags = {}  # what failed must be seen afresh next time, not hidden behind a 304
         new_state = State(
             tracker=tracker_name,
             repository=repository,
@@ -431,6 +487,7 @@ def execute(
             etags=etags,
             milestones=ex.ms_records,
             records=records,
+            unsure=unsure,
         )
         try:
             result.state_changed = replace_file(state_path, dumps(new_state).encode("utf-8"), state_raw)

@@ -274,10 +274,23 @@ def test_an_issue_carrying_the_task_marker_is_adopted_not_created():
 
 def test_an_issue_with_another_tasks_marker_is_not_adopted():
     g = phase_guide(task("Skeleton"))
-    other = phase_guide(task("Something else")).tasks[0]
-    snap = Snapshot(issues={7: remote(g, g.tasks[0], 7, body=marker(other) + "\nold")}, milestones={}, complete=True)
+    other = phase_guide(task("Something else entirely")).tasks[0]
+    snap = Snapshot(issues={7: remote(g, g.tasks[0], 7, title="Something else entirely", body=marker(other) + "\nold")},
+                    milestones={}, complete=True)
     plan = make_plan([g], State(), snap, opts())
     assert plan.tasks[0].create and plan.tasks[0].adopt_url is None
+    assert any("#7" in p.message and "no task matches it" in p.message for p in plan.problems)
+
+
+def test_a_leftover_issue_of_a_reworded_task_is_adopted_not_duplicated():
+    """A run created #7 but its link never reached the guide; then the task was reworded, so the
+    marker key no longer matches. Same guide, same milestone, a close title: adopted and updated."""
+    before = phase_guide(task("Add the health check endpoint"))
+    after = phase_guide(task("Add the health check endpoint with a timeout"))
+    snap = Snapshot(issues={7: remote(before, before.tasks[0], 7)}, milestones=remote_ms(after, {PHASE_MS: 1}), complete=True)
+    state = State(label=True, milestones=ms_records(after, {PHASE_MS: 1}))
+    step = make_plan([after], state, snap, opts()).tasks[0]
+    assert not step.create and step.adopt_url == url(7) and step.update
 
 
 def test_a_marker_in_a_deleted_issue_is_not_adopted():

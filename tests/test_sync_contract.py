@@ -177,12 +177,34 @@ def test_deleting_a_task_closes_its_issue_as_not_planned_with_a_comment(ws):
     assert ws.forge.writes() == writes
 
 
-def test_lost_response_on_fourth_create_then_rerun_has_no_duplicate(ws):
+def _all_linked_once(ws):
+    issues = ws.forge.issues()
+    assert len(issues) == 10
+    assert len({i["title"] for i in issues.values()}) == 10
+    linked = {**links(ws.read(PHASE)), **links(ws.read(IMPL))}
+    assert sorted(linked) == sorted(issues)
+
+
+def test_lost_response_on_fourth_create_is_found_by_its_marker_in_the_same_run(ws):
     ws.forge.server.add_fault(method="POST", path=ws.forge.create_path, kind="drop_after", nth=4)
+    out = ws.run("push")
+    assert out.code == 0, out.text
+    assert "found it as #4 by its marker" in out.text
+    _all_linked_once(ws)
+    writes = ws.forge.writes()
+    assert ws.run("push").code == 0 and ws.forge.writes() == writes
+
+
+def test_lost_response_on_fourth_create_then_rerun_has_no_duplicate(ws):
+    """The answer to the 4th create is lost and so is the look-up for it: the run stops short of
+    linking it; the second run adopts it by its marker."""
+    ws.forge.server.add_fault(method="POST", path=ws.forge.create_path, kind="drop_after", nth=4)
+    ws.forge.server.add_fault(method="GET", path=r"/issues$", kind="drop_before", nth=2, times=10)
     out = ws.run("push")
     assert out.code == 1
     assert "marker" in out.text
     assert len(ws.forge.issues()) == 10  # the 4th was created though its answer was lost
+    ws.forge.server.clear_faults()
     out = ws.run("push")
     assert out.code == 0, out.text
     issues = ws.forge.issues()
