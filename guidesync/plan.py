@@ -20,6 +20,8 @@ from .trackers.base import RemoteIssue, RemoteMilestone
 
 OPEN, COMPLETED, NOT_PLANNED, GONE = "open", "completed", "not_planned", "gone"
 MODES = ("push", "pull", "sync")
+#: How alike a leftover issue's title and a task must be for the task to take the issue over.
+SIMILAR_HERE, SIMILAR_ELSEWHERE = 0.6, 0.9
 
 
 @dataclass(frozen=True)
@@ -338,18 +340,18 @@ class _Planner:
 
     def _similar_leftover(self, task: Task, ms: Milestone, leftovers: set[int]) -> int | None:
         """An issue made for this task whose link never reached the guide, and whose task has been
-        reworded since (so its marker key no longer matches): same guide, same milestone, a close title."""
+        reworded or moved since (so its marker key no longer matches): in the same guide and
+        milestone a close title will do; elsewhere the title must be all but the same."""
         want_ms = self.ms_numbers.get(ms.key)
         text = " ".join(task.text.split()).casefold()
-        best, best_score = None, 0.6
+        best, best_score = None, 0.0
         for n in sorted(leftovers):
             issue = self.snap.issues[n]
             found = read_marker(issue.body)
             guide = found[0] if found else (self.state.records[n].guide if n in self.state.records else None)
-            if guide != task.guide or (want_ms is not None and issue.milestone not in (None, want_ms)):
-                continue
+            same_place = guide == task.guide and (want_ms is None or issue.milestone in (None, want_ms))
             score = SequenceMatcher(None, text, issue.title.replace(ZWSP, "").casefold()).ratio()
-            if score > best_score:
+            if score >= (SIMILAR_HERE if same_place else SIMILAR_ELSEWHERE) and score > best_score:
                 best, best_score = n, score
         return best
 
