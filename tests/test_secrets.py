@@ -177,6 +177,9 @@ def _rate_limit_exhausted(ws):
 def _lost_responses(ws):
     ws.forge.server.add_fault(method="POST", path=ws.forge.create_path, kind="drop_after", times=100_000)
     ws.forge.server.add_fault(method="GET", path=r"/issues/\d+$", kind="drop_before", times=100_000)
+    # and, from the push on (listings 1-3 are the two plans' and the push's own), the look-up by
+    # marker that follows a lost creation, and every listing after it
+    ws.forge.server.add_fault(method="GET", path=r"/issues$", kind="drop_before", nth=4, times=100_000)
     return token_for(ws.forge.name), "answer was lost"
 
 
