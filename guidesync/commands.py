@@ -6,6 +6,7 @@ Exit codes: 0 fine; 1 something failed (lint errors, tracker errors, a guide not
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -52,7 +53,11 @@ def _config(ctx: Context) -> Config:
 
 
 def _guides(ctx: Context, cfg: Config) -> Loaded:
-    return load(ctx.paths, ctx.root, cfg.guides, cfg.exclude, cfg.sections)
+    loaded = load(ctx.paths, ctx.root, cfg.guides, cfg.exclude, cfg.sections)
+    # The guides live as long as the command: keep the cycle collector from walking them again
+    # and again while the plan is built (a third of the planning time for 50,000 tasks).
+    gc.freeze()
+    return loaded
 
 
 def lint(ctx: Context, *, as_json: bool = False, annotations: bool = False) -> Outcome:
@@ -223,9 +228,11 @@ def _sync_locked(ctx: Context, cfg: Config, token: Secret | None, mode: str, pla
     for step in plan.tasks:
         where = f"{step.task.guide}:{step.task.line + 1}" if step.task else f"issue #{step.number}"
         result.warnings.extend(f"{where}: {note}" for note in step.notes if not step.forget)
+    options = _options(cfg, "sync", loaded, tracker, frozen)
+    both_ways = plan if mode == "sync" else make_plan(guides, state, fetched.snapshot, options)
     execute(plan, tracker=tracker, loaded=usable, state=state, fetched=fetched, labels=cfg.labels,
             state_path=state_path, state_raw=state_raw, tracker_name=cfg.tracker, repository=cfg.repository or "",
-            result=result, progress=ctx.progress)
+            result=result, progress=ctx.progress, quiet=not both_ways.changes)
     stats = tracker.policy.stats.as_dict()
     code = FAILED if result.errors or frozen else OK
     if as_json:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 from enum import Enum
 
 
@@ -49,7 +50,7 @@ class Task:
     subitems: tuple[SubItem, ...] = ()
     occurrence: int = 0  # how many earlier tasks in this milestone have the same text
 
-    @property
+    @cached_property
     def key(self) -> str:
         """Identity of a task before it has an issue: written into the issue's hidden marker.
 

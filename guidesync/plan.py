@@ -302,7 +302,7 @@ class _Planner:
             and (n not in self.state.records or self.state.records[n].pending)
         }
         for guide, ms, task in to_create:
-            n = self._similar_leftover(task, ms, leftovers)
+            n = self._similar_leftover(task, ms, leftovers) if leftovers else None
             if n is not None:
                 leftovers.discard(n)
                 claimed[n] = task

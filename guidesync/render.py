@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
@@ -42,8 +43,15 @@ def _defuse(text: str) -> str:
     return _REFERENCE.sub(lambda r: (r["sigil"] or r["ref"]) + ZWSP, text)
 
 
+#: Text without any of these has nothing to defuse (most task texts): returned as it is.
+_MAYBE = re.compile(r"[@#!]|GH-|^\s*/", re.MULTILINE)
+
+
+@lru_cache(maxsize=4096)
 def neutralize(text: str) -> str:
     """Defuse mentions, references and quick actions in guide text, keeping code and URLs."""
+    if not _MAYBE.search(text):
+        return text
     out: list[str] = []
     pos = 0
     for m in _KEEP.finditer(text):

@@ -44,6 +44,7 @@ class Fetched:
     full_at: str | None
     full: bool
     server_time: datetime | None = None  # the tracker's clock when this run started reading
+    since_if_quiet: str | None = None  # the mark to keep when the run finds nothing to do
 
 
 @dataclass
@@ -105,7 +106,8 @@ def fetch(tracker: Tracker, state: State, label: str, linked: set[int], *, full:
     now = ms.server_time
     use_full = full or full_listing_due(state, full_sync_hours, now)
     since = None if use_full else parse_time(state.since)
-    issue_etags = {k: v for k, v in etags.items() if k.startswith("issues")}
+    # A full listing is the check that nothing was missed: it takes nothing on trust (no ETag).
+    issue_etags = {} if use_full else {k: v for k, v in etags.items() if k.startswith("issues")}
     listing = tracker.list_issues(label, since, issue_etags)
     issues: dict[int, RemoteIssue] = {i.number: i for i in listing.items or ()}
     need = {n for n in linked if n not in issues and n not in state.records}
@@ -137,7 +139,13 @@ def fetch(tracker: Tracker, state: State, label: str, linked: set[int], *, full:
     etags = {**ms.etags, **listing.etags}
     snapshot = Snapshot(issues=issues, milestones=milestones, gone=frozenset(gone), complete=use_full)
     full_at = format_time(listing.server_time or now) if use_full else state.full_at
-    return Fetched(snapshot, etags, since_next, full_at, use_full, now or listing.server_time)
+    # If the plan finds nothing to do about what was listed, nothing changed up to the listing's
+    # own time: the mark may move up to it (else a burst of writes is listed again run after run).
+    quiet = None
+    if listing.items and listing.server_time is not None:
+        last = parse_time(since_next)
+        quiet = format_time(max(listing.server_time - SINCE_OVERLAP, last) if last else listing.server_time - SINCE_OVERLAP)
+    return Fetched(snapshot, etags, since_next, full_at, use_full, now or listing.server_time, quiet)
 
 
 class Executor:
@@ -446,8 +454,10 @@ def execute(
     repository: str,
     result: RunResult,
     progress: Callable[[int, int], None] | None = None,
+    quiet: bool = False,
 ) -> RunResult:
-    """Carry out ``plan`` and write everything back. The caller holds the run lock."""
+    """Carry out ``plan`` and write everything back. The caller holds the run lock.
+    ``quiet``: a plan in both directions found nothing to do (the listing mark may move up)."""
     ex = Executor(plan, tracker, state, labels, result, progress, started=fetched.server_time)
     try:
         ex.run()
@@ -481,7 +491,7 @@ def execute(
         new_state = State(
             tracker=tracker_name,
             repository=repository,
-            since=fetched.since,
+            since=fetched.since_if_quiet if quiet and fetched.since_if_quiet and not result.errors else fetched.since,
             full_at=fetched.full_at,
             label=ex.label_ok,
             etags=etags,

@@ -156,12 +156,12 @@ def test_list_250_issues_in_three_requests(fake):
     assert len(calls) == 3 == fake.counts()["total"] == tracker.policy.stats.sent
     first = calls[0].query
     assert first["labels"] == ["guide"] and first["order_by"] == ["updated_at"]
-    assert first["sort"] == ["asc"] and first["per_page"] == ["100"] and "state" not in first
+    assert first["sort"] == ["desc"] and first["per_page"] == ["100"] and "state" not in first
     assert [c.query.get("page", ["1"])[0] for c in calls] == ["1", "2", "3"]
     states = {i.number: i.state for i in listing.items}
     assert states[7] == "completed" and states[8] == "open"
     times = [i.updated_at for i in listing.items]
-    assert times == sorted(times)  # oldest change first
+    assert times == sorted(times, reverse=True)  # newest change first
 
 
 def test_list_issues_updated_after(fake):
@@ -298,9 +298,9 @@ def test_instance_under_a_path_prefix():
         for n in range(3):
             tracker.create_issue(f"p{n}", "", None, ["guide"])
         listing = tracker.list_issues("guide", None, {})
-        assert [i.number for i in listing.items] == [1, 2, 3]
+        assert [i.number for i in listing.items] == [3, 2, 1]  # newest first
         assert all(e.path.startswith("/gitlab/api/v4/projects/acme%2Fshop/") for e in fake.log)
-        assert listing.items[0].url == f"{fake.url}/acme/shop/-/issues/1"
+        assert listing.items[-1].url == f"{fake.url}/acme/shop/-/issues/1"
         assert tracker.issue_number_from_url(listing.items[0].url) == 1
         assert tracker.issue_number_from_url(f"{fake.root_url}/acme/shop/-/issues/1") is None
         assert tracker.guide_url("g.md", "main") == f"{fake.url}/acme/shop/-/blob/main/g.md"

@@ -289,11 +289,13 @@ class GitHubTracker:
         return Listing(None if items is None else tuple(_milestone(m) for m in items), new, t)
 
     def list_issues(self, label: str, since: datetime | None, etags: dict[str, str]) -> Listing:
-        params: dict[str, Any] = {"labels": label, "state": "all", "sort": "updated", "direction": "asc", "per_page": 100}
+        params: dict[str, Any] = {"labels": label, "state": "all", "sort": "updated", "direction": "desc", "per_page": 100}
         if since is not None:
             params["since"] = since.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        # One key whatever ``since`` is: GitHub's ETag is a digest of the answer, so the same issues
-        # listed from a slightly later ``since`` still come back 304.
+        # Newest first: any change to any listed issue changes the first page, so a 304 on the first
+        # page means nothing changed, however many pages there are. One ETag key whatever ``since``
+        # is: GitHub's ETag is a digest of the answer, so the same issues listed from a slightly
+        # later ``since`` still come back 304.
         items, new, t = self._pages("/issues", params, "listing issues", etags, "issues")
         if items is None:
             return Listing(None, new, t)

@@ -396,7 +396,7 @@ class GitLabTracker:
 
     def list_issues(self, label: str, since: datetime | None, etags: dict[str, str]) -> Listing:
         # state omitted: all (opened and closed)
-        params: dict[str, Any] = {"labels": label, "order_by": "updated_at", "sort": "asc", "per_page": 100}
+        params: dict[str, Any] = {"labels": label, "order_by": "updated_at", "sort": "desc", "per_page": 100}
         if since is not None:
             params["updated_after"] = since.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         items, t = self._pages(self._issues_path, params, "listing issues")
