@@ -301,7 +301,7 @@ def test_instance_under_a_path_prefix():
         assert [i.number for i in listing.items] == [3, 2, 1]  # newest first
         assert all(e.path.startswith("/gitlab/api/v4/projects/acme%2Fshop/") for e in fake.log)
         assert listing.items[-1].url == f"{fake.url}/acme/shop/-/issues/1"
-        assert tracker.issue_number_from_url(listing.items[0].url) == 1
+        assert tracker.issue_number_from_url(listing.items[-1].url) == 1
         assert tracker.issue_number_from_url(f"{fake.root_url}/acme/shop/-/issues/1") is None
         assert tracker.guide_url("g.md", "main") == f"{fake.url}/acme/shop/-/blob/main/g.md"
         # the API root given instead of the instance root works too
