@@ -6,6 +6,7 @@ description when the workspace is torn down.
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -231,3 +232,24 @@ def make_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[
 
 
 FORGES = ["github", "gitlab"]
+
+
+LINK = re.compile(r" \(\[#(\d+)\]\([^)]+\)\)")
+
+
+def links(text: str) -> dict[int, str]:
+    """issue number -> the guide line that links it."""
+    out = {}
+    for line in text.splitlines():
+        m = LINK.search(line)
+        if m:
+            out[int(m.group(1))] = line
+    return out
+
+
+def number_of(text: str, fragment: str) -> int:
+    """The issue linked by the one guide line that contains ``fragment``."""
+    for n, line in links(text).items():
+        if fragment in line:
+            return n
+    raise AssertionError(f"no linked line contains {fragment!r}")

@@ -62,7 +62,7 @@ def test_registry_builds_the_gitlab_adapter(fake):
 
 
 def test_timestamps():
-    from guidesync.trackers.gitlab import _time
+    from guidesync.trackers.base import api_time as _time
 
     utc = timezone.utc
     assert _time("2026-01-01T00:00:05.000Z") == datetime(2026, 1, 1, 0, 0, 5, tzinfo=utc)

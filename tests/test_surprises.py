@@ -35,29 +35,14 @@ import pytest
 from typer.testing import CliRunner
 
 from guidesync.cli import app
-from tests.conftest import FORGES
+from tests.conftest import FORGES, links, number_of
 
 PHASE = "phase-1-foundation.md"
 IMPL = "checkout-redesign.md"
-LINK = re.compile(r" \(\[#(\d+)\]\([^)]+\)\)")
 MS1 = "Checkout Redesign - Milestone 1: Cart API"
 MS2 = "Checkout Redesign - Milestone 2: Single-page checkout"
 
 
-def links(text: str) -> dict[int, str]:
-    out = {}
-    for line in text.splitlines():
-        m = LINK.search(line)
-        if m:
-            out[int(m.group(1))] = line
-    return out
-
-
-def number_of(text: str, fragment: str) -> int:
-    for n, line in links(text).items():
-        if fragment in line:
-            return n
-    raise AssertionError(f"no linked line contains {fragment!r}")
 
 
 def line_of(text: str, fragment: str) -> int:

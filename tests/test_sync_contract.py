@@ -9,32 +9,15 @@ from __future__ import annotations
 import difflib
 import json
 import math
-import re
 
 import pytest
 
-from tests.conftest import FORGES
+from tests.conftest import FORGES, LINK, links, number_of
 
 PHASE = "phase-1-foundation.md"
 IMPL = "checkout-redesign.md"
-LINK = re.compile(r" \(\[#(\d+)\]\([^)]+\)\)")
 
 
-def links(text: str) -> dict[int, str]:
-    """issue number -> the guide line that links it."""
-    out = {}
-    for line in text.splitlines():
-        m = LINK.search(line)
-        if m:
-            out[int(m.group(1))] = line
-    return out
-
-
-def number_of(text: str, fragment: str) -> int:
-    for n, line in links(text).items():
-        if fragment in line:
-            return n
-    raise AssertionError(f"no linked line contains {fragment!r}")
 
 
 def changed_chars(before: str, after: str) -> list[tuple[str, str]]:

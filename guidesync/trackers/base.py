@@ -8,12 +8,47 @@ pacing, honouring Retry-After, keeping within the rate-limit budget, counting re
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Callable, Iterable, Protocol, TypeVar
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any, Callable, Iterable, Mapping, Protocol, TypeVar
 
 T = TypeVar("T")
+
+
+_FRACTION = re.compile(r"\.(\d+)(?=[+-]\d\d:\d\d$|$)")
+
+
+def api_time(value: Any) -> datetime | None:
+    """An API timestamp (ISO 8601, any number of fraction digits, Z or an offset) in UTC; None if unreadable."""
+    if not value or not isinstance(value, str):
+        return None
+    text = value.strip()
+    if text[-1:] in ("Z", "z"):
+        text = text[:-1] + "+00:00"
+    # Python 3.10's fromisoformat wants 0, 3 or 6 fraction digits: pad/trim to 6
+    text = _FRACTION.sub(lambda m: "." + (m.group(1) + "000000")[:6], text)
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc)
+
+
+def header_time(headers: Mapping[str, Any]) -> datetime | None:
+    """The server's clock from an answer's ``Date`` header (lower-case keys), or None."""
+    value = headers.get("date")
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value).astimezone(timezone.utc)
+    except (TypeError, ValueError, IndexError):
+        return None
+
 
 
 class Unset:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from typing import Any, Iterable
 from urllib.parse import quote
 
@@ -25,7 +24,9 @@ from .base import (
     RemoteMilestone,
     TrackerError,
     Unset,
+    api_time,
     given,
+    header_time,
 )
 
 DEFAULT_API = "https://api.github.com"
@@ -42,12 +43,6 @@ def web_root(api_url: str) -> str:
     return api_url
 
 
-def _time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
-
-
 def _issue(data: dict[str, Any]) -> RemoteIssue:
     state = data.get("state", "open")
     if state == "closed":
@@ -61,7 +56,7 @@ def _issue(data: dict[str, Any]) -> RemoteIssue:
         state=state,
         milestone=int(ms["number"]) if ms else None,
         labels=tuple(l["name"] if isinstance(l, dict) else str(l) for l in data.get("labels") or ()),
-        updated_at=_time(data.get("updated_at")),
+        updated_at=api_time(data.get("updated_at")),
         locked=bool(data.get("locked")),
     )
 
@@ -253,7 +248,7 @@ class GitHubTracker:
             cond = {"If-None-Match": etags[etag_key]} if first and etag_key in etags else None
             h, data, status = self._request("GET", url, what, params=query, headers=cond)
             if first:
-                server_time = _server_time(h)
+                server_time = header_time(h)
                 if h.get("etag"):
                     new_etags[etag_key] = h["etag"]
                 if status == 304:
@@ -374,14 +369,3 @@ class GitHubTracker:
 
     def comment(self, number: int, body: str) -> None:
         self._request("POST", f"/issues/{number}/comments", f"commenting on issue #{number}", body={"body": body}, idempotent=False)
-
-
-def _server_time(headers: dict[str, Any]) -> datetime | None:
-    value = headers.get("date")
-    if not value:
-        return None
-    try:
-        return parsedate_to_datetime(value).astimezone(timezone.utc)
-    except (TypeError, ValueError):
-        return None
-

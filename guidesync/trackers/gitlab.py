@@ -38,7 +38,9 @@ from .base import (
     RemoteMilestone,
     TrackerError,
     Unset,
+    api_time,
     given,
+    header_time,
 )
 
 DEFAULT_URL = "https://gitlab.com"
@@ -48,7 +50,6 @@ LIMITS = {"title": 255, "body": 1_000_000}
 #: error texts GitLab answers (400) when the object already exists
 _CONFLICT_TEXTS = ("already being used", "already exists", "has already been taken")
 #: no retry, no sleep inside python-gitlab: CallPolicy decides
-_FRACTION = re.compile(r"\.(\d+)(?=[+-]\d\d:\d\d$|$)")
 _NO_RETRY = {"obey_rate_limit": False, "retry_transient_errors": False, "max_retries": 0}
 
 
@@ -58,33 +59,6 @@ def instance_root(url: str) -> str:
     if url.endswith("/api/v4"):
         url = url[: -len("/api/v4")]
     return url
-
-
-def _time(value: Any) -> datetime | None:
-    if not value or not isinstance(value, str):
-        return None
-    text = value.strip()
-    if text[-1:] in ("Z", "z"):
-        text = text[:-1] + "+00:00"
-    # Python 3.10's fromisoformat wants 0, 3 or 6 fraction digits: pad/trim to 6
-    text = _FRACTION.sub(lambda m: "." + (m.group(1) + "000000")[:6], text)
-    try:
-        dt = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc)
-
-
-def _server_time(headers: dict[str, str]) -> datetime | None:
-    value = headers.get("date")
-    if not value:
-        return None
-    try:
-        return parsedate_to_datetime(value).astimezone(timezone.utc)
-    except (TypeError, ValueError, IndexError):
-        return None
 
 
 def _issue(data: dict[str, Any]) -> RemoteIssue:
@@ -99,7 +73,7 @@ def _issue(data: dict[str, Any]) -> RemoteIssue:
         state=state,
         milestone=int(ms["id"]) if isinstance(ms, dict) and ms.get("id") is not None else None,
         labels=tuple(l["name"] if isinstance(l, dict) else str(l) for l in labels),
-        updated_at=_time(data.get("updated_at")),
+        updated_at=api_time(data.get("updated_at")),
         locked=bool(data.get("discussion_locked")),
     )
 
@@ -306,7 +280,7 @@ class GitLabTracker:
         while True:
             headers, data = self._request("GET", path, what, params=query)
             if first:
-                server_time = _server_time(headers)
+                server_time = header_time(headers)
                 first = False
             if isinstance(data, list):
                 items.extend(data)

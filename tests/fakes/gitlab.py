@@ -57,7 +57,7 @@ import socket
 import time
 from datetime import datetime, timezone
 from typing import Any, Iterable
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from .base import ApiError, Fault, FakeServer, Request, Response, http_date
 
