@@ -263,3 +263,27 @@ def test_a_link_deleted_by_hand_is_written_again_not_a_second_issue(ws):
     assert len(ws.forge.issues()) == 10
     assert ws.read(PHASE) == phase
     assert ws.forge.issues()[n]["state"] == "open"
+
+
+def test_a_read_that_times_out_is_retried(ws):
+    """The tracker answers a listing later than the client waits (timeout: 1 s): the read is
+    retried, and the run ends as if nothing happened."""
+    ws.write_config(timeout=1)
+    ws.forge.server.add_fault(method="GET", path=r"/issues$", kind="delay", delay=1.6, nth=1)
+    out = ws.run("push")
+    assert out.code == 0, out.text
+    assert out.stats["retries"] >= 1
+    _all_linked_once(ws)
+
+
+def test_gitlab_subgroup_project_on_a_self_hosted_instance_under_a_path(make_workspace):
+    ws = make_workspace("gitlab", repo="acme/platform/shop", prefix="/gitlab")
+    out = ws.run("push")
+    assert out.code == 0, out.text
+    issues = ws.forge.issues()
+    assert len(issues) == 10
+    assert all(i["url"].startswith(ws.forge.server.url + "/acme/platform/shop/-/issues/") for i in issues.values())
+    assert all(e.path.startswith("/gitlab/api/v4/projects/acme%2Fplatform%2Fshop/") for e in ws.forge.server.log)
+    assert "/acme/platform/shop/-/blob/HEAD/guides/" in next(iter(issues.values()))["body"]
+    writes = ws.forge.writes()
+    assert ws.run("sync").code == 0 and ws.forge.writes() == writes
