@@ -10,13 +10,13 @@ Order of effects, so that any crash leaves a state the next run converges from:
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable
 
 from .guides import LoadedGuide
 from .model import IssueLink
-from .plan import COMPLETED, GONE, OPEN, MilestoneStep, Options, Plan, Snapshot, TaskStep, make_plan
+from .plan import GONE, MilestoneStep, Plan, Snapshot, TaskStep
 from .render import read_marker
 from .state import MilestoneRecord, Record, State, dumps, format_time, parse_time
 from .trackers.base import BudgetExhausted, RemoteIssue, Tracker, TrackerError
@@ -26,10 +26,6 @@ from .writeback import ConcurrentEdit, Edit, WritebackError, apply_edits, replac
 #: servers cannot hide a change.
 SINCE_OVERLAP = timedelta(seconds=120)
 TRACKER_WRITES = frozenset({"created", "updated", "closed", "reopened", "milestone_created", "milestone_updated"})
-
-
-class GuardStop(Exception):
-    """The plan looks like a mistake; ``--force`` overrides."""
 
 
 class Fatal(Exception):
@@ -431,15 +427,6 @@ def write_guides(edits: dict[str, list[tuple[int, Edit]]], loaded: dict[str, Loa
     return written
 
 
-def plan_run(
-    loaded: list[LoadedGuide],
-    state: State,
-    snapshot: Snapshot,
-    options: Options,
-) -> Plan:
-    return make_plan([lg.guide for lg in loaded], state, snapshot, options)
-
-
 def execute(
     plan: Plan,
     *,
@@ -504,21 +491,3 @@ def execute(
         except (WritebackError, OSError) as exc:
             result.errors.append(f"{state_path}: not written: {exc}")
     return result
-
-
-def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-__all__ = [
-    "COMPLETED",
-    "OPEN",
-    "Executor",
-    "Fatal",
-    "Fetched",
-    "GuardStop",
-    "RunResult",
-    "execute",
-    "fetch",
-    "plan_run",
-]
