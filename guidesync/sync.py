@@ -453,41 +453,49 @@ def execute(
         kept = {plan.unsure_found[s.number] for i, s in enumerate(plan.tasks)
                 if s.number in plan.unsure_found and s.close and not ex.ok.get(i, False)}
         unsure = tuple(sorted((set(state.unsure) - set(plan.unsure_found.values())) | kept | ex.unsure))
+        on_disk = state_raw
         if ex.created or ex.unsure:
             # Journal first: if the process dies while the guides are written, the next run still
             # knows every issue this one created (as pending) and every creation it is unsure of.
             journal = replace(state, tracker=tracker_name, repository=repository, unsure=unsure,
                               records=new_records(plan, state, ex, written=set(), created_only=True))
-            try:
-                data = dumps(journal).encode("utf-8")
-                replace_file(state_path, data, state_raw)
-                state_raw = data
-            except (WritebackError, OSError) as exc:
-                result.errors.append(f"{state_path}: not written: {exc}")
+            on_disk = _write_state(state_path, journal, on_disk, result)
         by_path = {lg.guide.path: lg for lg in loaded}
         written = write_guides(guide_edits(plan, ex), by_path, result, plan)
-        records = new_records(plan, state, ex, written)
-        etags = dict(fetched.etags)
-        written = {"milestones" if e.action.startswith("milestone_") else "issues"
-                   for e in result.events if e.action in TRACKER_WRITES}
-        # An ETag taken before our own writes describes a listing that no longer exists; kept, it
-        # could make a later change that restores that listing look "not modified".
-        etags = {k: v for k, v in etags.items() if not k.startswith(tuple(written))}
-        if result.errors or not result.complete:
-            etags = {}  # what failed must be seen afresh next time, not hidden behind a 304
+        quiet_mark = quiet and fetched.since_if_quiet and not result.errors
         new_state = State(
             tracker=tracker_name,
             repository=repository,
-            since=fetched.since_if_quiet if quiet and fetched.since_if_quiet and not result.errors else fetched.since,
+            since=fetched.since_if_quiet if quiet_mark else fetched.since,
             full_at=fetched.full_at,
             label=ex.label_ok,
-            etags=etags,
+            etags=_next_etags(fetched, result),
             milestones=ex.ms_records,
-            records=records,
+            records=new_records(plan, state, ex, written),
             unsure=unsure,
         )
-        try:
-            result.state_changed = replace_file(state_path, dumps(new_state).encode("utf-8"), state_raw)
-        except (WritebackError, OSError) as exc:
-            result.errors.append(f"{state_path}: not written: {exc}")
+        final = _write_state(state_path, new_state, on_disk, result)
+        result.state_changed = final != state_raw
     return result
+
+
+def _next_etags(fetched: Fetched, result: RunResult) -> dict[str, str]:
+    """The ETags worth keeping: none after a failed run (what failed must be seen afresh, not
+    hidden behind a 304), and none for a listing this run changed by writing (kept, it could make
+    a later change that restores that listing look "not modified")."""
+    if result.errors or not result.complete:
+        return {}
+    stale = {"milestones" if e.action.startswith("milestone_") else "issues"
+             for e in result.events if e.action in TRACKER_WRITES}
+    return {k: v for k, v in fetched.etags.items() if not k.startswith(tuple(stale))}
+
+
+def _write_state(path: Path, state: State, expected: bytes | None, result: RunResult) -> bytes | None:
+    """Write the base atomically; the bytes now on disk (``expected`` if it could not be written)."""
+    data = dumps(state).encode("utf-8")
+    try:
+        replace_file(path, data, expected)
+        return data
+    except (WritebackError, OSError) as exc:
+        result.errors.append(f"{path}: not written: {exc}")
+        return expected
