@@ -7,6 +7,7 @@ Exit codes: 0 fine; 1 something failed (lint errors, tracker errors, a guide not
 from __future__ import annotations
 
 import gc
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -177,14 +178,9 @@ def sync(ctx: Context, mode: str, *, dry_run: bool = False, force: bool = False,
         if token is None:
             names = cfg.token_env or " or ".join(("GITHUB_TOKEN", "GH_TOKEN") if cfg.tracker == "github" else ("GITLAB_TOKEN",))
             raise ConfigError(f"no {cfg.tracker} token: set {names}" + (" or log in with `gh auth login`" if cfg.tracker == "github" and not cfg.token_env else ""))
-    lock = RunLock(ctx.root) if not (planning or dry_run or offline) else None
-    if lock is not None:
-        lock.__enter__()
-    try:
+    writes = not (planning or dry_run or offline)
+    with RunLock(ctx.root) if writes else nullcontext():
         return _sync_locked(ctx, cfg, token, mode if not planning else "sync", planning, dry_run, force, full, as_json, offline, notes)
-    finally:
-        if lock is not None:
-            lock.__exit__(None, None, None)
 
 
 def _sync_locked(ctx: Context, cfg: Config, token: Secret | None, mode: str, planning: bool, dry_run: bool, force: bool,
@@ -222,12 +218,7 @@ def _sync_locked(ctx: Context, cfg: Config, token: Secret | None, mode: str, pla
                        stderr=[msg] if as_json else [])
     result = RunResult(mode=mode, dry_run=False, plan=plan, full_listing=fetched.full)
     result.warnings.extend(problems)
-    result.errors.extend(str(p) for p in plan.problems if p.severity == "error")
-    result.warnings.extend(str(p) for p in plan.problems if p.severity != "error")
-    result.warnings.extend(f"{m.title}: {note}" for m in plan.milestones for note in m.notes)
-    for step in plan.tasks:
-        where = f"{step.task.guide}:{step.task.line + 1}" if step.task else f"issue #{step.number}"
-        result.warnings.extend(f"{where}: {note}" for note in step.notes if not step.forget)
+    _report_plan(plan, result)
     options = _options(cfg, "sync", loaded, tracker, frozen)
     both_ways = plan if mode == "sync" else make_plan(guides, state, fetched.snapshot, options)
     execute(plan, tracker=tracker, loaded=usable, state=state, fetched=fetched, labels=cfg.labels,
@@ -239,6 +230,16 @@ def _sync_locked(ctx: Context, cfg: Config, token: Secret | None, mode: str, pla
         data = report.result_data(result, stats)
         return Outcome(code, report.dumps(data), data, stats=stats)
     return Outcome(code, report.result_text(result), result, stats=stats)
+
+
+def _report_plan(plan: Plan, result: RunResult) -> None:
+    """The plan's problems and notes, as the run's errors and warnings."""
+    result.errors.extend(str(p) for p in plan.problems if p.severity == "error")
+    result.warnings.extend(str(p) for p in plan.problems if p.severity != "error")
+    result.warnings.extend(f"{m.title}: {note}" for m in plan.milestones for note in m.notes)
+    for step in plan.tasks:
+        where = f"{step.task.guide}:{step.task.line + 1}" if step.task else f"issue #{step.number}"
+        result.warnings.extend(f"{where}: {note}" for note in step.notes if not step.forget)
 
 
 def _plan_outcome(plan: Plan, guides, *, offline: bool, as_json: bool, notes: list[str], frozen: frozenset[str]) -> Outcome:
