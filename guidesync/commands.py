@@ -244,8 +244,8 @@ def _report_plan(plan: Plan, result: RunResult) -> None:
 
 def _plan_outcome(plan: Plan, guides, *, offline: bool, as_json: bool, notes: list[str], frozen: frozenset[str]) -> Outcome:
     code = FAILED if frozen or any(p.severity == "error" for p in plan.problems) else OK
-    if plan.guards:
-        code = max(code, GUARD) if code == OK else code
+    if plan.guards and code == OK:
+        code = GUARD
     if as_json:
         data = report.plan_data(plan, offline=offline)
         data["notes"] = notes

@@ -13,7 +13,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import yaml
 
@@ -151,9 +151,7 @@ def from_mapping(raw: Any, where: str = "config") -> Config:
     values: dict[str, Any] = {}
     for key, value in raw.items():
         if key not in _FILE_KEYS:
-            hint = difflib.get_close_matches(str(key), _FILE_KEYS, n=1)
-            extra = f" (did you mean {hint[0]!r}?)" if hint else ""
-            raise ConfigError(f"{where}: unknown key {key!r}{extra}")
+            raise _unknown_key(str(key), _FILE_KEYS, where)
         kind, desc = _FILE_KEYS[key]
         if isinstance(value, bool) and kind in (int, (int, float), (int, float, type(None))):
             raise ConfigError(f"{where}: key {key!r} must be {desc}, not {value!r}")
@@ -190,13 +188,17 @@ def from_mapping(raw: Any, where: str = "config") -> Config:
     return Config(**values)
 
 
+def _unknown_key(key: str, known: Iterable[str], where: str, prefix: str = "") -> ConfigError:
+    hint = difflib.get_close_matches(key, list(known), n=1)
+    extra = f" (did you mean {hint[0]!r}?)" if hint else ""
+    return ConfigError(f"{where}: unknown key {prefix + key!r}{extra}")
+
+
 def _sections(raw: dict[str, Any], where: str) -> Sections:
     out: dict[str, tuple[str, ...]] = {}
     for key, value in raw.items():
         if key not in _SECTION_KEYS:
-            hint = difflib.get_close_matches(str(key), _SECTION_KEYS, n=1)
-            extra = f" (did you mean {hint[0]!r}?)" if hint else ""
-            raise ConfigError(f"{where}: unknown key 'sections.{key}'{extra}")
+            raise _unknown_key(str(key), _SECTION_KEYS, where, prefix="sections.")
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list) or not value or not all(isinstance(x, str) and x.strip() for x in value):

@@ -17,6 +17,9 @@ from typing import Any, Callable, Iterable, Mapping, Protocol, TypeVar
 
 T = TypeVar("T")
 
+#: The next page in a ``Link`` header (GitHub and GitLab write it alike).
+LINK_NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
+
 
 _FRACTION = re.compile(r"\.(\d+)(?=[+-]\d\d:\d\d$|$)")
 
@@ -126,6 +129,15 @@ class RequestStats:
     retries: int = 0
     waited: float = 0.0  # seconds spent in Retry-After / pacing pauses
     remaining: int | None = None  # the rate-limit budget the last answer reported
+
+    def note_remaining(self, headers: Mapping[str, Any], name: str) -> None:
+        """Take the rate-limit budget from an answer's ``name`` header (any case), if it has one."""
+        for key, value in headers.items():
+            if key.lower() == name:
+                try:
+                    self.remaining = int(value)
+                except ValueError:
+                    pass
 
     def as_dict(self) -> dict[str, float | int | None]:
         return {

@@ -17,6 +17,7 @@ import github
 from github import GithubException
 
 from .base import (
+    LINK_NEXT,
     UNSET,
     CallPolicy,
     Listing,
@@ -30,7 +31,6 @@ from .base import (
 )
 
 DEFAULT_API = "https://api.github.com"
-LINK_NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
 
 
 def web_root(api_url: str) -> str:
@@ -211,7 +211,7 @@ class GitHubTracker:
             try:
                 h, data = self._requester.requestJsonAndCheck(verb, url, parameters=params, headers=headers, input=body)
             except GithubException as exc:
-                self._note_budget(exc.headers or {})
+                self.policy.stats.note_remaining(exc.headers or {}, "x-ratelimit-remaining")
                 self.policy.stats.charged += 1
                 raise translate(exc, what) from None
             except Exception as exc:  # transport errors: connection reset, timeout, …
@@ -221,18 +221,10 @@ class GitHubTracker:
             status = 304 if data is None and headers and "If-None-Match" in headers else 200
             if status != 304:
                 self.policy.stats.charged += 1
-            self._note_budget(h)
+            self.policy.stats.note_remaining(h, "x-ratelimit-remaining")
             return h, data, status
 
         return self.policy.call(call, write=write, idempotent=idempotent)
-
-    def _note_budget(self, headers: dict[str, Any]) -> None:
-        for k, v in headers.items():
-            if k.lower() == "x-ratelimit-remaining":
-                try:
-                    self.policy.stats.remaining = int(v)
-                except ValueError:
-                    pass
 
     def _pages(self, path: str, params: dict[str, Any], what: str, etags: dict[str, str], etag_key: str) -> tuple[list[Any] | None, dict[str, str], datetime | None]:
         """Follow ``Link: rel="next"``; the first page is asked conditionally.

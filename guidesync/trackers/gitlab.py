@@ -31,6 +31,7 @@ import requests
 from gitlab import exceptions as glexc
 
 from .base import (
+    LINK_NEXT,
     UNSET,
     CallPolicy,
     Listing,
@@ -44,7 +45,6 @@ from .base import (
 )
 
 DEFAULT_URL = "https://gitlab.com"
-LINK_NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
 #: GitLab's own limits: title 255 characters, description 1,048,576 (kept a little under).
 LIMITS = {"title": 255, "body": 1_000_000}
 #: error texts GitLab answers (400) when the object already exists
@@ -234,7 +234,7 @@ class GitLabTracker:
                 )
             except (glexc.GitlabError, requests.RequestException) as exc:  # incl. reset, timeout, …
                 headers = self._last_headers()
-                self._note_budget(headers)
+                self.policy.stats.note_remaining(headers, "ratelimit-remaining")
                 raise translate(exc, what, headers) from None
             except (ValueError, TypeError, OSError) as exc:
                 # Raised by the HTTP stack before anything was sent (e.g. a token with a line break is an
@@ -242,7 +242,7 @@ class GitLabTracker:
                 raise TrackerError("invalid", f"{what}: connection problem ({type(exc).__name__}): the request "
                                    "could not be sent; check the token and the url") from None
             headers = {k.lower(): v for k, v in response.headers.items()}
-            self._note_budget(headers)
+            self.policy.stats.note_remaining(headers, "ratelimit-remaining")
             if response.status_code == 204 or not response.content:
                 return headers, None
             try:
@@ -259,14 +259,6 @@ class GitLabTracker:
         if response is None:
             return {}
         return {k.lower(): v for k, v in response.headers.items()}
-
-    def _note_budget(self, headers: dict[str, str]) -> None:
-        remaining = headers.get("ratelimit-remaining")
-        if remaining is not None:
-            try:
-                self.policy.stats.remaining = int(remaining)
-            except ValueError:
-                pass
 
     def _pages(self, path: str, params: dict[str, Any], what: str) -> tuple[list[Any], datetime | None]:
         """Follow offset pagination (``X-Next-Page``, else ``Link: rel="next"``), one policy call
