@@ -109,8 +109,11 @@ def _sync_command(mode: str, help_text: str):
         full: bool = typer.Option(False, "--full", help="List every managed issue, not just the changed ones."),
         as_json: bool = JsonOpt,
         verbose: bool = VerboseOpt,
+        adopt: bool = typer.Option(False, "--adopt", help="Take over every issue linked by hand (guidesync then owns its "
+                                   "title and body); without it such issues are reported and left alone."),
     ) -> None:
-        outcome = _run(commands.sync, _ctx(config, paths), mode, dry_run=dry_run, force=force, full=full, as_json=as_json)
+        outcome = _run(commands.sync, _ctx(config, paths), mode, dry_run=dry_run, force=force, full=full, as_json=as_json,
+                       adopt=True if adopt else None)
         _finish(outcome, verbose)
 
     command.__doc__ = help_text
@@ -121,6 +124,15 @@ def _sync_command(mode: str, help_text: str):
 app.command("push")(_sync_command("push", "Guides -> tracker: create and update issues, close/reopen by checkbox, write links back."))
 app.command("pull")(_sync_command("pull", "Tracker -> guides: check/uncheck boxes as issues close/reopen, write links. No tracker writes."))
 app.command("sync")(_sync_command("sync", "Both directions: push and pull in one run."))
+
+
+@app.command("adopt")
+def adopt_command(places: List[str] = typer.Argument(..., help="FILE:LINE of each linked task whose issue to take over."),
+                  config: Optional[str] = ConfigOpt,
+                  dry_run: bool = typer.Option(False, "--dry-run", help="Show what would happen; write nothing anywhere."),
+                  as_json: bool = JsonOpt) -> None:
+    """Let guidesync manage issues linked by hand: their title and body then follow the guide."""
+    _finish(_run(commands.adopt, _ctx(config, None), list(places), dry_run=dry_run, as_json=as_json))
 
 
 @app.command()

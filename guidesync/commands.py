@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gc
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -68,7 +68,6 @@ def lint(ctx: Context, *, as_json: bool = False, annotations: bool = False) -> O
     guides = [lg.guide for lg in loaded.guides]
     plan = make_plan(guides, State(), Snapshot(offline=True), Options(mode="push"))
     problems += [p for p in plan.problems if p.severity == "error"]
-    problems += _duplicate_titles(guides)
     errors = [p for p in problems if p.severity == "error"]
     if as_json:
         data = {"guides": len(guides), "problems": [report.problem_data(p) for p in problems]}
@@ -85,19 +84,6 @@ def _annotation(p) -> str:
     line = f",line={p.line + 1}" if p.line is not None else ""
     msg = p.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
     return f"::{level} file={p.path}{line}::{msg}"
-
-
-def _duplicate_titles(guides) -> list:
-    from .model import Problem
-
-    seen: dict[str, str] = {}
-    out = []
-    for g in guides:
-        for m in g.milestones:
-            if m.title in seen and seen[m.title] != m.key:
-                out.append(Problem(g.path, m.line, f"milestone title {m.title!r} is also used by {seen[m.title]}", "error"))
-            seen.setdefault(m.title, m.key)
-    return out
 
 
 def status(ctx: Context, *, as_json: bool = False) -> Outcome:
@@ -139,10 +125,12 @@ def _tracker(cfg: Config, token: Secret | None, ctx: Context) -> Tracker:
     return make_tracker(cfg.tracker, cfg.repository, token.reveal() if token else None, url=cfg.api_url, policy=policy, timeout=cfg.timeout)
 
 
-def _options(cfg: Config, mode: str, loaded: Loaded, tracker: Tracker | None, frozen: frozenset[str]) -> Options:
+def _options(cfg: Config, mode: str, loaded: Loaded, tracker: Tracker | None, frozen: frozenset[str],
+             adopt: Adopt = None) -> Options:
+    picks = frozenset(adopt) if isinstance(adopt, (set, frozenset)) else frozenset()
     if tracker is None:
         return Options(mode=mode, labels=cfg.labels, on_removed=cfg.on_removed, max_close=cfg.max_close,
-                       all_guides=not loaded.explicit, frozen_guides=frozen)
+                       all_guides=not loaded.explicit, frozen_guides=frozen, adopt=picks, adopt_all=adopt is True)
     return Options(
         mode=mode,
         labels=cfg.labels,
@@ -150,14 +138,20 @@ def _options(cfg: Config, mode: str, loaded: Loaded, tracker: Tracker | None, fr
         max_close=cfg.max_close,
         all_guides=not loaded.explicit,
         frozen_guides=frozen,
+        adopt=picks,
+        adopt_all=adopt is True,
         guide_url=lambda path: tracker.guide_url(path, cfg.branch),
         owns_link=lambda url, n: tracker.issue_number_from_url(url) == n,
         limits=tracker.limits(),
     )
 
 
+#: What to take over explicitly: True (``--adopt``: every hand-linked issue), or (guide, 0-based line) pairs.
+Adopt = "bool | set[tuple[str, int]] | None"
+
+
 def sync(ctx: Context, mode: str, *, dry_run: bool = False, force: bool = False, full: bool = False,
-         as_json: bool = False, offline: bool = False) -> Outcome:
+         as_json: bool = False, offline: bool = False, adopt: Adopt = None) -> Outcome:
     """``plan`` (mode "plan"), ``push``, ``pull`` and ``sync``."""
     planning = mode == "plan"
     cfg = _config(ctx)
@@ -180,47 +174,88 @@ def sync(ctx: Context, mode: str, *, dry_run: bool = False, force: bool = False,
             raise ConfigError(f"no {cfg.tracker} token: set {names}" + (" or log in with `gh auth login`" if cfg.tracker == "github" and not cfg.token_env else ""))
     writes = not (planning or dry_run or offline)
     with RunLock(ctx.root) if writes else nullcontext():
-        return _sync_locked(ctx, cfg, token, mode if not planning else "sync", planning, dry_run, force, full, as_json, offline, notes)
+        return _sync_locked(ctx, cfg, token, mode if not planning else "sync", planning, dry_run, force, full, as_json,
+                            offline, notes, adopt)
+
+
+def adopt(ctx: Context, places: list[str], *, dry_run: bool = False, as_json: bool = False) -> Outcome:
+    """``guidesync adopt FILE:LINE…``: let guidesync manage issues that were linked by hand (it
+    then owns their title and body, like those it created). A push of the whole repository that
+    takes over just these."""
+    cfg = _config(ctx)
+    loaded = _guides(ctx, cfg)
+    by_path = {lg.guide.path: lg.guide for lg in loaded.guides}
+    picks: set[tuple[str, int]] = set()
+    for place in places:
+        path, sep, line = place.rpartition(":")
+        path = path.replace("\\", "/").removeprefix("./")
+        guide = by_path.get(path)
+        task = next((t for t in guide.tasks if t.line == int(line) - 1), None) if sep and line.isdigit() and guide else None
+        if task is None or task.link is None:
+            return Outcome(USAGE, f"{place}: no linked task starts on that line (give the guide's path and the task's line)")
+        picks.add((task.guide, task.line))
+    ctx = replace(ctx, paths=())
+    return sync(ctx, "push", dry_run=dry_run, as_json=as_json, adopt=picks)
+
+
+def _others(ctx: Context, cfg: Config, loaded: Loaded, frozen: frozenset[str]) -> list:
+    """The guides a run does not act on but must know: those with errors, and with paths given,
+    every other guide of the repository (a task moved there is not a removed task)."""
+    others = [lg.guide for lg in loaded.guides if lg.guide.path in frozen]
+    if loaded.explicit:
+        named = {lg.guide.path for lg in loaded.guides}
+        rest = load(None, ctx.root, cfg.guides, cfg.exclude, cfg.sections)
+        others += [lg.guide for lg in rest.guides if lg.guide.path not in named]
+    return others
 
 
 def _sync_locked(ctx: Context, cfg: Config, token: Secret | None, mode: str, planning: bool, dry_run: bool, force: bool,
-                 full: bool, as_json: bool, offline: bool, notes: list[str]) -> Outcome:
+                 full: bool, as_json: bool, offline: bool, notes: list[str], adopt: Adopt = None) -> Outcome:
     loaded = _guides(ctx, cfg)
     frozen = frozenset(p.path for p in loaded.problems if p.severity == "error")
     usable = [lg for lg in loaded.guides if lg.guide.path not in frozen]
     state_path, state_raw, state = _state(cfg, ctx.root)
     guides = [lg.guide for lg in usable]
-    problems = [str(p) for p in loaded.problems]
+    others = _others(ctx, cfg, loaded, frozen)
+    problems = list(loaded.problems)
     if frozen:
-        problems.append("guides with errors are not synced: " + ", ".join(sorted(frozen)))
+        notes = notes + ["guides with errors are not synced: " + ", ".join(sorted(frozen))]
     if offline:
-        plan = make_plan(guides, state, Snapshot(offline=True), _options(cfg, mode, loaded, None, frozen))
-        return _plan_outcome(plan, guides, offline=True, as_json=as_json, notes=notes + problems, frozen=frozen)
+        plan = make_plan(guides, state, Snapshot(offline=True), _options(cfg, mode, loaded, None, frozen, adopt), others)
+        return _plan_outcome(plan, guides, offline=True, as_json=as_json, notes=notes, problems=problems, frozen=frozen)
     tracker = _tracker(cfg, token, ctx)
-    linked = {t.link.number for g in guides for t in g.tasks if t.link}
+    every = guides + others
+    linked = {t.link.number for g in every for t in g.tasks if t.link}
+    keys = {t.key for g in every for t in g.tasks if t.link is None}
+    if adopt:  # an issue to take over is read first (its labels, its body)
+        linked |= {n for n, r in state.records.items() if r.unmanaged}
     try:
         scope = {g.path for g in guides} if loaded.explicit else None
-        fetched = fetch(tracker, state, cfg.labels[0], linked, full=full, full_sync_hours=cfg.full_sync_hours, scope=scope)
+        fetched = fetch(tracker, state, cfg.labels[0], linked, full=full, full_sync_hours=cfg.full_sync_hours,
+                        scope=scope, keys=keys)
     except TrackerError as exc:
         raise Fatal(_explain(exc, cfg)) from None
     except BudgetExhausted as exc:
         raise Fatal(f"could not read the tracker: {exc}") from None
-    plan = make_plan(guides, state, fetched.snapshot, _options(cfg, mode, loaded, tracker, frozen))
+    plan = make_plan(guides, state, fetched.snapshot, _options(cfg, mode, loaded, tracker, frozen, adopt), others)
     if planning or dry_run:
-        out = _plan_outcome(plan, guides, offline=False, as_json=as_json, notes=notes + problems, frozen=frozen)
+        out = _plan_outcome(plan, guides, offline=False, as_json=as_json, notes=notes, problems=problems, frozen=frozen)
         if as_json:
             out.data["requests"] = tracker.policy.stats.as_dict()
             out.text = report.dumps(out.data)
         return out
     if plan.guards and not force:
         msg = "\n".join(f"stopped: {g}" for g in plan.guards)
-        return Outcome(GUARD, "" if as_json else msg, {"guards": list(plan.guards)} if as_json else None,
-                       stderr=[msg] if as_json else [])
+        if as_json:  # one JSON document, shaped like ``plan --json``
+            data = report.plan_data(plan, offline=False, problems=problems)
+            data.update(notes=notes, stopped=True, requests=tracker.policy.stats.as_dict())
+            return Outcome(GUARD, report.dumps(data), data, stderr=[msg])
+        return Outcome(GUARD, msg)
     result = RunResult(mode=mode, dry_run=False, plan=plan, full_listing=fetched.full)
-    result.warnings.extend(problems)
+    result.warnings.extend(notes + [str(p) for p in problems])
     _report_plan(plan, result)
-    options = _options(cfg, "sync", loaded, tracker, frozen)
-    both_ways = plan if mode == "sync" else make_plan(guides, state, fetched.snapshot, options)
+    options = _options(cfg, "sync", loaded, tracker, frozen, adopt)
+    both_ways = plan if mode == "sync" else make_plan(guides, state, fetched.snapshot, options, others)
     execute(plan, tracker=tracker, loaded=usable, state=state, fetched=fetched, labels=cfg.labels,
             state_path=state_path, state_raw=state_raw, tracker_name=cfg.tracker, repository=cfg.repository or "",
             result=result, progress=ctx.progress, quiet=not both_ways.changes)
@@ -242,16 +277,18 @@ def _report_plan(plan: Plan, result: RunResult) -> None:
         result.warnings.extend(f"{where}: {note}" for note in step.notes if not step.forget)
 
 
-def _plan_outcome(plan: Plan, guides, *, offline: bool, as_json: bool, notes: list[str], frozen: frozenset[str]) -> Outcome:
-    code = FAILED if frozen or any(p.severity == "error" for p in plan.problems) else OK
+def _plan_outcome(plan: Plan, guides, *, offline: bool, as_json: bool, notes: list[str], frozen: frozenset[str],
+                  problems: list | None = None) -> Outcome:
+    problems = list(problems or ())
+    code = FAILED if frozen or any(p.severity == "error" for p in [*problems, *plan.problems]) else OK
     if plan.guards and code == OK:
         code = GUARD
     if as_json:
-        data = report.plan_data(plan, offline=offline)
+        data = report.plan_data(plan, offline=offline, problems=problems)
         data["notes"] = notes
         return Outcome(code, report.dumps(data), data)
     text = report.plan_text(plan, guides, offline=offline)
-    extra = [str(p) for p in plan.problems]
+    extra = [str(p) for p in [*problems, *plan.problems]]
     return Outcome(code, "\n".join([*notes, text, *extra]), plan)
 
 
@@ -309,4 +346,4 @@ def _init_ci(ctx: Context, tracker: str, force: bool, lines: list[str]) -> Outco
 
 
 ERRORS = (ConfigError, GuideError, StateError)
-__all__ = ["Context", "ERRORS", "Fatal", "LockHeld", "Outcome", "init", "lint", "status", "sync"]
+__all__ = ["Context", "ERRORS", "Fatal", "LockHeld", "Outcome", "adopt", "init", "lint", "status", "sync"]

@@ -45,7 +45,10 @@ BOLD_LABEL = re.compile(r"^(?:\*\*|__)(?P<label>[^*_\n]+?)(?:\*\*|__)")
 #: markdown-it-py, a box counts only when a blank follows it on the same line ("- [ ]" alone is text).
 ITEM_START = re.compile(r"^(?P<indent>[ \t]*)(?P<marker>[-*+]|\d{1,9}[.)])(?P<space>[ \t]+|$)(?P<box>\[[ xX]\](?=[ \t]))?")
 #: The issue link guidesync owns at the end of an item's first line (before trailing blanks).
-LINK_AT_END = re.compile(r"(?P<lead>[ \t]*)\(\[#(?P<number>\d+)\]\((?P<url>[^()\s]+)\)\)(?P<trail>[ \t]*)$")
+#: A backslash hard break after the link stays after it (``text ([#1](…))\\``).
+LINK_AT_END = re.compile(r"(?P<lead>[ \t]*)\(\[#(?P<number>\d+)\]\((?P<url>[^()\s]+)\)\)(?P<trail>[ \t]*(?:\\[ \t]*)?)$")
+#: An item whose only text is a box that markdown-it did not take as one (``- [ ]`` alone).
+EMPTY_BOX = re.compile(r"^\[[ xX]\]$")
 
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
@@ -314,7 +317,7 @@ class _Builder:
         checked = item.meta.get("checked")
         start_m = ITEM_START.match(line)
         has_box = checked is not None and start_m is not None and start_m["box"] is not None
-        if not text:
+        if not text or EMPTY_BOX.match(text):
             self._warn(first, "list item has no text; it is not a task")
         else:
             norm = " ".join(text.split())

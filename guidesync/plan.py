@@ -8,6 +8,7 @@ that lost all its links) until ``--force``.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from difflib import SequenceMatcher
 from dataclasses import dataclass, field, replace
@@ -15,10 +16,10 @@ from typing import Callable, Mapping
 
 from .model import Guide, Milestone, Problem, Task
 from .render import ZWSP, IssueContent, content_hash, milestone_description, neutralize, read_marker, render_issue
-from .state import MilestoneRecord, Record, State
+from .state import GONE, REMOVED, MilestoneRecord, Record, State
 from .trackers.base import RemoteIssue, RemoteMilestone
 
-OPEN, COMPLETED, NOT_PLANNED, GONE = "open", "completed", "not_planned", "gone"
+OPEN, COMPLETED, NOT_PLANNED, DUPLICATE = "open", "completed", "not_planned", "duplicate"
 MODES = ("push", "pull", "sync")
 #: How alike a leftover issue's title and a task must be for the task to take the issue over.
 SIMILAR_HERE, SIMILAR_ELSEWHERE = 0.6, 0.9
@@ -41,8 +42,11 @@ class Options:
     labels: tuple[str, ...] = ("guidesync",)
     on_removed: str = "close"
     max_close: int = 50
-    all_guides: bool = True  # the guides are every configured guide, so a record whose guide is gone was removed
-    frozen_guides: frozenset[str] = frozenset()  # guides with errors: their records are left untouched
+    all_guides: bool = True  # kept for callers of earlier versions; identity always comes from every guide given
+    frozen_guides: frozenset[str] = frozenset()  # guides with errors: their records are left untouched, and no
+    # issue is closed as removed while any guide has errors (a task may have moved into it)
+    adopt: frozenset[tuple[str, int]] = frozenset()  # (guide, 0-based line): linked issues to take over explicitly
+    adopt_all: bool = False  # ``--adopt``: take over every hand-linked issue
     guide_url: Callable[[str], str] = lambda path: path
     owns_link: Callable[[str, int], bool] = lambda url, number: True
     limits: Mapping[str, int] = field(default_factory=lambda: {"title": 255, "body": 65536})
@@ -87,11 +91,12 @@ class TaskStep:
     adopt_url: str | None = None  # an existing issue found by its marker: write its link
     update: bool = False  # push title/body/milestone/labels
     labels: tuple[str, ...] | None = None  # the full label set to send with the update (label lost)
-    close: str | None = None  # close with this reason
+    close: str | None = None  # close with this reason (completed, not_planned, duplicate)
     reopen: bool = False
     comment: str | None = None
     set_box: bool | None = None  # write this box state into the guide
-    forget: bool = False  # drop the base record
+    append_link: bool = False  # the task line ends with another repository's link: add ours after it
+    forget: bool = False  # the task left the guides: drop the base record, or keep ``record`` (a tombstone)
     record: Record | None = None  # the base record once every step above has succeeded
     fallback: Record | None = None  # the record if the state steps did not all happen
     notes: tuple[str, ...] = ()
@@ -117,6 +122,7 @@ class Plan:
     problems: tuple[Problem, ...] = ()
     guards: tuple[str, ...] = ()
     unsure_found: Mapping[int, str] = field(default_factory=dict)  # unsure creations found: issue -> marker key
+    milestone_records: Mapping[str, MilestoneRecord] | None = None  # the base's milestone records, checked; None: as in the base
 
     @property
     def changes(self) -> tuple[TaskStep, ...]:
@@ -152,16 +158,13 @@ def decide_state(guide_checked: bool, remote: str, base: tuple[bool, str] | None
     """The checkbox decision table (guide box, tracker state, base) -> what to change.
 
     A box newly checked closes the issue; newly unchecked reopens it; an issue newly closed checks
-    the box; newly reopened unchecks it. Closed as not planned never checks a box. With no base,
-    the task is done if either side says so. When both sides changed and disagree, the guide wins.
+    the box; newly reopened unchecks it. Closed as not planned never checks a box, and neither does
+    a close the base never saw open. With no base (an issue found again), see :func:`revive`. When
+    both sides changed and disagree, the guide wins.
     """
     g, r = guide_checked, remote
     if base is None:
-        if r == OPEN:
-            return StateDecision(close=COMPLETED, checked=True, state=COMPLETED) if g else StateDecision(checked=False, state=OPEN)
-        if r == COMPLETED:
-            return StateDecision(checked=True, state=COMPLETED) if g else StateDecision(set_box=True, checked=True, state=COMPLETED)
-        return StateDecision(checked=g, state=r, note="closed as not planned on the tracker; its box is left as it is")
+        return revive(g, r)
     bc, bs = base
     guide_changed, remote_changed = g != bc, r != bs
     if not guide_changed and not remote_changed:
@@ -174,6 +177,8 @@ def decide_state(guide_checked: bool, remote: str, base: tuple[bool, str] | None
         return StateDecision(checked=g, state=r)
     if remote_changed and not guide_changed:
         if r == COMPLETED and not g:
+            if bs != OPEN:  # a box is checked only for a close the base saw happen to an open issue
+                return StateDecision(checked=g, state=r, note="closed on the tracker since it was closed as not planned; its box is left as it is")
             return StateDecision(set_box=True, checked=True, state=COMPLETED)
         if r == OPEN and g:
             return StateDecision(set_box=False, checked=False, state=OPEN)
@@ -191,25 +196,125 @@ def decide_state(guide_checked: bool, remote: str, base: tuple[bool, str] | None
     return StateDecision(reopen=True, checked=False, state=OPEN, note=note)
 
 
+
+
+def revive(guide_checked: bool, remote: str) -> StateDecision:
+    """A task and an issue with no shared history (found again by its marker, restored, typed in
+    again): the guide says whether the work is done. An unchecked task ends with an open issue; a
+    checked one closes an open issue; no box is ever checked from the tracker's side."""
+    if guide_checked:
+        if remote == OPEN:
+            return StateDecision(close=COMPLETED, checked=True, state=COMPLETED)
+        if remote == NOT_PLANNED:
+            return StateDecision(checked=True, state=remote, note="checked in the guide but closed as not planned on the tracker")
+        return StateDecision(checked=True, state=remote)
+    if remote == OPEN:
+        return StateDecision(checked=False, state=OPEN)
+    return StateDecision(reopen=True, checked=False, state=OPEN,
+                         note="its task is in the guide and unchecked, so its closed issue is reopened")
+
+
+#: "Phase 3:" / "Milestone 2:" in a milestone title: titles with different numbers are different sections.
+_SECTION_NUMBER = re.compile(r"(?:^Phase|\bMilestone)\s+([^\s:]+)\s*:", re.IGNORECASE)
+
+
+def _section_number(title: str) -> str | None:
+    m = _SECTION_NUMBER.search(title)
+    return m.group(1).casefold() if m else None
+
+
+def _link_as_text(task: Task) -> Task:
+    """A task whose line ends with another repository's issue link: the link is part of its text."""
+    assert task.link is not None
+    head, sep, tail = task.text.partition("\n")
+    bare = head.rstrip(" \t")
+    text = (bare + " " if bare else "") + task.link.markdown() + head[len(bare):] + sep + tail
+    return replace(task, text=text, link=None)
+
+
+@dataclass
+class _Assigned:
+    """One task of the acting guides and the issue it ends up with (None: create one)."""
+
+    guide: Guide
+    ms: Milestone
+    task: Task
+    number: int | None = None
+    found: bool = False  # found by its marker (or an interrupted run's journal): write its link
+    journalled: bool = False  # found as an interrupted run's creation: the journal is the evidence
+    append_link: bool = False
+
+
 class _Planner:
-    def __init__(self, guides: tuple[Guide, ...], state: State, snap: Snapshot, opts: Options):
-        self.guides = guides
+    def __init__(self, guides: tuple[Guide, ...], others: tuple[Guide, ...], state: State, snap: Snapshot, opts: Options):
+        self.guides = guides  # the guides this run acts on
+        self.others = others  # the repository's other guides: they only tell which tasks exist
         self.state = state
         self.snap = snap
         self.opts = opts
         self.problems: list[Problem] = []
         self.ms_numbers: dict[str, int | None] = {}
+        self.ms_records: dict[str, MilestoneRecord] = {}
         self.pushing = opts.mode in ("push", "sync")
-        self._unsure_numbers: dict[int, str] = {}
         self.pulling = opts.mode in ("pull", "sync")
+        self._unsure_numbers: dict[int, str] = {}
+        self.alive: set[str] = set()  # keys of every task of every guide
+        self.claimed: dict[int, Task] = {}  # issue numbers some task of some guide links
+
+    # -- guides that cannot be synced --------------------------------------------------------
+
+    def refuse_duplicate_titles(self) -> None:
+        """Two sections with one milestone title would share a milestone: the one the base does not
+        know (else the later path) is refused until the titles differ."""
+        owners: dict[str, str] = {}
+        refused: set[str] = set()
+        every = sorted(self.guides + self.others, key=lambda g: g.path)
+        ranked = sorted(every, key=lambda g: (not any(m.key in self.state.milestones for m in g.milestones), g.path))
+        for g in ranked:
+            for m in g.milestones:
+                if not m.tasks:
+                    continue
+                if m.title in owners and owners[m.title] != m.key:
+                    self.problems.append(Problem(g.path, m.line, f"milestone title {m.title!r} is also used by "
+                                                 f"{owners[m.title]}; this guide is not synced until the titles differ"))
+                    refused.add(g.path)
+                owners.setdefault(m.title, m.key)
+        if refused:
+            self.others = self.others + tuple(g for g in self.guides if g.path in refused)
+            self.guides = tuple(g for g in self.guides if g.path not in refused)
+            self.opts = replace(self.opts, frozen_guides=self.opts.frozen_guides | refused)
 
     # -- milestones -------------------------------------------------------------------------
 
+    def check_milestone_records(self) -> None:
+        """Keep a milestone record only for the section it belongs to. A section renamed in its
+        guide keeps its record; a guide moved (``git mv``) takes its records along, found by title;
+        the records of guides and sections that are gone are dropped, never handed to a newcomer."""
+        sections = {m.key: m for g in self.guides + self.others for m in g.milestones}
+        titles = {m.title for m in sections.values()}
+        orphans: dict[str, MilestoneRecord] = {}
+        for key, rec in sorted(self.state.milestones.items()):
+            m = sections.get(key)
+            if m is not None and (rec.title == m.title or (
+                    rec.title not in titles and _section_number(rec.title) == _section_number(m.title))):
+                self.ms_records[key] = rec
+            else:
+                orphans[key] = rec
+        acting = {g.path for g in self.guides}
+        for key, rec in orphans.items():
+            heir = next((k for k, m in sorted(sections.items()) if m.title == rec.title and k not in self.ms_records), None)
+            path = key.rsplit("#", 1)[0]
+            if heir is not None:
+                self.ms_records[heir] = rec
+            elif path in self.opts.frozen_guides or (not self.opts.all_guides and path not in acting):
+                self._kept_orphans[key] = rec  # its guide may come back as it was: not ours to judge now
+
+    _kept_orphans: dict[str, MilestoneRecord]
+
     def milestones(self) -> list[MilestoneStep]:
         steps: list[MilestoneStep] = []
-        remote = self.snap.milestones
         by_title: dict[str, RemoteMilestone] = {}
-        for m in (remote or {}).values():
+        for m in (self.snap.milestones or {}).values():
             if m.title not in by_title or not m.group:
                 by_title[m.title] = m
         for guide in self.guides:
@@ -223,19 +328,18 @@ class _Planner:
         return steps
 
     def _milestone(self, ms: Milestone, desc: str, by_title: Mapping[str, RemoteMilestone]) -> MilestoneStep:
-        rec = self.state.milestones.get(ms.key)
+        rec = self.ms_records.get(ms.key)
         remote = self.snap.milestones
         dhash = content_hash(ms.title, desc)
         notes: tuple[str, ...] = ()
         if rec is not None and (remote is None or rec.number in remote or self.snap.offline):
-            title_changed = rec.title != ms.title
             return MilestoneStep(
                 ms.key, ms.title, desc, rec.number,
-                update_title=title_changed and self.pushing,
+                update_title=rec.title != ms.title and self.pushing,
                 update_description=(rec.hash != dhash) and self.pushing,
             )
         if rec is not None:
-            notes = (f"milestone #{rec.number} was deleted on the tracker; it is created again",)
+            notes = (f"milestone {rec.title!r} was deleted on the tracker; it is created again",)
         found = by_title.get(ms.title)
         if found is not None:
             return MilestoneStep(
@@ -245,82 +349,193 @@ class _Planner:
             )
         return MilestoneStep(ms.key, ms.title, desc, None, notes=notes)
 
-    # -- tasks ------------------------------------------------------------------------------
+    # -- which issue is whose ---------------------------------------------------------------
 
-    def tasks(self) -> list[TaskStep]:
-        steps: list[TaskStep] = []
-        claimed: dict[int, Task] = {}
-        unlinked: list[tuple[Guide, Milestone, Task]] = []
-        linked: list[tuple[Guide, Milestone, Task]] = []
+    def _link_kind(self, task: Task) -> str:
+        """``ours``: a link to an issue of this repository; ``foreign``: another repository's
+        issue, part of the task's text; ``unsure``: not recognised, yet its number is one guidesync
+        knows, so neither the task nor that issue is touched."""
+        link = task.link
+        assert link is not None
+        if self.opts.owns_link(link.url, link.number):
+            return "ours"
+        if link.number in self.state.records or link.number in self.snap.issues:
+            return "unsure"
+        return "foreign"
+
+    def assign(self) -> list[_Assigned]:
+        """Every acting task with its issue: linked, found by marker, or to create."""
         uses: dict[int, int] = defaultdict(int)
-        for guide in self.guides:
+        for guide in self.guides + self.others:
             for task in guide.tasks:
-                if task.link is not None and self.opts.owns_link(task.link.url, task.link.number):
+                self.alive.add(task.key)
+                if task.link is None:
+                    continue
+                kind = self._link_kind(task)
+                if kind == "foreign":
+                    self.alive.add(_link_as_text(task).key)
+                    continue
+                self.claimed[task.link.number] = task
+                if kind == "ours":
                     uses[task.link.number] += 1
+        out: list[_Assigned] = []
         for guide in self.guides:
             for ms in guide.milestones:
                 for task in ms.tasks:
                     if task.link is None:
-                        unlinked.append((guide, ms, task))
+                        out.append(_Assigned(guide, ms, task))
                         continue
                     n = task.link.number
-                    if not self.opts.owns_link(task.link.url, n):
-                        self._warn(task, f"the link {task.link.url} is not an issue of this repository; the task is left alone")
-                        continue
-                    claimed[n] = task
-                    if uses[n] > 1:
+                    kind = self._link_kind(task)
+                    if kind == "foreign":
+                        out.append(_Assigned(guide, ms, _link_as_text(task), append_link=True))
+                    elif kind == "unsure":
+                        self._warn(task, f"the link {task.link.url} is not recognised as issue #{n} of this repository; "
+                                         f"the task and issue #{n} are left alone until the link is fixed")
+                    elif uses[n] > 1:
                         self._error(task, f"issue #{n} is linked by {uses[n]} tasks; none of them is synced until only one keeps the link")
                     else:
-                        linked.append((guide, ms, task))
-        for guide, ms, task in linked:
-            steps.append(self._linked(guide, ms, task, task.link.number, None))  # type: ignore[union-attr]
-        # Unlinked tasks: adopt an issue that carries their marker, else create one.
-        markers: dict[str, int] = {}
+                        out.append(_Assigned(guide, ms, task, n))
+        self._find_by_marker([a for a in out if a.number is None])
+        return out
+
+    def _by_key(self) -> dict[str, list[int]]:
+        """Task key -> issues that belong to it: base records, and issues read carrying its marker."""
+        by_key: dict[str, set[int]] = defaultdict(set)
         for n, rec in self.state.records.items():
-            if n not in claimed and rec.state != GONE:
-                markers.setdefault(rec.key, n)
+            if rec.state != GONE and not rec.unmanaged:
+                by_key[rec.key].add(n)
+        for n, issue in self.snap.issues.items():
+            found = read_marker(issue.body)
+            if found:
+                by_key[found[1]].add(n)
+        return {k: sorted(v) for k, v in by_key.items()}
+
+    def _find_by_marker(self, unlinked: list[_Assigned]) -> None:
+        by_key = self._by_key()
+        taken: set[int] = set()
+        rest: list[_Assigned] = []
+        for a in unlinked:
+            free = [n for n in by_key.get(a.task.key, ()) if n not in self.claimed and n not in taken and n not in self.snap.gone]
+            if free:
+                a.number, a.found = free[0], True
+                taken.add(free[0])
+                self.claimed[free[0]] = a.task
+            else:
+                rest.append(a)
+        self._journalled_leftovers(rest, taken)
+
+    def _journalled_leftovers(self, unlinked: list[_Assigned], taken: set[int]) -> None:
+        """An issue an interrupted run created (journalled as pending or unsure) whose task was
+        reworded since: taken over when it is the task's only likely issue and the task its only
+        likely task. Never an issue guidesync closed, forgot or ever saw linked."""
+        unsure = set(self.state.unsure)
+        pool = []
+        for n, issue in sorted(self.snap.issues.items()):
+            if n in self.claimed or n in taken or n in self.snap.gone:
+                continue
+            rec = self.state.records.get(n)
+            found = read_marker(issue.body)
+            if (rec is not None and rec.pending) or (rec is None and found and found[1] in unsure):
+                if not found or found[1] not in self.alive:
+                    pool.append(n)
+        if not pool or not unlinked:
+            return
+        likely: dict[int, list[_Assigned]] = defaultdict(list)
+        choices: dict[int, list[int]] = {}
+        for i, a in enumerate(unlinked):
+            choices[i] = [n for n in pool if self._alike(a, n)]
+            for n in choices[i]:
+                likely[n].append(a)
+        for i, a in enumerate(unlinked):
+            if len(choices[i]) == 1 and len(likely[choices[i][0]]) == 1:
+                n = choices[i][0]
+                a.number, a.found, a.journalled = n, True, True
+                self.claimed[n] = a.task
+
+    def _alike(self, a: _Assigned, n: int) -> bool:
+        issue = self.snap.issues[n]
+        found = read_marker(issue.body)
+        rec = self.state.records.get(n)
+        guide = found[0] if found else (rec.guide if rec else None)
+        want_ms = self.ms_numbers.get(a.ms.key)
+        same_place = guide == a.task.guide and (want_ms is None or issue.milestone in (None, want_ms))
+        text = " ".join(a.task.text.split()).casefold()
+        score = SequenceMatcher(None, text, issue.title.replace(ZWSP, "").casefold()).ratio()
+        return score >= (SIMILAR_HERE if same_place else SIMILAR_ELSEWHERE)
+
+    def duplicates(self, assigned: list[_Assigned]) -> list[TaskStep]:
+        """Two open issues carrying one task's marker (two runs created it at once): the earlier is
+        kept and linked, the later closed as its duplicate."""
+        by_key: dict[str, list[int]] = defaultdict(list)
+        for n, issue in self.snap.issues.items():
+            found = read_marker(issue.body)
+            if found and n not in self.snap.gone:
+                by_key[found[1]].append(n)
+        steps: list[TaskStep] = []
+        # Linked tasks first, then those found by marker and those to create, each in guide order.
+        for a in sorted(assigned, key=lambda a: a.number is None or a.found):
+            if a.number is None:
+                continue
+            # Open ones; closed as completed ones only for a done task (relinking changes no state).
+            mine = self.snap.issues.get(a.number)
+            done = a.task.checked and mine is not None and mine.state == COMPLETED
+            same = [n for n in by_key.get(a.task.key, ()) if n != a.number and self.claimed.get(n, a.task) is a.task
+                    and (self.snap.issues[n].state == OPEN or (done and self.snap.issues[n].state == COMPLETED))]
+            if not same:
+                continue
+            keep = min(same + [a.number])
+            for n in sorted(set(same + [a.number]) - {keep}):
+                remote = self.snap.issues.get(n)
+                if remote is None:
+                    continue
+                rec = self.state.records.get(n)
+                tomb = Record(a.task.guide, a.task.key, False, REMOVED, rec.hash if rec else "", rec.milestone if rec else None)
+                if remote.state != OPEN:
+                    steps.append(TaskStep(None, n, forget=True, record=tomb, fallback=rec,
+                                          notes=(f"a duplicate of #{keep} (the same task of {a.task.guide}), already closed",)))
+                    continue
+                steps.append(TaskStep(None, n, close=DUPLICATE, forget=True, record=tomb, fallback=rec,
+                                      comment=f"Duplicate of #{keep}: two guidesync runs created an issue for the same "
+                                              "task at once; this one is closed.",
+                                      notes=(f"a duplicate of #{keep} (the same task of {a.task.guide})",)))
+            if keep != a.number:
+                a.number, a.found = keep, True
+            self.claimed[keep] = a.task
+        return steps
+
+    # -- tasks ------------------------------------------------------------------------------
+
+    def tasks(self) -> list[TaskStep]:
+        assigned = self.assign()
+        dup_steps = self.duplicates(assigned)
+        steps: list[TaskStep] = []
+        # Linked tasks first, then those found by marker and those to create, each in guide order.
+        for a in sorted(assigned, key=lambda a: a.number is None or a.found):
+            if a.number is None:
+                steps.append(self._create(a))
+            elif not a.found:
+                steps.append(self._linked(a, None))
+            else:
+                url = self._url_of(a.number)
+                if url is not None:
+                    steps.append(self._linked(a, url))
+                else:  # never create a second issue for a task the base knows
+                    steps.append(TaskStep(a.task, a.number, notes=(f"its issue #{a.number} was not read this run; it is linked again on the next",)))
+        steps += dup_steps
+        steps += self._removed()
+        steps += self._unsure()
         for n, issue in sorted(self.snap.issues.items()):
             found = read_marker(issue.body)
-            if found and n not in claimed:
-                markers[found[1]] = n
-        to_create: list[tuple[Guide, Milestone, Task]] = []
-        for guide, ms, task in unlinked:
-            n = markers.pop(task.key, None)
-            if n is not None and n not in self.snap.gone:
-                claimed[n] = task
-                url = self._url_of(n)
-                if url is not None:
-                    steps.append(self._linked(guide, ms, task, n, url))
-                else:  # never create a second issue for a task the base knows
-                    steps.append(TaskStep(task, n, notes=(f"its issue #{n} was not read this run; it is linked again on the next",)))
-                continue
-            to_create.append((guide, ms, task))
-        # Issues whose link never reached the guide: no base record, or one still pending.
-        leftovers = {
-            n for n in markers.values()
-            if n not in claimed and n not in self.snap.gone and n in self.snap.issues
-            and (n not in self.state.records or self.state.records[n].pending)
-        }
-        for guide, ms, task in to_create:
-            n = self._similar_leftover(task, ms, leftovers) if leftovers else None
-            if n is not None:
-                leftovers.discard(n)
-                claimed[n] = task
-                steps.append(self._linked(guide, ms, task, n, self.snap.issues[n].url))
-            else:
-                steps.append(self._create(guide, ms, task))
-        steps += self._removed(claimed)
-        steps += self._unsure(leftovers, claimed)
-        for n in sorted(leftovers - set(self.state.records) - set(self._unsure_numbers)):  # pending records are closed as removed
-            issue = self.snap.issues[n]
-            if issue.state == OPEN:
+            if (found and issue.state == OPEN and n not in self.claimed and n not in self.state.records
+                    and n not in self._unsure_numbers and found[1] not in self.alive):
                 self.problems.append(Problem(
-                    (read_marker(issue.body) or ("?", ""))[0], None,
+                    found[0], None,
                     f"issue #{n} ({issue.title!r}) carries a guidesync marker but no task matches it: left by an "
                     "interrupted run or created from another branch; link it from its task or close it", "warning"))
         return steps
 
-    def _unsure(self, leftovers: set[int], claimed: Mapping[int, Task]) -> list[TaskStep]:
+    def _unsure(self) -> list[TaskStep]:
         """Issues this checkout created without hearing back, whose task is gone: closed as removed."""
         steps: list[TaskStep] = []
         unsure = set(self.state.unsure)
@@ -329,31 +544,19 @@ class _Planner:
             if not found or found[1] not in unsure or n in self.state.records:
                 continue
             self._unsure_numbers[n] = found[1]
-            if n in claimed or n not in leftovers:
+            if n in self.claimed or found[1] in self.alive:
                 continue
-            if issue.state == OPEN and self.pushing:
+            if issue.state == OPEN and self.pushing and self._removals_allowed():
                 comment = neutralize(f"guidesync created this issue for a task of {found[0]} that has left the guide "
                                      "since, so it closed the issue as not planned.")
-                steps.append(TaskStep(None, n, close=NOT_PLANNED, comment=comment, forget=True,
+                tomb = Record(found[0], found[1], False, REMOVED, "", issue.milestone)
+                steps.append(TaskStep(None, n, close=NOT_PLANNED, comment=comment, forget=True, record=tomb,
                                       notes=(f"created by an interrupted run for a task no longer in {found[0]}",)))
         return steps
 
-    def _similar_leftover(self, task: Task, ms: Milestone, leftovers: set[int]) -> int | None:
-        """An issue made for this task whose link never reached the guide, and whose task has been
-        reworded or moved since (so its marker key no longer matches): in the same guide and
-        milestone a close title will do; elsewhere the title must be all but the same."""
-        want_ms = self.ms_numbers.get(ms.key)
-        text = " ".join(task.text.split()).casefold()
-        best, best_score = None, 0.0
-        for n in sorted(leftovers):
-            issue = self.snap.issues[n]
-            found = read_marker(issue.body)
-            guide = found[0] if found else (self.state.records[n].guide if n in self.state.records else None)
-            same_place = guide == task.guide and (want_ms is None or issue.milestone in (None, want_ms))
-            score = SequenceMatcher(None, text, issue.title.replace(ZWSP, "").casefold()).ratio()
-            if score >= (SIMILAR_HERE if same_place else SIMILAR_ELSEWHERE) and score > best_score:
-                best, best_score = n, score
-        return best
+    def _removals_allowed(self) -> bool:
+        """Only a run that read every guide cleanly may call a task gone."""
+        return not self.opts.frozen_guides
 
     def _url_of(self, number: int) -> str | None:
         issue = self.snap.issues.get(number)
@@ -362,16 +565,34 @@ class _Planner:
     def _content(self, guide: Guide, ms: Milestone, task: Task) -> IssueContent:
         return render_issue(task, guide, ms, self.opts.guide_url(guide.path), dict(self.opts.limits))
 
-    def _create(self, guide: Guide, ms: Milestone, task: Task) -> TaskStep:
-        content = self._content(guide, ms, task)
+    def _create(self, a: _Assigned) -> TaskStep:
+        task = a.task
+        content = self._content(a.guide, a.ms, task)
         if not self.pushing:
-            return TaskStep(task, None, content, ms.key, notes=("not on the tracker yet (push creates it)",))
+            return TaskStep(task, None, content, a.ms.key, notes=("not on the tracker yet (push creates it)",))
         close = COMPLETED if task.checked else None
         record = Record(task.guide, task.key, task.checked, COMPLETED if close else OPEN, content.hash, None)
         fallback = replace(record, checked=False, state=OPEN)
-        return TaskStep(task, None, content, ms.key, create=True, close=close, record=record, fallback=fallback)
+        return TaskStep(task, None, content, a.ms.key, create=True, close=close, record=record, fallback=fallback,
+                        append_link=a.append_link)
 
-    def _linked(self, guide: Guide, ms: Milestone, task: Task, n: int, adopt_url: str | None) -> TaskStep:
+    def _adopting(self, task: Task) -> bool:
+        return self.opts.adopt_all or (task.guide, task.line) in self.opts.adopt
+
+    def _managed(self, task: Task, rec: Record | None, remote: RemoteIssue | None) -> bool:
+        """Positive evidence that the issue is this task's: it carries the marker for this task (or
+        for the task this base record was, when no other task has that key); unread, a base record."""
+        if remote is None:
+            return rec is not None and not rec.unmanaged
+        found = read_marker(remote.body)
+        if not found:
+            return False
+        key = found[1]
+        return key == task.key or (rec is not None and not rec.unmanaged and (key == rec.key or key not in self.alive))
+
+    def _linked(self, a: _Assigned, adopt_url: str | None) -> TaskStep:
+        guide, ms, task, n = a.guide, a.ms, a.task, a.number
+        assert n is not None
         rec = self.state.records.get(n)
         remote = self.snap.issues.get(n)
         content = self._content(guide, ms, task)
@@ -381,14 +602,21 @@ class _Planner:
                             notes=(f"issue #{n} was deleted or moved away on the tracker; remove its link to create a new issue",))
         if remote is None and rec is None:
             return TaskStep(task, n, content, ms.key, notes=("not checked against the tracker (offline)",))
+        adopting = self._adopting(task)
+        if not adopting and not a.journalled and not self._managed(task, rec, remote):
+            return self._unmanaged(task, n, rec, remote)
+        if rec is not None and (rec.unmanaged or rec.state in (GONE, REMOVED)):
+            rec_base = None
+        else:
+            rec_base = rec
         r_state = remote.state if remote is not None else rec.state  # type: ignore[union-attr]
-        base = (rec.checked, rec.state) if rec is not None and rec.state != GONE else None
+        base = (rec_base.checked, rec_base.state) if rec_base is not None else None
         d = decide_state(task.checked, r_state, base)
         notes = [d.note] if d.note else []
-        # Content flows from the guide to the tracker.
         want_ms = self.ms_numbers.get(ms.key)
-        remote_key = read_marker(remote.body)[1] if remote is not None and read_marker(remote.body) else None
-        if rec is not None and rec.state != GONE:
+        found = read_marker(remote.body) if remote is not None else None
+        remote_key = found[1] if found else None
+        if rec is not None and rec.state != GONE and not rec.unmanaged:
             # The marker tells what the issue last received: a run that died after updating it but
             # before writing the base left the base's hash behind.
             content_changed = (rec.hash != content.hash or want_ms is None or rec.milestone != want_ms
@@ -402,27 +630,35 @@ class _Planner:
             content_changed = True
         missing_label = remote is not None and not set(self.opts.labels) <= set(remote.labels)
         if missing_label:
-            notes.append("its guidesync label was removed on the tracker; it is added back")
+            notes.append("its guidesync label was removed on the tracker; it is added back" if rec_base is not None
+                         else "the guidesync label is added")
         update = self.pushing and (content_changed or missing_label)
         labels = tuple(remote.labels) + tuple(l for l in self.opts.labels if l not in remote.labels) if missing_label and remote else None
         close = d.close if self.pushing else None
         reopen = d.reopen and self.pushing
         set_box = d.set_box if self.pulling else None
         state_ok = (d.close is None or close is not None) and (not d.reopen or reopen) and (d.set_box is None or set_box is not None)
-        new_hash = content.hash if update or not content_changed else (rec.hash if rec else "")
-        new_ms = want_ms if update or not content_changed else (rec.milestone if rec else None)
+        old_hash = rec.hash if rec is not None and not rec.unmanaged else ""
+        old_ms = rec.milestone if rec is not None else None
+        new_hash = content.hash if update or not content_changed else old_hash
+        new_ms = want_ms if update or not content_changed else old_ms
         if state_ok:
             record = Record(task.guide, task.key, d.checked, d.state, new_hash, new_ms)
         elif base is not None:
             record = Record(task.guide, task.key, base[0], base[1], new_hash, new_ms)
         else:
             record = Record(task.guide, task.key, False, OPEN, new_hash, new_ms)
-        fallback = Record(task.guide, task.key, base[0], base[1], rec.hash, rec.milestone) if rec is not None and base is not None else (
-            Record(task.guide, task.key, False, OPEN, rec.hash if rec else "", rec.milestone if rec else None)
-        )
+        if rec is not None and base is not None:
+            fallback = Record(task.guide, task.key, base[0], base[1], rec.hash, rec.milestone)
+        elif rec is not None and rec.state in (GONE, REMOVED):
+            fallback = rec
+        else:
+            fallback = Record(task.guide, task.key, False, OPEN, old_hash, old_ms)
         if not state_ok:
             missing = "the tracker" if not self.pushing else "the guide"
             notes.append(f"a change waits for a sync that writes {missing}")
+        if adopting and rec_base is None and (rec is None or rec.unmanaged):
+            notes.append("taken over on request (--adopt): its title and body are replaced from the guide")
         return TaskStep(
             task, n, content, ms.key,
             adopt_url=adopt_url,
@@ -431,32 +667,51 @@ class _Planner:
             close=close,
             reopen=reopen,
             set_box=set_box,
+            append_link=a.append_link,
             record=record,
             fallback=fallback,
             notes=tuple(notes),
         )
 
-    def _removed(self, claimed: Mapping[int, Task]) -> list[TaskStep]:
+    def _unmanaged(self, task: Task, n: int, rec: Record | None, remote: RemoteIssue | None) -> TaskStep:
+        """A link to an issue guidesync did not make for this task: reported, never written to."""
+        self._warn(task, f"issue #{n} does not carry guidesync's marker for this task, so guidesync leaves it "
+                         f"untouched; run `guidesync adopt {task.guide}:{task.line + 1}` to let guidesync manage it")
+        state = remote.state if remote is not None else (rec.state if rec else OPEN)
+        record = Record(task.guide, task.key, task.checked, state, "", remote.milestone if remote else None, unmanaged=True)
+        return TaskStep(task, n, record=record, fallback=rec)
+
+    def _removed(self) -> list[TaskStep]:
         in_scope = {g.path for g in self.guides}
         steps: list[TaskStep] = []
         for n, rec in sorted(self.state.records.items()):
-            if n in claimed:
+            if n in self.claimed or rec.state == REMOVED:
                 continue
             if rec.guide in self.opts.frozen_guides or (rec.guide not in in_scope and not self.opts.all_guides):
+                continue
+            if rec.unmanaged or rec.state == GONE:  # nothing guidesync may do to it: just forgotten
+                steps.append(TaskStep(None, n, forget=True, fallback=rec, notes=(f"left the guide {rec.guide}; issue kept",)))
+                continue
+            if rec.key in self.alive:
+                continue  # its task is in a guide this run does not act on
+            if not self._removals_allowed():
+                steps.append(TaskStep(None, n, record=rec, fallback=rec, notes=(
+                    f"its task left {rec.guide}, but a guide has errors, so its issue waits for a run that reads every guide",)))
                 continue
             if not self.pushing:
                 steps.append(TaskStep(None, n, record=rec, fallback=rec, notes=(f"left the guide {rec.guide} (push closes its issue)",)))
                 continue
             remote = self.snap.issues.get(n)
             r = remote.state if remote is not None else rec.state
+            tomb = replace(rec, state=REMOVED, pending=False)
             if self.opts.on_removed == "close" and r == OPEN and n not in self.snap.gone:
                 comment = neutralize(
                     f"This task was removed from the guide {rec.guide}, so guidesync closed this issue as not planned."
                 )
-                steps.append(TaskStep(None, n, close=NOT_PLANNED, comment=comment, forget=True, fallback=rec,
+                steps.append(TaskStep(None, n, close=NOT_PLANNED, comment=comment, forget=True, record=tomb, fallback=rec,
                                       notes=(f"left the guide {rec.guide}",)))
             else:
-                steps.append(TaskStep(None, n, forget=True, fallback=rec, notes=(f"left the guide {rec.guide}; issue kept",)))
+                steps.append(TaskStep(None, n, forget=True, record=tomb, fallback=rec, notes=(f"left the guide {rec.guide}; issue kept",)))
         return steps
 
     # -- guards -----------------------------------------------------------------------------
@@ -474,7 +729,8 @@ class _Planner:
             linked_now[guide.path] = sum(1 for t in guide.tasks if t.link is not None)
         had: dict[str, int] = defaultdict(int)
         for rec in self.state.records.values():
-            had[rec.guide] += 1
+            if rec.state != REMOVED:
+                had[rec.guide] += 1
         dropping: dict[str, int] = defaultdict(int)
         for s in steps:
             if s.forget and s.fallback is not None:
@@ -494,19 +750,29 @@ class _Planner:
         self.problems.append(Problem(task.guide, task.line, message, "error"))
 
 
-def make_plan(guides: tuple[Guide, ...] | list[Guide], state: State, snapshot: Snapshot, options: Options) -> Plan:
-    """Decide everything a run would do. Pure."""
+def make_plan(guides: tuple[Guide, ...] | list[Guide], state: State, snapshot: Snapshot, options: Options,
+              others: tuple[Guide, ...] | list[Guide] = ()) -> Plan:
+    """Decide everything a run would do. Pure.
+
+    ``guides``: the guides to act on; ``others``: the repository's other guides (and those with
+    errors), read only to know which tasks exist, so that no issue is closed while its task lives."""
     if options.mode not in MODES:
         raise ValueError(f"unknown mode {options.mode!r}")
-    planner = _Planner(tuple(guides), state, snapshot, options)
+    acting = tuple(guides)
+    paths = {g.path for g in acting}
+    planner = _Planner(acting, tuple(g for g in others if g.path not in paths), state, snapshot, options)
+    planner._kept_orphans = {}
+    planner.refuse_duplicate_titles()
+    planner.check_milestone_records()
     ms_steps = planner.milestones() if planner.pushing else []
     if not planner.pushing:
         for guide in planner.guides:
             for ms in guide.milestones:
-                rec = state.milestones.get(ms.key)
+                rec = planner.ms_records.get(ms.key)
                 planner.ms_numbers[ms.key] = rec.number if rec else None
     steps = planner.tasks()
     guards = planner.guards(steps)
     needs_label = planner.pushing and not state.label and any(s.create for s in steps)
     found = dict(planner._unsure_numbers)
-    return Plan(tuple(ms_steps), tuple(steps), needs_label, tuple(planner.problems), tuple(guards), found)
+    records = {**planner._kept_orphans, **planner.ms_records}
+    return Plan(tuple(ms_steps), tuple(steps), needs_label, tuple(planner.problems), tuple(guards), found, records)

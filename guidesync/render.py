@@ -75,8 +75,13 @@ def read_marker(body: str | None) -> tuple[str, str] | None:
     return (unquote(m["guide"]), m["key"]) if m else None
 
 
+#: HTML comments (notes to the guide's readers) and hard-break backslashes are no part of a title.
+_NOT_TITLE = re.compile(r"<!--.*?(?:-->|$)|(?<!\\)((?:\\\\)*)\\(?=\n)", re.DOTALL)
+
+
 def issue_title(task: Task, limit: int = 255) -> str:
-    title = neutralize(" ".join(task.text.split())).replace("\n", " ")
+    text = _NOT_TITLE.sub(lambda m: m.group(1) or "", task.text) if ("<!--" in task.text or "\\\n" in task.text) else task.text
+    title = neutralize(" ".join(text.split())).replace("\n", " ")
     if title.startswith(ZWSP + "/"):
         title = title[len(ZWSP) :]  # a title cannot run quick actions
     return title if len(title) <= limit else title[: limit - 1].rstrip() + ELLIPSIS

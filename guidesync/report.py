@@ -92,7 +92,7 @@ def plan_text(plan: Plan, guides: Iterable[Guide], *, offline: bool) -> str:
     return "\n".join(out)
 
 
-def plan_data(plan: Plan, *, offline: bool) -> dict[str, Any]:
+def plan_data(plan: Plan, *, offline: bool, problems: Iterable[Problem] = ()) -> dict[str, Any]:
     def step(s: TaskStep) -> dict[str, Any]:
         d: dict[str, Any] = {
             "issue": s.number,
@@ -121,7 +121,7 @@ def plan_data(plan: Plan, *, offline: bool) -> dict[str, Any]:
         ],
         "tasks": [step(s) for s in plan.tasks],
         "guards": list(plan.guards),
-        "problems": [problem_data(p) for p in plan.problems],
+        "problems": [problem_data(p) for p in [*problems, *plan.problems]],
     }
 
 

@@ -26,10 +26,17 @@ class Record:
     guide: str
     key: str  # the task's marker key when it was last synced
     checked: bool  # the guide's box
-    state: str  # the tracker's state: "open" | "completed" | "not_planned" | "gone"
+    state: str  # the tracker's state: "open" | "completed" | "not_planned", or GONE / REMOVED
     hash: str  # hash of the title and body last written to the tracker
     milestone: int | None  # tracker milestone number last written
     pending: bool = False  # created, but its link has not reached the guide yet
+    unmanaged: bool = False  # linked by hand to an issue guidesync did not make for this task: never written to
+
+
+#: Record states besides the tracker's own: the issue was deleted or moved away; the task left
+#: every guide and guidesync closed (or kept) its issue. A removed record is a tombstone: it keeps
+#: the issue from being taken over by another task, and brings it back if the task returns.
+GONE, REMOVED = "gone", "removed"
 
 
 @dataclass(frozen=True)
@@ -102,8 +109,9 @@ def _line(key: str, value: Any) -> str:
 
 def _record(rec: Record) -> dict[str, Any]:
     data = asdict(rec)
-    if not rec.pending:
-        del data["pending"]  # the usual case stays out of the file
+    for flag in ("pending", "unmanaged"):
+        if not data[flag]:
+            del data[flag]  # the usual case stays out of the file
     return data
 
 

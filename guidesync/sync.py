@@ -16,9 +16,9 @@ from typing import Any, Callable
 
 from .guides import LoadedGuide
 from .model import IssueLink
-from .plan import GONE, MilestoneStep, Plan, Snapshot, TaskStep
+from .plan import MilestoneStep, Plan, Snapshot, TaskStep
 from .render import read_marker
-from .state import MilestoneRecord, Record, State, dumps, format_time, parse_time
+from .state import GONE, REMOVED, MilestoneRecord, Record, State, dumps, format_time, parse_time
 from .trackers.base import BudgetExhausted, RemoteIssue, Tracker, TrackerError
 from .writeback import ConcurrentEdit, Edit, WritebackError, apply_edits, replace_file
 
@@ -91,10 +91,11 @@ def full_listing_due(state: State, hours: float, now: datetime | None) -> bool:
 
 
 def fetch(tracker: Tracker, state: State, label: str, linked: set[int], *, full: bool, full_sync_hours: float,
-          scope: set[str] | None = None) -> Fetched:
+          scope: set[str] | None = None, keys: set[str] | None = None) -> Fetched:
     """Read what the plan needs, in as few requests as the base allows.
 
-    ``linked``: issue numbers the guides link; ``scope``: the guides this run covers (None: all).
+    ``linked``: issue numbers the guides link; ``scope``: the guides this run covers (None: all);
+    ``keys``: the keys of tasks without a link (a removed task typed in again finds its old issue).
     ``--full`` sends no ETags, so nothing is taken on trust."""
     etags = {} if full else state.etags
     ms_etags = {k: v for k, v in etags.items() if k.startswith("milestones")}
@@ -106,16 +107,21 @@ def fetch(tracker: Tracker, state: State, label: str, linked: set[int], *, full:
     issue_etags = {} if use_full else {k: v for k, v in etags.items() if k.startswith("issues")}
     listing = tracker.list_issues(label, since, issue_etags)
     issues: dict[int, RemoteIssue] = {i.number: i for i in listing.items or ()}
-    need = {n for n in linked if n not in issues and n not in state.records}
+    def settled(r: Record) -> bool:  # nothing to learn about it unless a task links it
+        return r.state in (GONE, REMOVED) or r.unmanaged
+
+    need = {n for n in linked if n not in issues and (n not in state.records or state.records[n].state == REMOVED
+                                                      or state.records[n].unmanaged)}
+    need |= {n for n, r in state.records.items() if r.state == REMOVED and keys and r.key in keys and n not in issues}
     # Records no guide links any more: a task whose link was lost (adopted again by its key) or
     # a removed task (closed if still open). Either way the plan needs the issue as it is now.
     need |= {
         n for n, r in state.records.items()
-        if n not in linked and n not in issues and r.state != GONE and (scope is None or r.guide in scope)
+        if n not in linked and n not in issues and not settled(r) and (scope is None or r.guide in scope)
     }
     if use_full:
         # Managed issues missing from a full listing lost their label, or were deleted or moved.
-        need |= {n for n, r in state.records.items() if n not in issues and r.state != GONE}
+        need |= {n for n, r in state.records.items() if n not in issues and not settled(r)}
     gone: set[int] = set()
     for n in sorted(need):
         found = tracker.get_issue(n)
@@ -157,7 +163,8 @@ class Executor:
         self.result = result
         self.progress = progress
         self.ms_numbers: dict[str, int | None] = {}
-        self.ms_records: dict[str, MilestoneRecord] = dict(state.milestones)
+        self.ms_records: dict[str, MilestoneRecord] = dict(
+            state.milestones if plan.milestone_records is None else plan.milestone_records)
         self.label_ok = state.label
         self.stopped = False
         # per step index: what happened
@@ -354,7 +361,7 @@ def guide_edits(plan: Plan, ex: Executor | None) -> dict[str, list[tuple[int, Ed
                 checked = step.set_box
         if link is None and checked is None:
             continue
-        out.setdefault(task.guide, []).append((i, Edit(task.line, checked=checked, link=link)))
+        out.setdefault(task.guide, []).append((i, Edit(task.line, checked=checked, link=link, append=step.append_link)))
     return out
 
 
@@ -387,7 +394,9 @@ def new_records(plan: Plan, state: State, ex: Executor, written: set[int], creat
                 records[n] = replace(old, state=GONE)
             continue
         if step.forget:
-            if ok:
+            if ok and step.record is not None:
+                records[n] = step.record  # a tombstone: the task left, its issue is remembered
+            elif ok:
                 records.pop(n, None)
             continue
         if step.record is None:

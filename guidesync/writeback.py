@@ -38,6 +38,7 @@ class Edit:
     line: int
     checked: bool | None = None
     link: IssueLink | None = None
+    append: bool = False  # the line ends with another repository's link: ours goes after it
 
 
 def edit_line(line: str, edit: Edit) -> str:
@@ -59,13 +60,16 @@ def edit_line(line: str, edit: Edit) -> str:
             line = line[:pos] + ("[x] " if edit.checked else "[ ] ") + line[pos:]
     if edit.link is not None:
         new = edit.link.markdown()
-        lm = LINK_AT_END.search(line)
+        lm = None if edit.append else LINK_AT_END.search(line)
         if lm is not None:
             start = lm.start("lead") + len(lm["lead"])
             end = lm.start("trail")
             line = line[:start] + new + line[end:]
         else:
             body_end = len(line.rstrip(" \t"))
+            backslashes = len(line[:body_end]) - len(line[:body_end].rstrip("\\"))
+            if backslashes % 2:  # a hard break: the link goes before it, as before trailing blanks
+                body_end = len(line[: body_end - 1].rstrip(" \t"))
             line = line[:body_end] + " " + new + line[body_end:]
     return line
 

@@ -117,7 +117,7 @@ def test_write_back_on_hostile_markdown_changes_only_box_and_link(text, data):
             assert a == b
     # On an edited line, nothing but boxes, the link and blanks differ.
     def bare(line: str) -> str:
-        line = re.sub(r"[ \t]*\(\[#\d+\]\([^()\s]+\)\)[ \t]*$", "", line)
+        line = re.sub(r"[ \t]*\(\[#\d+\]\([^()\s]+\)\)(?=[ \t]*(?:\\[ \t]*)?$)", "", line)  # before a hard break
         return re.sub(r"\[[ xX]\]|[ \t]", "", line)
 
     for e in edits:

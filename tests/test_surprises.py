@@ -366,7 +366,7 @@ def test_github_locked_issue_of_a_removed_task_is_closed_though_the_comment_is_r
     issue = ws.forge.issues()[n]
     assert (issue["state"], issue["reason"]) == ("closed", "not_planned")
     assert ws.forge.comments(n) == []
-    assert str(n) not in records(ws)
+    assert records(ws)[str(n)]["state"] == "removed"
     # It is done: the next run neither retries the comment nor reopens anything.
     writes = ws.forge.writes()
     result = cli(ws, "sync")

@@ -153,7 +153,7 @@ def test_deleting_a_task_closes_its_issue_as_not_planned_with_a_comment(ws):
     if ws.forge.name == "github":
         assert issue["reason"] == "not_planned"
     assert any("removed from the guide" in c for c in ws.forge.comments(n))
-    assert str(n) not in json.loads(ws.state_text())["tasks"]
+    assert json.loads(ws.state_text())["tasks"][str(n)]["state"] == "removed"  # a tombstone
     # Converged: the next run does nothing.
     writes = ws.forge.writes()
     ws.run("sync")

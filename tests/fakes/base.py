@@ -143,7 +143,8 @@ class Fault:
       * ``status``      answer ``status``/``body``/``headers`` without applying
       * ``drop_before`` close the socket without applying or answering
       * ``drop_after``  apply the request, then close the socket without answering
-      * ``delay``       sleep ``delay`` seconds, then handle normally
+      * ``delay``       sleep ``delay`` seconds (or, with ``barrier``, wait until that many
+                        requests are held), then handle normally
     """
 
     method: str | None
@@ -155,6 +156,7 @@ class Fault:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    barrier: threading.Barrier | None = None
     seen: int = 0  # matching requests observed so far
     fired: int = 0  # times this fault actually fired
 
@@ -572,7 +574,9 @@ class FakeServer:
             time.sleep(self.latency)
         fault = self._match_fault(req.method, req.path)
         if fault is not None and fault.kind == "delay":
-            if fault.delay > 0:
+            if fault.barrier is not None:
+                fault.barrier.wait(timeout=60)
+            elif fault.delay > 0:
                 time.sleep(fault.delay)
             fault = None
         if fault is not None and fault.kind == "drop_before":
