@@ -234,14 +234,15 @@ class Executor:
                         raise
                     remote = self._existing_milestone(ms.title)
                 self.ms_numbers[ms.key] = remote.number
-                self.result.events.append(Event("milestone_created", remote.number, title=ms.title))
+                # named by the number people see (a GitLab milestone's iid, not its global id)
+                self.result.events.append(Event("milestone_created", remote.shown or remote.number, title=ms.title))
             elif ms.update_title or ms.update_description:
                 self.tracker.update_milestone(
                     ms.number,  # type: ignore[arg-type]
                     **({"title": ms.title} if ms.update_title else {}),
                     **({"description": ms.description} if ms.update_description else {}),
                 )
-                self.result.events.append(Event("milestone_updated", ms.number, title=ms.title))
+                self.result.events.append(Event("milestone_updated", title=ms.title))
             number = self.ms_numbers[ms.key]
             if number is not None:
                 self.ms_records[ms.key] = MilestoneRecord(number, ms.title, replace(ms, number=number).record.hash)  # type: ignore[union-attr]

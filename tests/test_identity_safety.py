@@ -338,3 +338,12 @@ def test_a_new_similar_task_does_not_take_over_a_removed_tasks_issue(ws):
     issues = ws.forge.issues()
     assert issues[old]["title"] == "Feature added at hour 24" and issues[old]["state"] == "closed"
     assert issues[new]["state"] == "open"
+
+
+def test_gitlab_milestones_are_named_by_the_number_people_see(make_workspace):
+    ws = make_workspace("gitlab", guides=(PHASE,))
+    out = ws.run("push")
+    (ms,) = ws.forge.server.milestones(ws.forge.repo).values()
+    assert ms["id"] != ms["iid"]
+    assert f"created milestone #{ms['iid']} Phase 1: Foundation" in out.text
+    assert f"#{ms['id']}" not in out.text.split("created #")[0]

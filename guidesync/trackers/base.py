@@ -89,6 +89,7 @@ class RemoteMilestone:
     description: str
     state: str = "open"  # "open" | "closed"
     group: bool = False  # a GitLab group milestone (inherited, not the project's own)
+    shown: int | None = None  # the number people see where it differs from ``number`` (GitLab's iid)
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,7 @@ def _milestone(data: dict[str, Any]) -> RemoteMilestone:
         description=data.get("description") or "",
         state="closed" if data.get("state") == "closed" else "open",
         group=data.get("group_id") is not None and data.get("project_id") is None,
+        shown=int(data["iid"]) if isinstance(data.get("iid"), int) else None,
     )
 
 
