@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping
 
 from .model import Guide, Milestone, Problem, Task
-from .render import ZWSP, IssueContent, content_hash, milestone_description, neutralize, read_marker, render_issue
+from .render import ZWSP, IssueContent, content_hash, issue_title, milestone_description, neutralize, read_marker, render_issue
 from .state import GONE, REMOVED, MilestoneRecord, Record, State
 from .trackers.base import RemoteIssue, RemoteMilestone
 
@@ -423,7 +423,37 @@ class _Planner:
                 self.claimed[free[0]] = a.task
             else:
                 rest.append(a)
+        rest = self._moved_without_link(rest, taken)
         self._journalled_leftovers(rest, taken)
+
+    def _moved_without_link(self, unlinked: list[_Assigned], taken: set[int]) -> list[_Assigned]:
+        """A task cut from one guide without its link and pasted into another (so its key changed):
+        it takes over the open issue of the base whose task is gone, when the issue's title is the
+        task's title to the letter and it is the only such pair either way."""
+        limit = dict(self.opts.limits).get("title", 255)
+        pool: dict[str, list[int]] = defaultdict(list)
+        for n, rec in self.state.records.items():
+            issue = self.snap.issues.get(n)
+            if (issue is None or issue.state != OPEN or rec.pending or rec.unmanaged or rec.state in (GONE, REMOVED)
+                    or n in self.claimed or n in taken or rec.key in self.alive):
+                continue
+            pool[issue.title].append(n)
+        if not pool:
+            return unlinked
+        wanting: dict[str, list[_Assigned]] = defaultdict(list)
+        for a in unlinked:
+            wanting[issue_title(a.task, limit)].append(a)
+        rest = []
+        for a in unlinked:
+            title = issue_title(a.task, limit)
+            if len(pool.get(title, ())) == 1 and len(wanting[title]) == 1:
+                n = pool[title][0]
+                a.number, a.found = n, True
+                taken.add(n)
+                self.claimed[n] = a.task
+            else:
+                rest.append(a)
+        return rest
 
     def _journalled_leftovers(self, unlinked: list[_Assigned], taken: set[int]) -> None:
         """An issue an interrupted run created (journalled as pending or unsure) whose task was
@@ -473,12 +503,15 @@ class _Planner:
             if found and n not in self.snap.gone:
                 by_key[found[1]].append(n)
         steps: list[TaskStep] = []
-        # Linked tasks first, then those found by marker and those to create, each in guide order.
-        for a in sorted(assigned, key=lambda a: a.number is None or a.found):
+        if not self.pushing:
+            return steps
+        for a in assigned:
             if a.number is None:
                 continue
             # Open ones; closed as completed ones only for a done task (relinking changes no state).
             mine = self.snap.issues.get(a.number)
+            if mine is None or (read_marker(mine.body) or ("", ""))[1] != a.task.key:
+                continue  # only an issue that is this task's own has duplicates
             done = a.task.checked and mine is not None and mine.state == COMPLETED
             same = [n for n in by_key.get(a.task.key, ()) if n != a.number and self.claimed.get(n, a.task) is a.task
                     and (self.snap.issues[n].state == OPEN or (done and self.snap.issues[n].state == COMPLETED))]
@@ -553,6 +586,16 @@ class _Planner:
                 steps.append(TaskStep(None, n, close=NOT_PLANNED, comment=comment, forget=True, record=tomb,
                                       notes=(f"created by an interrupted run for a task no longer in {found[0]}",)))
         return steps
+
+    def _title_alive(self, title: str) -> bool:
+        """Some task of some guide would get this title (a task whose key changed, say by a moved
+        guide, while its link went elsewhere): positive evidence that its task is not gone."""
+        if self._titles is None:
+            limit = dict(self.opts.limits).get("title", 255)
+            self._titles = {issue_title(t, limit) for g in self.guides + self.others for t in g.tasks}
+        return title in self._titles
+
+    _titles: set[str] | None = None
 
     def _removals_allowed(self) -> bool:
         """Only a run that read every guide cleanly may call a task gone."""
@@ -694,6 +737,12 @@ class _Planner:
                 continue
             if rec.key in self.alive:
                 continue  # its task is in a guide this run does not act on
+            remote = self.snap.issues.get(n)
+            if remote is not None and self._title_alive(remote.title):
+                steps.append(TaskStep(None, n, record=rec, fallback=rec, notes=(
+                    f"no task links it any more, but a task of the same text is in a guide; its issue is left "
+                    f"open (link it from that task, or delete the task)",)))
+                continue
             if not self._removals_allowed():
                 steps.append(TaskStep(None, n, record=rec, fallback=rec, notes=(
                     f"its task left {rec.guide}, but a guide has errors, so its issue waits for a run that reads every guide",)))
@@ -701,7 +750,6 @@ class _Planner:
             if not self.pushing:
                 steps.append(TaskStep(None, n, record=rec, fallback=rec, notes=(f"left the guide {rec.guide} (push closes its issue)",)))
                 continue
-            remote = self.snap.issues.get(n)
             r = remote.state if remote is not None else rec.state
             tomb = replace(rec, state=REMOVED, pending=False)
             if self.opts.on_removed == "close" and r == OPEN and n not in self.snap.gone:
