@@ -1,7 +1,7 @@
 """Shared fixtures: a workspace of guides wired to a fake GitHub or GitLab, and a runner.
 
-Every GitHub request the tool sends in these tests is validated against GitHub's OpenAPI
-description when the workspace is torn down.
+Every GitHub request the tool sends in these tests, and every answer the fake GitHub gives, is
+validated against GitHub's OpenAPI description when the workspace is torn down.
 """
 
 from __future__ import annotations
@@ -228,7 +228,8 @@ def make_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[
             from tests.openapi_github import validate_log
 
             errors = validate_log(ws.forge.server.log, prefix=getattr(ws.forge.server, "prefix", "") or "")
-            assert not errors, "requests that GitHub's OpenAPI description rejects:\n" + "\n".join(errors[:20])
+            errors = list(dict.fromkeys(errors))
+            assert not errors, "requests or answers that GitHub's OpenAPI description rejects:\n" + "\n".join(errors[:20])
 
 
 FORGES = ["github", "gitlab"]
