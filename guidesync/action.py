@@ -402,16 +402,29 @@ def _issue_info(root: Path, cfg: Any) -> dict[int, tuple[str, str, str]]:
     return out
 
 
-def _issue_url(cfg: Any, n: int) -> str:
-    from .trackers.github import web_root
+def _repository_url(root: Path, cfg: Any) -> str | None:
+    """The repository's web address: named by the config or the CI, else as the tracker gave it
+    (kept in the state file); None when neither says (it is never worked out from the API URL)."""
+    if cfg is None or not cfg.repository:
+        return None
+    if getattr(cfg, "web_url", None) and not str(cfg.repository).isdigit():
+        return f"{cfg.web_url}/{cfg.repository}"
+    try:
+        from .state import loads
 
-    if cfg.tracker == "github":
-        return f"{web_root(cfg.api_url)}/{cfg.repository}/issues/{n}"
-    return f"{cfg.api_url}/{cfg.repository}/-/issues/{n}"
+        return loads((root / cfg.state_file).read_text(encoding="utf-8")).repository_url
+    except Exception:  # the summary is a courtesy; never fail the run for it
+        return None
+
+
+def _issue_url(cfg: Any, n: int, repository_url: str | None) -> str:
+    if not repository_url:
+        return ""
+    return f"{repository_url}/issues/{n}" if cfg.tracker == "github" else f"{repository_url}/-/issues/{n}"
 
 
 def summary_rows(data: Mapping[str, Any], info: Mapping[int, tuple[str, str, str]], cfg: Any,
-                 planned: bool) -> tuple[list[tuple[str, str, str, str]], list[str]]:
+                 planned: bool, repository_url: str | None = None) -> tuple[list[tuple[str, str, str, str]], list[str]]:
     """(issue link, task, what, where) per issue touched, in order; and the milestone lines."""
     rows: dict[Any, dict[str, Any]] = {}
     milestones: list[str] = []
@@ -420,7 +433,7 @@ def summary_rows(data: Mapping[str, Any], info: Mapping[int, tuple[str, str, str
         if key not in rows:
             url, text, where = info.get(number, ("", "", "")) if number is not None else ("", "", "")
             if number is not None and not url and cfg is not None and cfg.repository:
-                url = _issue_url(cfg, number)
+                url = _issue_url(cfg, number, repository_url)
             rows[key] = {"number": number, "url": url, "text": text, "where": where, "what": []}
         return rows[key]
 
@@ -465,10 +478,10 @@ def summary_rows(data: Mapping[str, Any], info: Mapping[int, tuple[str, str, str
 
 
 def summary_markdown(s: Settings, data: Mapping[str, Any] | None, counts: Mapping[str, int], info: Mapping[int, tuple[str, str, str]],
-                     cfg: Any, notes: Sequence[str], planned: bool) -> str:
+                     cfg: Any, notes: Sequence[str], planned: bool, repository_url: str | None = None) -> str:
     title = f"guidesync {s.command}" + (" (dry run)" if s.dry_run and s.command != "plan" else "")
     lines = [f"### {title}", ""]
-    rows, milestones = summary_rows(data or {}, info, cfg, planned) if data else ([], [])
+    rows, milestones = summary_rows(data or {}, info, cfg, planned, repository_url) if data else ([], [])
     if rows:
         lines += ["| Issue | Task | " + ("Would" if planned else "Done") + " | Where |", "| --- | --- | --- | --- |"]
         lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
@@ -557,7 +570,7 @@ def run(settings: Settings, *, root: Path, env: Mapping[str, str], out: TextIO) 
                        "guides-changed": counts.get("guides_changed", 0)})
         write_outputs(s, values)
         info = _issue_info(root, cfg) if cfg is not None and data else {}
-        text = summary_markdown(s, data, counts, info, cfg, notes, planned)
+        text = summary_markdown(s, data, counts, info, cfg, notes, planned, _repository_url(root, cfg) if data else None)
         if s.summary_file:
             with open(s.summary_file, "a", encoding="utf-8") as f:
                 f.write(text)

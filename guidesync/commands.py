@@ -110,7 +110,7 @@ def _state(cfg: Config, root: Path) -> tuple[Path, bytes | None, State]:
     return path, raw, state
 
 
-def _tracker(cfg: Config, token: Secret | None, ctx: Context) -> Tracker:
+def _tracker(cfg: Config, token: Secret | None, ctx: Context, state: State | None = None) -> Tracker:
     kw: dict[str, Any] = {}
     if ctx.sleep is not None:
         kw["sleep"] = ctx.sleep
@@ -122,7 +122,8 @@ def _tracker(cfg: Config, token: Secret | None, ctx: Context) -> Tracker:
         **kw,
     )
     assert cfg.repository is not None
-    return make_tracker(cfg.tracker, cfg.repository, token.reveal() if token else None, url=cfg.api_url, policy=policy, timeout=cfg.timeout)
+    return make_tracker(cfg.tracker, cfg.repository, token.reveal() if token else None, url=cfg.api_url, policy=policy,
+                        timeout=cfg.timeout, web_url=cfg.web_url, repository_url=state.repository_url if state else None)
 
 
 def _options(cfg: Config, mode: str, loaded: Loaded, tracker: Tracker | None, frozen: frozenset[str],
@@ -223,13 +224,17 @@ def _sync_locked(ctx: Context, cfg: Config, token: Secret | None, mode: str, pla
     if offline:
         plan = make_plan(guides, state, Snapshot(offline=True), _options(cfg, mode, loaded, None, frozen, adopt), others)
         return _plan_outcome(plan, guides, offline=True, as_json=as_json, notes=notes, problems=problems, frozen=frozen)
-    tracker = _tracker(cfg, token, ctx)
+    tracker = _tracker(cfg, token, ctx, state)
     every = guides + others
     linked = {t.link.number for g in every for t in g.tasks if t.link}
     keys = {t.key for g in every for t in g.tasks if t.link is None}
     if adopt:  # an issue to take over is read first (its labels, its body)
         linked |= {n for n, r in state.records.items() if r.unmanaged}
     try:
+        # The web address links are recognised by: from the base, the config or the CI; else asked
+        # once. A link the base knows that does not fit it (the pages moved) makes it ask again.
+        tracker.learn_web((t.link.url, t.link.number) for g in every for t in g.tasks
+                          if t.link and t.link.number in state.records)
         scope = {g.path for g in guides} if loaded.explicit else None
         fetched = fetch(tracker, state, cfg.labels[0], linked, full=full, full_sync_hours=cfg.full_sync_hours,
                         scope=scope, keys=keys)

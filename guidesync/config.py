@@ -55,6 +55,7 @@ class Config:
     tracker: str = "github"
     repository: str | None = None
     url: str | None = None
+    web_url: str | None = None  # where the tracker's web pages live, when not where it says
     token_env: str | None = None
     guides: tuple[str, ...] = ("**/*.md",)
     exclude: tuple[str, ...] = ()
@@ -73,6 +74,7 @@ class Config:
     # Not from the file:
     path: str | None = None  # the config file read, if any
     repository_source: str | None = None  # "config", "GITHUB_REPOSITORY", ...
+    web_url_source: str | None = None  # "config", "GITHUB_SERVER_URL", "CI_SERVER_URL"
 
     @property
     def api_url(self) -> str:
@@ -88,6 +90,7 @@ _FILE_KEYS: dict[str, tuple[Any, str]] = {
     "tracker": (str, "'github' or 'gitlab'"),
     "repository": ((str, int, type(None)), "a string like 'owner/name' or 'group/subgroup/project'"),
     "url": ((str, type(None)), "a URL"),
+    "web_url": ((str, type(None)), "a URL"),
     "token_env": ((str, type(None)), "the name of an environment variable"),
     "guides": (list, "a list of glob patterns"),
     "exclude": (list, "a list of glob patterns"),
@@ -178,6 +181,12 @@ def from_mapping(raw: Any, where: str = "config") -> Config:
             raise ConfigError(f"{where}: key {key!r} must not be negative")
     if values.get("url") is not None and not re.fullmatch(r"https?://[^/\s?#]+(/\S*)?", values["url"]):
         raise ConfigError(f"{where}: key 'url' must be an http(s) URL like https://gitlab.example.com, not {values['url']!r}")
+    if values.get("web_url") is not None:
+        if not re.fullmatch(r"https?://[^/\s?#@]+(/[^\s?#]*)?", values["web_url"]):
+            raise ConfigError(f"{where}: key 'web_url' must be an http(s) URL like https://octo.ghe.com "
+                              f"(no query or fragment), not {values['web_url']!r}")
+        values["web_url"] = values["web_url"].rstrip("/")
+        values["web_url_source"] = "config"
     if "repository" in values and values["repository"] is not None:
         values["repository"] = str(values["repository"]).strip("/")
         if not re.fullmatch(r"\d+|[\w.-]+(/[\w.-]+)+", values["repository"]):
@@ -227,7 +236,36 @@ def apply_environment(cfg: Config, env: Mapping[str, str], *, tracker_given: boo
             repository, source = env["CI_PROJECT_PATH"], "CI_PROJECT_PATH"
         if url is None and env.get("CI_SERVER_URL"):
             url = env["CI_SERVER_URL"]
-    return replace(cfg, tracker=tracker, repository=repository, repository_source=source, url=url)
+    web_url, web_source = cfg.web_url, cfg.web_url_source
+    if web_url is None:
+        web_url, web_source = _ci_web_url(tracker, url, env)
+    return replace(cfg, tracker=tracker, repository=repository, repository_source=source, url=url,
+                   web_url=web_url, web_url_source=web_source)
+
+
+def _same_place(a: str, b: str) -> bool:
+    return a.strip().rstrip("/").lower() == b.strip().rstrip("/").lower()
+
+
+def _ci_web_url(tracker: str, url: str | None, env: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """Where the CI says its forge's web pages are (GITHUB_SERVER_URL, GitLab's CI_SERVER_URL,
+    which is its external_url), when the tracker is reached where the CI says its API is. A
+    tracker reached some other way (another instance, an internal name) is asked instead."""
+    if tracker == "github":
+        server, api = env.get("GITHUB_SERVER_URL", "").strip(), env.get("GITHUB_API_URL", "").strip()
+        if server and api and _same_place(url or DEFAULT_URLS["github"], api):
+            return server.rstrip("/"), "GITHUB_SERVER_URL"
+        return None, None
+    server = env.get("CI_SERVER_URL", "").strip()
+    if not server:
+        return None, None
+    reached = (url or DEFAULT_URLS["gitlab"]).strip().rstrip("/")
+    if reached.lower().endswith("/api/v4"):
+        reached = reached[: -len("/api/v4")]
+    api = env.get("CI_API_V4_URL", "").strip().rstrip("/")
+    if _same_place(reached, server) or (api and _same_place(url or "", api)):
+        return server.rstrip("/"), "CI_SERVER_URL"
+    return None, None
 
 
 def find_token(cfg: Config, env: Mapping[str, str] | None = None, *, use_gh: bool = True) -> Secret | None:

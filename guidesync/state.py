@@ -50,6 +50,10 @@ class MilestoneRecord:
 class State:
     tracker: str | None = None
     repository: str | None = None
+    #: the repository's web address as the tracker gave it (GitHub's ``html_url``, GitLab's project
+    #: ``web_url``): issue links are recognised by it, so later runs need not ask again. Absent from
+    #: files written before it existed (the next run asks once).
+    repository_url: str | None = None
     since: str | None = None  # server time (ISO 8601, UTC) from which the next listing starts
     full_at: str | None = None  # server time of the last full listing
     label: bool = False  # the managed label is known to exist
@@ -88,9 +92,13 @@ def loads(text: str, where: str = "state file") -> State:
     try:
         records = {int(k): Record(**v) for k, v in raw.get("tasks", {}).items()}
         milestones = {k: MilestoneRecord(**v) for k, v in raw.get("milestones", {}).items()}
+        repository_url = raw.get("repository_url")
+        if repository_url is not None and not (isinstance(repository_url, str) and repository_url.startswith(("http://", "https://"))):
+            raise ValueError(f"repository_url must be an http(s) URL, not {repository_url!r}")
         return State(
             tracker=raw.get("tracker"),
             repository=raw.get("repository"),
+            repository_url=repository_url,
             since=raw.get("since"),
             full_at=raw.get("full_at"),
             label=bool(raw.get("label", False)),
@@ -121,6 +129,7 @@ def dumps(state: State) -> str:
         "version": VERSION,
         "tracker": state.tracker,
         "repository": state.repository,
+        **({"repository_url": state.repository_url} if state.repository_url else {}),
         "since": state.since,
         "full_at": state.full_at,
         "label": state.label,

@@ -476,6 +476,7 @@ def execute(
         new_state = State(
             tracker=tracker_name,
             repository=repository,
+            repository_url=getattr(tracker, "repository_url", None) or state.repository_url,
             since=fetched.since_if_quiet if quiet_mark else fetched.since,
             full_at=fetched.full_at,
             label=ex.label_ok,

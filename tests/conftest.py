@@ -1,7 +1,7 @@
 """Shared fixtures: a workspace of guides wired to a fake GitHub or GitLab, and a runner.
 
-Every GitHub request the tool sends in these tests is validated against GitHub's OpenAPI
-description when the workspace is torn down.
+Every GitHub request the tool sends in these tests, and every answer the fake GitHub gives, is
+validated against GitHub's OpenAPI description when the workspace is torn down.
 """
 
 from __future__ import annotations
@@ -73,9 +73,11 @@ class GitHubForge(Forge):
     name = "github"
     create_path = r"/repos/acme/shop/issues$"
 
-    def __init__(self, repo: str = "acme/shop", **kw: Any):
+    def __init__(self, repo: str = "acme/shop", pages_host: str | None = None, **kw: Any):
         self.repo = repo
         self.server = FakeGitHub(token=TOKEN, repos=(repo,), **kw).start()
+        if pages_host:  # the pages on another name of the same port (the API answers on 127.0.0.1)
+            self.server.web_url = f"http://{pages_host}:{self.server.port}"
 
     def config(self) -> dict[str, Any]:
         return {"tracker": "github", "repository": self.repo, "url": self.server.url}
@@ -204,12 +206,35 @@ def _forge(name: str, **kw: Any) -> Forge:
     return GitHubForge(**kw) if name == "github" else GitLabForge(**kw)
 
 
+#: Where the API is reached and where the pages are, as on the real forges. The fakes listen on
+#: 127.0.0.1, so a pages host is another name (or another host altogether: it only appears in URLs,
+#: nothing is asked of it).
+LAYOUTS: dict[str, tuple[str, dict[str, Any]]] = {
+    # github.com: API at the root of api.HOST, pages at HOST (here: 127.0.0.1 vs localhost)
+    "github.com": ("github", {"pages_host": "localhost"}),
+    # GitHub Enterprise Server: API at HOST/api/v3, pages at HOST
+    "ghes": ("github", {"prefix": "/api/v3"}),
+    # GHE.com with data residency: API at api.SUBDOMAIN.ghe.com, pages at SUBDOMAIN.ghe.com (https)
+    "ghe.com": ("github", {"web_url": "https://octo.ghe.test"}),
+    # gitlab.com or a self-hosted instance at the root of its host
+    "gitlab": ("gitlab", {}),
+    # GitLab under a relative URL root
+    "gitlab-relative": ("gitlab", {"prefix": "/gitlab"}),
+    # GitLab reached by another name than its external_url (an internal hostname, a proxy)
+    "gitlab-external": ("gitlab", {"external_url": "https://gitlab.example.test"}),
+}
+
+
 @pytest.fixture
 def make_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Workspace]:
     """Build a workspace on a fresh fake forge; GitHub traffic is checked against the OpenAPI spec."""
     made: list[Workspace] = []
 
     def make(forge: str = "github", guides: tuple[str, ...] = ("phase-1-foundation.md", "checkout-redesign.md"), **kw: Any) -> Workspace:
+        """``forge``: "github", "gitlab" or one of LAYOUTS (its fake's settings, then ``kw``)."""
+        if forge in LAYOUTS:
+            forge, preset = LAYOUTS[forge]
+            kw = {**preset, **kw}
         root = tmp_path / f"ws{len(made)}"
         (root / "guides").mkdir(parents=True)
         for g in guides:
@@ -228,7 +253,8 @@ def make_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[
             from tests.openapi_github import validate_log
 
             errors = validate_log(ws.forge.server.log, prefix=getattr(ws.forge.server, "prefix", "") or "")
-            assert not errors, "requests that GitHub's OpenAPI description rejects:\n" + "\n".join(errors[:20])
+            errors = list(dict.fromkeys(errors))
+            assert not errors, "requests or answers that GitHub's OpenAPI description rejects:\n" + "\n".join(errors[:20])
 
 
 FORGES = ["github", "gitlab"]

@@ -1,4 +1,4 @@
-"""Check logged HTTP requests against GitHub's published OpenAPI description.
+"""Check logged HTTP requests, and the fake's answers, against GitHub's published OpenAPI description.
 
 The fake GitHub server used by the tests records every request it receives.
 This module checks each recorded request against the REST API description
@@ -11,7 +11,8 @@ Public API::
 
     spec = load_spec()                      # cached per process
     errors = spec.validate("PATCH", "/repos/o/r/issues/3", {}, {"state": "closed"})
-    errors = validate_log(fake.requests, prefix="/api/v3")
+    errors = spec.validate_response("GET", "/repos/o/r/issues/3", 200, issue_json)
+    errors = validate_log(fake.log, prefix="/api/v3")
 
 Every function returns a list of human-readable error strings; an empty list
 means the request(s) fit the description.
@@ -33,6 +34,12 @@ What is checked:
 * a few body forms the description allows in prose but not in its schema
   (``DEFAULT_BODY_ALTERNATIVES``: a bare array of label names for add/set
   labels, as PyGithub sends) are accepted;
+* (``validate_response``; ``validate_log`` does both) the fake's answer: a 2xx or 3xx status
+  must be one the operation declares (``304`` always may be), and its JSON body must validate
+  against the declared response schema (a listing item by item); an error status is checked
+  when the operation declares it; answers made up by injected faults are left out. Answers are
+  many, so a compiled check (fastjsonschema, a test dependency) runs first and jsonschema only
+  explains a failure; without fastjsonschema the verdicts are the same, only slower;
 * a few explicit rules stricter than the published spec (``BodyRule``,
   ``DEFAULT_BODY_RULES``; errors are marked ``[stricter than spec]``), e.g.
   an issue's ``milestone`` must be a milestone number although the spec
@@ -56,6 +63,15 @@ from urllib.parse import unquote
 
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError, best_match
+
+try:  # optional: makes checking every answer of the fake fast
+    import fastjsonschema as _fastjsonschema
+    from fastjsonschema import JsonSchemaValueException as _FastError
+except ImportError:  # pragma: no cover - jsonschema alone gives the same verdicts, slower
+    _fastjsonschema = None
+
+    class _FastError(Exception):  # type: ignore[no-redef]
+        message = ""
 
 __all__ = [
     "DEFAULT_SPEC_PATH",
@@ -337,7 +353,12 @@ class _Operation:
     # Non-JSON media types accepted for the body (uploads ...).
     other_media_types: tuple[str, ...]
     has_request_body: bool
+    # status code ("200", "404" ...) -> the raw OpenAPI response object (dereferenced).
+    responses: dict[str, dict[str, Any]] = field(default_factory=dict)
     _body_validator: Draft202012Validator | None = field(default=None, repr=False)
+    _response_validators: dict[str, tuple[Draft202012Validator, Draft202012Validator | None] | None] = field(
+        default_factory=dict, repr=False
+    )
     _param_validators: dict[tuple[str, str], Draft202012Validator] = field(
         default_factory=dict, repr=False
     )
@@ -376,6 +397,8 @@ class OpenApiSpec:
         self._translated: dict[str, Any] = {}
         self._translated_refs: dict[str, set[str]] = {}
         self._lock = threading.RLock()
+        # id of a response validator -> its compiled fastjsonschema check
+        self._fast: dict[int, Any] = {}
 
     # -- public -----------------------------------------------------------
 
@@ -426,12 +449,116 @@ class OpenApiSpec:
             prefix=prefix,
         )
 
-    def validate_log(self, log: Iterable[Any], prefix: str | None = None) -> list[str]:
-        """Check every logged request; prefix each error with ``METHOD path: ``."""
+    def validate_response(
+        self,
+        method: str,
+        path: str,
+        status: int,
+        body: Any,
+        *,
+        prefix: str | None = None,
+    ) -> list[str]:
+        """Check one answer (its status and parsed JSON body) against the operation's responses.
+
+        - a success (2xx) or redirect (3xx) status must be declared for the operation, except
+          ``304`` (GitHub answers any conditional GET with it; the description declares it on a
+          few operations only); a declared JSON schema must validate the body, and a declared
+          body must be there;
+        - an error status (4xx, 5xx) is checked against its schema when the operation declares it
+          (the description does not list every error of every operation, e.g. 401).
+        """
+        found = self._route(method, path, prefix)
+        if isinstance(found, str):
+            return [found]
+        op = found[0]
+        code = str(status)
+        declared = op.responses.get(code) or op.responses.get(f"{code[0]}XX")
+        if declared is None:
+            if status == 304 or status >= 400:
+                return []
+            known = ", ".join(sorted(op.responses)) or "none"
+            return [f"response status {status} is not declared for {op.operation_id} (declared: {known})"]
+        validator = self._response_validator(op, code, declared)
+        if validator is None:
+            if body not in (None, b"", "") and 200 <= status < 300:
+                return [f"response {status}: {op.operation_id} declares no body, got {_short(body)}"]
+            return []
+        if body is None:
+            return [f"response {status}: missing the JSON body {op.operation_id} declares"]
+        validator, item_validator = validator
+        if item_validator is not None and isinstance(body, list):
+            # A listing: each item on its own, so that an item already seen (the same issue
+            # listed again by a later run) is not validated again.
+            errors = []
+            for index, item in enumerate(body):
+                for e in self._cached_errors(item_validator, item):
+                    errors.append(f"response {status}: {_describe(e, root=f'$[{index}]')}")
+            return errors[:10]
+        return [f"response {status}: {_describe(e)}" for e in self._cached_errors(validator, body)[:10]]
+
+    def _cached_errors(self, validator: Draft202012Validator, value: Any) -> list[ValidationError]:
+        """The validator's errors for ``value``. Answers are many (every issue of every listing),
+        so a compiled check (fastjsonschema, when installed) runs first and jsonschema only
+        explains a failure."""
+        fast = self._fast_check(validator)
+        if fast is not None:
+            try:
+                fast(value)
+                return []
+            except _FastError as exc:
+                errors = sorted(validator.iter_errors(value), key=lambda e: (list(e.absolute_path), e.message))
+                return errors or [ValidationError(f"{exc.message} (fastjsonschema)")]
+        return sorted(validator.iter_errors(value), key=lambda e: (list(e.absolute_path), e.message))
+
+    def _fast_check(self, validator: Draft202012Validator) -> Any:
+        """A fastjsonschema function equivalent to ``validator`` (same loose date/date-time
+        checks, other formats as annotations), or None without fastjsonschema."""
+        if _fastjsonschema is None:
+            return None
+        key = id(validator)
+        if key not in self._fast:
+            schema = dict(validator.schema)
+            schema["$schema"] = "http://json-schema.org/draft-07/schema#"
+            formats: dict[str, Any] = {name: (lambda v: True) for name in _formats(schema)}
+            formats["date-time"] = lambda v: _FORMAT_CHECKER.conforms(v, "date-time")
+            formats["date"] = lambda v: _FORMAT_CHECKER.conforms(v, "date")
+            with self._lock:
+                self._fast[key] = _fastjsonschema.compile(schema, formats=formats)
+        return self._fast[key]
+
+    def _response_validator(self, op: _Operation, code: str, declared: Mapping[str, Any]):
+        """(validator, validator of one item when the schema is an array of them), or None."""
+        if code not in op._response_validators:
+            schema = None
+            for media, media_obj in (declared.get("content") or {}).items():
+                if _JSON_MEDIA_RE.match(media) and media_obj.get("schema") is not None:
+                    schema = media_obj["schema"]
+                    break
+            if schema is None:
+                op._response_validators[code] = None
+            else:
+                items = schema.get("items") if schema.get("type") == "array" and set(schema) <= {"type", "items"} else None
+                op._response_validators[code] = (
+                    self._validator_for(schema), None if items is None else self._validator_for(items)
+                )
+        return op._response_validators[code]
+
+    def validate_log(self, log: Iterable[Any], prefix: str | None = None, *, responses: bool = True) -> list[str]:
+        """Check every logged request, and (``responses``) every answer the fake itself gave
+        (not those made up by an injected fault, nor dropped connections); prefix each error
+        with ``METHOD path: ``."""
         errors: list[str] = []
         for request in log:
             for error in self.validate_request(request, prefix=prefix):
                 errors.append(f"{request.method.upper()} {request.path}: {error}")
+            status = getattr(request, "status", 0)
+            if responses and status and not getattr(request, "fault", False):
+                problems = self.validate_response(request.method, request.path, status,
+                                                  getattr(request, "response", None), prefix=prefix)
+                for error in problems:
+                    if error.startswith(("path does not start", "no path in", "method ")):
+                        continue  # already reported for the request
+                    errors.append(f"{request.method.upper()} {request.path}: {error}")
         return errors
 
     # -- routing ----------------------------------------------------------
@@ -531,6 +658,7 @@ class OpenApiSpec:
             json_body_schema=json_schema,
             other_media_types=others,
             has_request_body=body is not None,
+            responses={str(code): dict(self._deref(r)) for code, r in raw.get("responses", {}).items()},
         )
 
     def _deref(self, obj: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -722,6 +850,20 @@ class OpenApiSpec:
 # Helpers
 
 
+def _formats(node: Any) -> set[str]:
+    """Every ``format`` named in a schema."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        if isinstance(node.get("format"), str):
+            found.add(node["format"])
+        for value in node.values():
+            found |= _formats(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= _formats(value)
+    return found
+
+
 def _def_key(ref: str) -> str:
     # "#/components/schemas/issue" -> "schemas.issue"
     parts = ref[len("#/components/") :].split("/", 1)
@@ -843,13 +985,13 @@ def _check_array(validator: Draft202012Validator, raws: Sequence[str]) -> str | 
     return None if error is None else _describe(error)
 
 
-def _describe(error: ValidationError) -> str:
-    """One line: where, and the most relevant reason."""
+def _describe(error: ValidationError, root: str = "$") -> str:
+    """One line: where (below ``root``), and the most relevant reason."""
     if error.context:
         deeper = best_match(error.context)
         if deeper is not None:
             error = deeper
-    where = error.json_path
+    where = root + error.json_path[1:]
     message = error.message
     if len(message) > 300:
         message = message[:297] + "..."
@@ -870,8 +1012,10 @@ def validate_log(
     prefix: str = "",
     *,
     spec: OpenApiSpec | None = None,
+    responses: bool = True,
 ) -> list[str]:
-    """Check every logged request against GitHub's OpenAPI description.
+    """Check every logged request (and, with *responses*, every answer the fake gave: objects
+    with ``.status``, ``.response`` and ``.fault``) against GitHub's OpenAPI description.
 
     *log* holds objects with ``.method``, ``.path`` (no query string),
     ``.query`` (``dict[str, list[str]]``) and ``.body`` (parsed JSON or
@@ -880,4 +1024,4 @@ def validate_log(
     stripped from every path and must be present.
     """
     spec = spec or load_spec()
-    return spec.validate_log(log, prefix=prefix)
+    return spec.validate_log(log, prefix=prefix, responses=responses)

@@ -112,6 +112,10 @@ BAD = [
     {"sections": {"phase_task": ["x"]}},
     {"sections": {"phase_tasks": []}},
     {"url": 3},
+    {"web_url": 3},
+    {"web_url": "octo.ghe.com"},
+    {"web_url": "https://octo.ghe.com/?x=1"},
+    {"web_url": "https://octo.ghe.com/#top"},
 ]
 
 
@@ -127,6 +131,8 @@ GOOD = [
     {"tracker": "gitlab", "repository": 1234, "url": "https://gitlab.example.com/gitlab"},
     {"repository": "acme/platform/shop", "labels": ["guidesync", "docs"], "max_retry_wait": 1.5},
     {"sections": {"phase_tasks": ["Deliverables", "Checklist"]}, "write_interval": None, "full_sync_hours": 0},
+    {"url": "https://api.octo.ghe.com", "web_url": "https://octo.ghe.com/"},
+    {"tracker": "gitlab", "url": "http://gitlab.internal:8080", "web_url": "https://example.com/gitlab", "repository": 7},
 ]
 
 
@@ -262,6 +268,47 @@ def test_tracker_in_the_file_is_kept_inside_another_ci(tmp_path):
     p = write(tmp_path, "tracker: gitlab\n")
     c = load_config(p, {"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "acme/shop", "CI_PROJECT_PATH": "grp/proj"})
     assert (c.tracker, c.repository) == ("gitlab", "grp/proj")
+
+
+def test_web_url_from_the_config_wins_and_is_kept_without_a_trailing_slash(tmp_path):
+    p = write(tmp_path, "tracker: github\nrepository: acme/shop\nurl: https://api.octo.ghe.com\nweb_url: https://octo.ghe.com/\n")
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_API_URL": "https://api.octo.ghe.com", "GITHUB_SERVER_URL": "https://elsewhere.example"}
+    c = load_config(p, env)
+    assert (c.web_url, c.web_url_source) == ("https://octo.ghe.com", "config")
+    assert load_config(p, {}).web_url == "https://octo.ghe.com"
+
+
+@pytest.mark.parametrize("env, url, expected", [
+    # GitHub Actions on GHE.com with data residency: pages and API on different hosts
+    ({"GITHUB_API_URL": "https://api.octo.ghe.com", "GITHUB_SERVER_URL": "https://octo.ghe.com"}, None,
+     ("https://octo.ghe.com", "GITHUB_SERVER_URL")),
+    # the same API configured explicitly (any case, a trailing slash)
+    ({"GITHUB_API_URL": "https://api.github.com", "GITHUB_SERVER_URL": "https://github.com/"}, "https://API.github.com/",
+     ("https://github.com", "GITHUB_SERVER_URL")),
+    # the workflow runs on github.com but syncs a GHE instance: the CI's server says nothing about it
+    ({"GITHUB_API_URL": "https://api.github.com", "GITHUB_SERVER_URL": "https://github.com"}, "https://ghe.example.com/api/v3",
+     (None, None)),
+    # GITHUB_SERVER_URL alone does not say which API it goes with
+    ({"GITHUB_SERVER_URL": "https://github.com"}, None, (None, None)),
+])
+def test_github_server_url_names_the_web_pages_of_the_ci_own_api(tmp_path, env, url, expected):
+    text = "tracker: github\nrepository: acme/shop\n" + (f"url: {url}\n" if url else "")
+    c = load_config(write(tmp_path, text), {"GITHUB_ACTIONS": "true", **env})
+    assert (c.web_url, c.web_url_source) == expected
+
+
+@pytest.mark.parametrize("env, url, expected", [
+    ({"CI_SERVER_URL": "https://gitlab.example.com"}, None, ("https://gitlab.example.com", "CI_SERVER_URL")),
+    ({"CI_SERVER_URL": "https://example.com/gitlab"}, "https://example.com/gitlab/api/v4", ("https://example.com/gitlab", "CI_SERVER_URL")),
+    ({"CI_SERVER_URL": "https://gitlab.example.com", "CI_API_V4_URL": "https://gitlab.example.com/api/v4"},
+     "https://gitlab.example.com/api/v4/", ("https://gitlab.example.com", "CI_SERVER_URL")),
+    # reached by an internal name: the project's web_url is asked of GitLab instead
+    ({"CI_SERVER_URL": "https://gitlab.example.com"}, "http://gitlab.internal", (None, None)),
+])
+def test_ci_server_url_names_the_web_pages_of_the_instance_it_runs_on(tmp_path, env, url, expected):
+    text = "tracker: gitlab\nrepository: acme/shop\n" + (f"url: {url}\n" if url else "")
+    c = load_config(write(tmp_path, text), {"GITLAB_CI": "true", **env})
+    assert (c.web_url, c.web_url_source) == expected
 
 
 def test_no_ci_no_repository():

@@ -191,6 +191,42 @@ def test_since_filter(repo, fake):
     assert fake.issues(REPO)[n2]["updated_at"] > fake.clock.iso(cutoff)
 
 
+def test_listing_parameters_combine_as_on_github(gh, repo, fake):
+    """state (default open), labels (all of them), since (updated at or after), sort (created,
+    updated or comments; default created) and direction (default desc) together, across pages;
+    a value GitHub does not know is a 422."""
+    numbers = [fake.create_issue(REPO, f"i{k}", labels=["guide"] if k % 2 else []) for k in range(7)]
+    fake.clock.tick(3600)
+    cutoff = fake.clock.now()
+    for n in (numbers[5], numbers[1], numbers[3]):  # touched in this order, after the cutoff
+        fake.edit_issue(REPO, n, body="touched")
+    fake.close_issue(REPO, numbers[1])
+    req = gh.requester
+    _, data = req.requestJsonAndCheck("GET", f"/repos/{REPO}/issues", {"labels": "guide"})
+    assert [i["number"] for i in data] == [numbers[5], numbers[3]]  # open only, newest created first
+    params = {"labels": "guide", "state": "all", "since": fake.clock.iso(cutoff), "sort": "updated",
+              "direction": "asc", "per_page": 2}
+    h, data = req.requestJsonAndCheck("GET", f"/repos/{REPO}/issues", params)
+    assert [i["number"] for i in data] == [numbers[5], numbers[3]]
+    assert 'rel="next"' in h["link"]
+    _, rest = req.requestJsonAndCheck("GET", f"/repos/{REPO}/issues", {**params, "page": 2})
+    assert [i["number"] for i in rest] == [numbers[1]]  # closed last: its close is the newest update
+    for bad in ({"sort": "title"}, {"direction": "up"}, {"state": "opened"}, {"since": "yesterday"}):
+        with pytest.raises(github.GithubException) as exc:
+            req.requestJsonAndCheck("GET", f"/repos/{REPO}/issues", bad)
+        assert exc.value.status == 422
+    # milestones: state open by default, sorted by due_on ascending by default
+    fake.create_milestone(REPO, "later", due_on="2026-09-01")
+    fake.create_milestone(REPO, "sooner", due_on="2026-03-01")
+    fake.create_milestone(REPO, "done", due_on="2026-01-15", state="closed")
+    _, data = req.requestJsonAndCheck("GET", f"/repos/{REPO}/milestones")
+    assert [m["title"] for m in data] == ["sooner", "later"]
+    _, data = req.requestJsonAndCheck("GET", f"/repos/{REPO}/milestones", {"state": "all"})
+    assert [m["title"] for m in data] == ["done", "sooner", "later"]
+    _, data = req.requestJsonAndCheck("GET", f"/repos/{REPO}/milestones", {"state": "closed", "direction": "desc"})
+    assert [m["title"] for m in data] == ["done"]
+
+
 def test_labels_and_milestone_filters(repo, fake):
     m1 = fake.create_milestone(REPO, "M1")
     both = fake.create_issue(REPO, "both", labels=["guide", "phase-1"], milestone=m1)

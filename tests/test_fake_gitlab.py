@@ -422,3 +422,25 @@ def test_path_prefix():
         r = requests.get(f"{fake.root_url}/api/v4/projects/acme%2Fshop",
                          headers={"PRIVATE-TOKEN": TOKEN})
         assert r.status_code == 404
+
+
+def test_external_url_differs_from_the_url_the_api_is_reached_by():
+    """GitLab builds every URL of an answer from its external_url, whatever name the request
+    used (an internal hostname, a proxy); pagination links keep the request's scheme and path
+    but take external_url's host and port."""
+    with FakeGitLab(projects=("acme/shop",), external_url="https://gitlab.example.test/") as fake:
+        gl = client(fake)
+        project = gl.projects.get("acme/shop")
+        assert project.web_url == "https://gitlab.example.test/acme/shop"
+        assert project.http_url_to_repo == "https://gitlab.example.test/acme/shop.git"
+        assert project._links["issues"].startswith("https://gitlab.example.test/api/v4/projects/")
+        for n in range(3):
+            issue = project.issues.create({"title": f"e{n}"})
+        assert issue.web_url == "https://gitlab.example.test/acme/shop/-/issues/3"
+        milestone = project.milestones.create({"title": "M"})
+        assert milestone.web_url == "https://gitlab.example.test/acme/shop/-/milestones/1"
+        r = requests.get(f"{fake.url}/api/v4/projects/acme%2Fshop/issues", params={"per_page": 2},
+                         headers={"PRIVATE-TOKEN": TOKEN}, timeout=5)
+        assert r.links["next"]["url"].startswith("http://gitlab.example.test:443/api/v4/projects/acme%2Fshop/issues?")
+        assert r.headers["X-Next-Page"] == "2"
+        assert all(e.path.startswith("/api/v4/") for e in fake.log)

@@ -281,3 +281,103 @@ def test_validate_log_with_enterprise_prefix(spec):
     assert validate_log(log, prefix="/api/v3", spec=spec) == []
     errors = validate_log([Req("GET", f"{REPO}/labels")], prefix="/api/v3", spec=spec)
     assert len(errors) == 1 and errors[0].startswith(f"GET {REPO}/labels: ")
+
+
+# -- answers -----------------------------------------------------------------------
+
+
+@dataclass
+class Answered(Req):
+    """A logged request with the fake's answer (LoggedRequest's status, response, fault)."""
+
+    status: int = 200
+    response: Any = None
+    fault: bool = False
+
+
+@pytest.fixture(scope="module")
+def rendered():
+    """Answers the fake GitHub really renders: an issue (closed, in a milestone, labelled,
+    commented), its milestone, label and comment, and the repository."""
+    from tests.fakes.github import FakeGitHub
+
+    with FakeGitHub(token="t") as fake:
+        fake.create_milestone("acme/shop", "M1", description="d")
+        fake.create_label("acme/shop", "guidesync")
+        n = fake.create_issue("acme/shop", "t", "b", milestone=1, labels=["guidesync"])
+        fake.add_comment("acme/shop", n, "hi")
+        fake.close_issue("acme/shop", n, reason="not_planned")
+        fake.lock_issue("acme/shop", n, "resolved")
+        with fake.lock:
+            repo = fake._repo("acme/shop")
+            repo_json = fake._repo_json(repo)
+        yield {
+            "issue": fake.issue("acme/shop", n),
+            "milestone": fake.milestones("acme/shop")[1],
+            "label": fake.labels("acme/shop")["guidesync"],
+            "comment": fake.comments("acme/shop", n)[0],
+            "repo": repo_json,
+        }
+
+
+def test_the_fakes_answers_fit_the_response_schemas(spec, rendered):
+    r = rendered
+    answers = [
+        Answered("GET", REPO, status=200, response=r["repo"]),
+        Answered("GET", f"{REPO}/issues", q(state="all"), status=200, response=[r["issue"]]),
+        Answered("GET", f"{REPO}/issues/1", status=200, response=r["issue"]),
+        Answered("POST", f"{REPO}/issues", body={"title": "t"}, status=201, response=r["issue"]),
+        Answered("PATCH", f"{REPO}/issues/1", body={"state": "closed"}, status=200, response=r["issue"]),
+        Answered("POST", f"{REPO}/issues/1/comments", body={"body": "hi"}, status=201, response=r["comment"]),
+        Answered("GET", f"{REPO}/milestones", q(state="all"), status=200, response=[r["milestone"]]),
+        Answered("POST", f"{REPO}/milestones", body={"title": "M1"}, status=201, response=r["milestone"]),
+        Answered("PATCH", f"{REPO}/milestones/1", body={"title": "M2"}, status=200, response=r["milestone"]),
+        Answered("GET", f"{REPO}/labels/guidesync", status=200, response=r["label"]),
+        Answered("POST", f"{REPO}/labels", body={"name": "x"}, status=201, response=r["label"]),
+        Answered("GET", f"{REPO}/issues/9", status=404, response={"message": "Not Found", "documentation_url": "x"}),
+        Answered("GET", f"{REPO}/milestones", status=304, response=None),
+    ]
+    assert validate_log(answers, spec=spec) == []
+
+
+def test_answers_that_do_not_fit_are_reported(spec, rendered):
+    issue = dict(rendered["issue"])
+    del issue["user"]
+    bad_reason = dict(rendered["issue"], state_reason="done")
+    milestone = dict(rendered["milestone"], creator={"login": "x"})
+    log = [
+        Answered("GET", f"{REPO}/issues/1", status=200, response=issue),
+        Answered("GET", f"{REPO}/issues", status=200, response=[rendered["issue"], bad_reason]),
+        Answered("GET", f"{REPO}/milestones", status=200, response=[milestone]),
+        Answered("POST", f"{REPO}/issues", body={"title": "t"}, status=200, response=rendered["issue"]),
+        Answered("POST", f"{REPO}/labels", body={"name": "x"}, status=201, response=None),
+        Answered("GET", f"{REPO}/issues/1", status=410, response={"message": 3}),
+    ]
+    errors = validate_log(log, spec=spec)
+    assert f"GET {REPO}/issues/1: response 200: 'user' is a required property" in errors
+    assert any(e.startswith(f"GET {REPO}/issues: response 200: at $[1].state_reason:") for e in errors), errors
+    assert any(e.startswith(f"GET {REPO}/milestones: response 200: at $[0].creator:") for e in errors), errors
+    assert any("response status 200 is not declared for issues/create (declared: 201," in e for e in errors), errors
+    assert any(e.startswith(f"POST {REPO}/labels: response 201: missing the JSON body") for e in errors), errors
+    assert any(e.startswith(f"GET {REPO}/issues/1: response 410: at $.message:") for e in errors), errors
+    # an undeclared error status is not checked; answers made up by an injected fault, or never
+    # sent (a dropped connection: status 0), are not the fake's and are not checked either
+    quiet = [
+        Answered("GET", f"{REPO}/issues/1", status=401, response={"message": 3}),
+        Answered("GET", f"{REPO}/issues/1", status=200, response={"oops": 1}, fault=True),
+        Answered("GET", f"{REPO}/issues/1", status=0, response=None),
+    ]
+    assert validate_log(quiet, spec=spec) == []
+    assert validate_log(log, spec=spec, responses=False) == []
+
+
+def test_answers_are_checked_the_same_without_the_compiled_fast_path(spec, rendered, monkeypatch):
+    import tests.openapi_github as module
+
+    monkeypatch.setattr(module, "_fastjsonschema", None)
+    slow = OpenApiSpec(spec.document)
+    bad = dict(rendered["issue"], state_reason="done")
+    assert slow.validate_response("GET", f"{REPO}/issues/1", 200, rendered["issue"]) == []
+    [error] = slow.validate_response("GET", f"{REPO}/issues/1", 200, bad)
+    assert error.startswith("response 200: at $.state_reason:")
+    assert spec.validate_response("GET", f"{REPO}/issues/1", 200, bad) == [error]

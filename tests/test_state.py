@@ -134,3 +134,49 @@ def test_sections_of_the_wrong_type_are_a_state_error(section, value):
     raw[section] = value
     with pytest.raises(StateError, match=rf"^{WHERE}: "):
         loads(json.dumps(raw), WHERE)
+
+
+# -- the repository's web address (added after version 1 shipped) --------------------------------------
+
+
+def test_repository_url_round_trips_and_is_left_out_when_unknown():
+    state = State(**{**sample().__dict__, "repository_url": "https://octo.ghe.com/acme/shop"})
+    text = dumps(state)
+    assert loads(text, WHERE) == state
+    lines = text.splitlines()
+    assert lines[4] == '  "repository_url": "https://octo.ghe.com/acme/shop",'  # next to the repository
+    assert '"repository_url"' not in dumps(sample())
+
+
+def test_a_base_written_before_repository_url_existed_still_loads():
+    """The exact bytes an earlier version wrote: no repository_url key. They load (the web address
+    unknown, so the next run asks the tracker once) and are written back unchanged."""
+    old = (
+        '{\n'
+        '  "version": 1,\n'
+        '  "tracker": "github",\n'
+        '  "repository": "acme/shop",\n'
+        '  "since": "2024-05-01T10:00:00Z",\n'
+        '  "full_at": "2024-05-01T09:00:00Z",\n'
+        '  "label": true,\n'
+        '  "etags": {},\n'
+        '  "milestones": {\n'
+        '    "guides/phase-1.md#phase": {"hash": "aaaaaaaaaaaaaaaa", "number": 1, "title": "Phase 1: Foundation"}\n'
+        '  },\n'
+        '  "tasks": {\n'
+        '    "10": {"checked": true, "guide": "guides/phase-1.md", "hash": "cccccccccccccccc", "key": "0123456789abcdef", "milestone": 1, "state": "completed"}\n'
+        '  }\n'
+        '}\n'
+    )
+    state = loads(old, WHERE)
+    assert state.repository_url is None
+    assert state.records[10].state == "completed" and state.milestones["guides/phase-1.md#phase"].number == 1
+    assert dumps(state) == old
+
+
+@pytest.mark.parametrize("value", [3, "ghe.example.com/acme/shop", ["https://x"]])
+def test_a_repository_url_that_is_not_a_web_address_is_a_state_error(value):
+    raw = json.loads(dumps(sample()))
+    raw["repository_url"] = value
+    with pytest.raises(StateError, match=rf"^{WHERE}: malformed entry"):
+        loads(json.dumps(raw), WHERE)

@@ -1,7 +1,10 @@
 """The sync scenarios every forge must pass, through the real client libraries over HTTP.
 
-Each test runs once against the fake GitHub (PyGithub) and once against the fake GitLab
-(python-gitlab), so a behaviour cannot drift between forges.
+Each test runs against the fake GitHub (PyGithub) and the fake GitLab (python-gitlab) in every host
+layout of conftest.LAYOUTS (github.com, GitHub Enterprise Server, GHE.com, GitLab at the root of
+its host, under a relative root, and reached by another name than its external_url), so a
+behaviour cannot drift between forges, nor depend on where the pages live. The few slow scenarios
+run on one layout per forge.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import math
 
 import pytest
 
-from tests.conftest import FORGES, LINK, links, number_of
+from tests.conftest import FORGES, LAYOUTS, LINK, links, number_of
 
 PHASE = "phase-1-foundation.md"
 IMPL = "checkout-redesign.md"
@@ -25,9 +28,18 @@ def changed_chars(before: str, after: str) -> list[tuple[str, str]]:
     return [(before[i1:i2], after[j1:j2]) for op, i1, i2, j1, j2 in sm.get_opcodes() if op != "equal"]
 
 
-@pytest.fixture(params=FORGES)
+@pytest.fixture(params=list(LAYOUTS))
 def ws(request, make_workspace):
     return make_workspace(request.param)
+
+
+@pytest.fixture(params=FORGES)
+def ws_one_layout(request, make_workspace):
+    """For the slow scenarios: one layout per forge."""
+    return make_workspace(request.param)
+
+
+HOURS = 3600
 
 
 def test_first_push_creates_milestones_issues_links_and_closes_checked(ws):
@@ -265,9 +277,10 @@ def test_a_link_deleted_by_hand_is_written_again_not_a_second_issue(ws):
     assert ws.forge.issues()[n]["state"] == "open"
 
 
-def test_a_read_that_times_out_is_retried(ws):
+def test_a_read_that_times_out_is_retried(ws_one_layout):
     """The tracker answers a listing later than the client waits (timeout: 1 s): the read is
     retried, and the run ends as if nothing happened."""
+    ws = ws_one_layout
     ws.write_config(timeout=1)
     ws.forge.server.add_fault(method="GET", path=r"/issues$", kind="delay", delay=1.6, nth=1)
     out = ws.run("push")
@@ -283,7 +296,107 @@ def test_gitlab_subgroup_project_on_a_self_hosted_instance_under_a_path(make_wor
     issues = ws.forge.issues()
     assert len(issues) == 10
     assert all(i["url"].startswith(ws.forge.server.url + "/acme/platform/shop/-/issues/") for i in issues.values())
-    assert all(e.path.startswith("/gitlab/api/v4/projects/acme%2Fplatform%2Fshop/") for e in ws.forge.server.log)
+    project = "/gitlab/api/v4/projects/acme%2Fplatform%2Fshop"
+    assert all(e.path.startswith(project + "/") or e.path == project for e in ws.forge.server.log)
+    assert len(ws.forge.server.requests("GET", project + "$")) == 1  # its web address, once
     assert "/acme/platform/shop/-/blob/HEAD/guides/" in next(iter(issues.values()))["body"]
     writes = ws.forge.writes()
     assert ws.run("sync").code == 0 and ws.forge.writes() == writes
+
+
+# -- identity: links are the repository's wherever its pages live, hours apart -------------------------
+
+
+def _states(ws) -> dict[int, str]:
+    return {n: i["state"] for n, i in ws.forge.issues().items()}
+
+
+def test_quiet_syncs_hours_apart_change_nothing_and_a_checked_box_still_closes_its_issue(ws):
+    """Runs hours apart (nothing listed as changed any more): every link is still the task's own
+    issue. Nothing is closed as removed, no box moves, and checking a box closes that issue."""
+    assert ws.run("push").code == 0
+    phase, impl, states = ws.read(PHASE), ws.read(IMPL), _states(ws)
+    writes = ws.forge.writes()
+    for _ in range(2):
+        ws.forge.server.clock.tick(2 * HOURS)
+        out = ws.run("sync")
+        assert out.code == 0, out.text
+        assert ws.forge.writes() == writes, [(e.method, e.path) for e in ws.forge.server.log if e.is_write][-5:]
+        assert (ws.read(PHASE), ws.read(IMPL), _states(ws)) == (phase, impl, states)
+    n = number_of(phase, "Seed script")
+    ws.write(PHASE, phase.replace("- [ ] Seed script", "- [x] Seed script"))
+    ws.forge.server.clock.tick(3 * HOURS)
+    out = ws.run("sync")
+    assert out.code == 0, out.text
+    assert "transferred" not in out.text and "deleted or moved" not in out.text
+    assert ws.forge.writes() == writes + 1
+    after = _states(ws)
+    assert after[n] == "closed" and {k: v for k, v in after.items() if k != n} == {k: v for k, v in states.items() if k != n}
+    if ws.forge.name == "github":
+        assert ws.forge.issues()[n]["reason"] == "completed"
+    ws.forge.server.clock.tick(3 * HOURS)
+    assert ws.run("sync").code == 0 and ws.forge.writes() == writes + 1
+
+
+def _variant(url: str, n: int) -> str:
+    """The issue's own URL written another way: other case in host and path, a trailing slash, a
+    query and a comment's fragment, and http for https."""
+    scheme, rest = url.split("://", 1)
+    fragment = "#issuecomment-1" if "/-/" not in url else "#note_1"
+    return ("http" if scheme == "https" else scheme) + "://" + rest.upper() + "/?from=mail" + fragment
+
+
+def test_a_link_written_another_way_is_still_the_tasks_issue(ws):
+    """A link typed or pasted by hand (a comment's fragment, a query, a trailing slash, other case,
+    http) names the same issue: it is left as written, its issue is not closed as removed, and
+    checking its box closes it."""
+    assert ws.run("push").code == 0
+    phase = ws.read(PHASE)
+    n = number_of(phase, "Seed script")
+    url = ws.forge.issues()[n]["url"]
+    odd = _variant(url, n)
+    assert odd != url
+    phase = phase.replace(f"]({url})", f"]({odd})")
+    ws.write(PHASE, phase)
+    writes = ws.forge.writes()
+    ws.forge.server.clock.tick(2 * HOURS)
+    out = ws.run("sync")
+    assert out.code == 0, out.text
+    assert ws.forge.writes() == writes
+    assert ws.forge.issues()[n]["state"] == "open"
+    assert ws.read(PHASE) == phase
+    ws.write(PHASE, phase.replace("- [ ] Seed script", "- [x] Seed script"))
+    ws.forge.server.clock.tick(2 * HOURS)
+    out = ws.run("sync")
+    assert out.code == 0, out.text
+    assert ws.forge.writes() == writes + 1
+    assert ws.forge.issues()[n]["state"] == "closed" and len(ws.forge.issues()) == 10
+    if ws.forge.name == "github":
+        assert ws.forge.issues()[n]["reason"] == "completed"
+    assert f"]({odd})" in ws.read(PHASE)
+
+
+def _learning_requests(ws) -> list:
+    """GETs of the repository (GitHub) or project (GitLab) itself: how the web address is learned."""
+    return ws.forge.server.requests("GET", r"/(repos/[^/]+/[^/]+|projects/[^/]+)$")
+
+
+def test_the_web_address_is_learned_once_and_kept_in_the_base(ws):
+    assert ws.run("push").code == 0
+    assert len(_learning_requests(ws)) == 1
+    kept = json.loads(ws.state_text())["repository_url"]
+    assert kept.lower() + "/" in next(iter(ws.forge.issues().values()))["url"].lower()
+    ws.forge.server.reset_log()
+    for _ in range(2):
+        ws.forge.server.clock.tick(2 * HOURS)
+        assert ws.run("sync").code == 0
+    assert _learning_requests(ws) == [] and ws.forge.writes() == 0
+    # a base written by an earlier version has no web address: the next run asks once, keeps it
+    state = json.loads(ws.state_text())
+    del state["repository_url"]
+    (ws.root / ".guidesync" / "state.json").write_text(json.dumps(state))
+    ws.forge.server.clock.tick(2 * HOURS)
+    out = ws.run("sync")
+    assert out.code == 0, out.text
+    assert len(_learning_requests(ws)) == 1 and ws.forge.writes() == 0
+    assert json.loads(ws.state_text())["repository_url"] == kept

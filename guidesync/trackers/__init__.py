@@ -13,7 +13,10 @@ REGISTRY = {
 }
 
 
-def make_tracker(name: str, repository: str, token: str | None, *, url: str, policy: CallPolicy, timeout: float = 30) -> Tracker:
-    """Build the adapter for ``name`` ("github" or "gitlab")."""
+def make_tracker(name: str, repository: str, token: str | None, *, url: str, policy: CallPolicy, timeout: float = 30,
+                 web_url: str | None = None, repository_url: str | None = None) -> Tracker:
+    """Build the adapter for ``name`` ("github" or "gitlab"). ``web_url``: the web root named by
+    the configuration or the CI; ``repository_url``: the web address kept in the base."""
     module, cls = REGISTRY[name]
-    return getattr(import_module(module), cls)(repository, token, url=url, policy=policy, timeout=timeout)
+    return getattr(import_module(module), cls)(repository, token, url=url, policy=policy, timeout=timeout,
+                                               web_url=web_url, repository_url=repository_url)

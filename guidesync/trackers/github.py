@@ -8,7 +8,6 @@ rate limit) are ours to read. PyGithub's own retries and throttling are switched
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timezone
 from typing import Any, Iterable
 from urllib.parse import quote
@@ -25,22 +24,15 @@ from .base import (
     RemoteMilestone,
     TrackerError,
     Unset,
+    WebAddress,
     api_time,
     given,
     header_time,
 )
 
 DEFAULT_API = "https://api.github.com"
-
-
-def web_root(api_url: str) -> str:
-    """https://api.github.com -> https://github.com; https://ghe.example/api/v3 -> https://ghe.example."""
-    api_url = api_url.rstrip("/")
-    if api_url == DEFAULT_API:
-        return "https://github.com"
-    if api_url.endswith("/api/v3"):
-        return api_url[: -len("/api/v3")]
-    return api_url
+#: where an issue's page is under the repository's web address (html_url)
+ISSUE_PATHS = ("issues",)
 
 
 def _issue(data: dict[str, Any]) -> RemoteIssue:
@@ -166,10 +158,15 @@ class GitHubTracker:
 
     name = "github"
 
-    def __init__(self, repository: str, token: str | None, *, url: str = DEFAULT_API, policy: CallPolicy, timeout: float = 30):
+    def __init__(self, repository: str, token: str | None, *, url: str = DEFAULT_API, policy: CallPolicy, timeout: float = 30,
+                 web_url: str | None = None, repository_url: str | None = None):
+        """``web_url``: the web root the configuration or the CI names (the repository's pages are
+        under it); ``repository_url``: the repository's web address an earlier run learned. Without
+        either, the first request that needs it asks GitHub (the repository's html_url)."""
         self.repository = repository
         self.api_url = url.rstrip("/")
-        self.web = web_root(self.api_url)
+        told = f"{web_url.rstrip('/')}/{repository}" if web_url else None
+        self.web = WebAddress(self._ask_web, ISSUE_PATHS, told=told, remembered=repository_url)
         self.policy = policy
         _install_write_redirect_guard()
         auth = github.Auth.Token(token) if token else None
@@ -185,7 +182,6 @@ class GitHubTracker:
         )
         self._requester = self._gh.requester
         self._repo_path = f"/repos/{repository}"
-        self._issue_url = re.compile(re.escape(f"{self.web}/{repository}/issues/") + r"(\d+)$", re.IGNORECASE)
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -255,19 +251,40 @@ class GitHubTracker:
 
     # -- the interface ----------------------------------------------------------------------
 
+    @property
+    def repository_url(self) -> str | None:
+        return self.web.learned
+
+    def learn_web(self, links: Iterable[tuple[str, int]] = ()) -> str:
+        """The repository's web address (asked once when nothing knows it). ``links``: (url, number)
+        of links the base says are this repository's; one that does not fit makes it ask once."""
+        address = self.web.ensure()
+        for url, number in links:
+            if not self.web.fits(url, number):
+                break  # asked (at most once); a link that still does not fit is not ours
+        return address
+
+    def _ask_web(self) -> str:
+        """The repository's html_url, from GitHub (GET /repos/{owner}/{repo})."""
+        _, data, _ = self._request("GET", "", f"repository {self.repository}")
+        url = data.get("html_url") if isinstance(data, dict) else None
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise TrackerError("invalid", f"repository {self.repository}: GitHub's answer has no web address "
+                               "(html_url); set web_url in the configuration")
+        return url
+
     def issue_number_from_url(self, url: str) -> int | None:
-        m = self._issue_url.match(url)
-        return int(m.group(1)) if m else None
+        return self.web.number(url)
 
     def guide_url(self, path: str, branch: str) -> str:
-        return f"{self.web}/{self.repository}/blob/{quote(branch)}/{quote(path)}"
+        return f"{self.web.ensure()}/blob/{quote(branch)}/{quote(path)}"
 
     def limits(self) -> dict[str, int]:
         return {"title": 255, "body": 65536}
 
     def check_access(self) -> None:
-        """One request that proves the token and the repository (used by ``doctor``-like checks)."""
-        self._request("GET", "", f"repository {self.repository}")
+        """One request that proves the token and the repository (and learns its web address)."""
+        self.web.ask()
 
     def list_milestones(self, etags: dict[str, str]) -> Listing:
         items, new, t = self._pages(
@@ -286,7 +303,12 @@ class GitHubTracker:
         items, new, t = self._pages("/issues", params, "listing issues", etags, "issues")
         if items is None:
             return Listing(None, new, t)
-        return Listing(tuple(_issue(i) for i in items if "pull_request" not in i), new, t)
+        issues = tuple(_issue(i) for i in items if "pull_request" not in i)
+        for issue in issues:  # this repository's own issues: one that does not fit asks once
+            self.web.check(issue.url, issue.number)
+            if self.web.asked:
+                break
+        return Listing(issues, new, t)
 
     def get_issue(self, number: int) -> RemoteIssue | None:
         try:
@@ -295,7 +317,7 @@ class GitHubTracker:
             if exc.kind in ("gone", "not_found"):
                 return None
             raise
-        if not isinstance(data, dict) or self.issue_number_from_url(str(data.get("html_url", ""))) != number:
+        if not isinstance(data, dict) or not self.web.fits(str(data.get("html_url", "")), number):
             return None  # transferred: the redirect led to another repository's issue
         return _issue(data)
 
@@ -333,7 +355,9 @@ class GitHubTracker:
         if milestone is not None:
             payload["milestone"] = milestone
         _, data, _ = self._request("POST", "/issues", f"creating issue {title[:60]!r}", body=payload, idempotent=False)
-        return _issue(data)
+        issue = _issue(data)
+        self.web.check(issue.url, issue.number)  # learns the address again if it does not fit
+        return issue
 
     def update_issue(
         self,
@@ -349,7 +373,7 @@ class GitHubTracker:
 
     def _patch_issue(self, number: int, payload: dict[str, Any], what: str) -> RemoteIssue:
         _, data, _ = self._request("PATCH", f"/issues/{number}", what, body=payload)
-        if not isinstance(data, dict) or self.issue_number_from_url(str(data.get("html_url", ""))) != number:
+        if not isinstance(data, dict) or not self.web.fits(str(data.get("html_url", "")), number):
             raise TrackerError("gone", f"{what}: the issue was transferred to another repository")
         return _issue(data)
 

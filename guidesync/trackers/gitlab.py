@@ -18,7 +18,6 @@ covers the group milestones a project inherits.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from datetime import datetime, timezone
@@ -39,6 +38,7 @@ from .base import (
     RemoteMilestone,
     TrackerError,
     Unset,
+    WebAddress,
     api_time,
     given,
     header_time,
@@ -51,6 +51,9 @@ LIMITS = {"title": 255, "body": 1_000_000}
 _CONFLICT_TEXTS = ("already being used", "already exists", "has already been taken")
 #: no retry, no sleep inside python-gitlab: CallPolicy decides
 _NO_RETRY = {"obey_rate_limit": False, "retry_transient_errors": False, "max_retries": 0}
+#: where an issue's page is under the project's web address; GitLab still answers the old form
+#: without ``/-/`` (a redirect), and shows issues as work items too
+ISSUE_PATHS = ("-/issues", "-/work_items", "issues")
 
 
 def instance_root(url: str) -> str:
@@ -187,12 +190,20 @@ class GitLabTracker:
 
     name = "gitlab"
 
-    def __init__(self, repository: str, token: str | None, *, url: str = DEFAULT_URL, policy: CallPolicy, timeout: float = 30):
+    def __init__(self, repository: str, token: str | None, *, url: str = DEFAULT_URL, policy: CallPolicy, timeout: float = 30,
+                 web_url: str | None = None, repository_url: str | None = None):
+        """``web_url``: the instance's web root the configuration or the CI names (its
+        external_url); ``repository_url``: the project's web address an earlier run learned.
+        Without either, the first request that needs it asks GitLab (the project's web_url)."""
         self.repository = str(repository).strip().strip("/")
-        self.web = instance_root(url)
+        self.api_root = instance_root(url)
         self.policy = policy
+        self._told_root = web_url.rstrip("/") if web_url else None
+        self._path: str | None = None if self.repository.isdigit() else self.repository
+        told = f"{self._told_root}/{self._path}" if self._told_root and self._path else None
+        self.web = WebAddress(self._ask_web, ISSUE_PATHS, told=told, remembered=repository_url)
         self._gl = gitlab.Gitlab(
-            self.web,
+            self.api_root,
             private_token=token or None,
             per_page=100,
             retry_transient_errors=False,
@@ -202,8 +213,6 @@ class GitLabTracker:
         self._gl.session.hooks.setdefault("response", []).append(self._remember)
         # lazy: no request; the managers give the URL-encoded paths
         self._project = self._gl.projects.get(self.repository, lazy=True)
-        self._path: str | None = None if self.repository.isdigit() else self.repository
-        self._roots = {self.web.lower()}  # instance roots seen in issue web URLs
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -302,48 +311,58 @@ class GitLabTracker:
     def _issue_path(self, number: int) -> str:
         return f"{self._project.issues.path}/{int(number)}"
 
-    def _project_path(self) -> str:
-        """``group/sub/project`` (one GET of the project when it was configured by numeric id)."""
-        if self._path is None:
-            self.check_access()
-        assert self._path is not None
-        return self._path
-
-    def _learn(self, data: dict[str, Any]) -> dict[str, Any]:
-        """Remember the instance root the server puts in its web URLs (external_url)."""
-        web_url = str(data.get("web_url") or "")
-        suffix = f"/-/issues/{data.get('iid')}"
-        if self._path and web_url.endswith(suffix):
-            head = web_url[: -len(suffix)]
-            if head.lower().endswith("/" + self._path.lower()):
-                self._roots.add(head[: -len(self._path) - 1].lower())
+    def _checked_web(self, data: dict[str, Any]) -> dict[str, Any]:
+        """An issue of this project as GitLab answered it: if its web_url does not fit the known
+        address (a base from before external_url changed), the project is asked once."""
+        if isinstance(data.get("iid"), int):
+            self.web.check(str(data.get("web_url") or ""), data["iid"])
         return data
+
+    def _ask_web(self) -> str:
+        """The project's web_url, from GitLab (GET /projects/:id; it also gives the full path)."""
+        _, data = self._request("GET", self._project.manager.path + f"/{self._project.encoded_id}",
+                                f"project {self.repository}")
+        if isinstance(data, dict) and data.get("path_with_namespace"):
+            self._path = str(data["path_with_namespace"])
+            if self._told_root and self.web.told is None:
+                self.web.told = f"{self._told_root}/{self._path}"
+        url = data.get("web_url") if isinstance(data, dict) else None
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise TrackerError("invalid", f"project {self.repository}: GitLab's answer has no web address "
+                               "(web_url); set web_url in the configuration")
+        return url
 
     # -- the interface ----------------------------------------------------------------------
 
+    @property
+    def repository_url(self) -> str | None:
+        return self.web.learned
+
+    def learn_web(self, links: Iterable[tuple[str, int]] = ()) -> str:
+        """The project's web address (asked once when nothing knows it; a project configured by
+        numeric id with a told web root asks too, for its path). ``links``: (url, number) of links
+        the base says are this project's; one that does not fit makes it ask once."""
+        if self.web.told is None and self._told_root and self.web.learned is None:
+            self.web.ask()
+        address = self.web.ensure()
+        for url, number in links:
+            if not self.web.fits(url, number):
+                break
+        return address
+
     def issue_number_from_url(self, url: str) -> int | None:
-        path = self._project_path().lower()
-        text = url.strip()
-        m = re.match(r"^(.*)/-/(?:issues|work_items)/(\d+)/?(?:[?#].*)?$", text)
-        if not m:
-            return None
-        head = m.group(1).lower()
-        if any(head == f"{root}/{path}" for root in self._roots):
-            return int(m.group(2))
-        return None
+        self.learn_web()
+        return self.web.number(url)
 
     def guide_url(self, path: str, branch: str) -> str:
-        return f"{self.web}/{self._project_path()}/-/blob/{quote(branch)}/{quote(path)}"
+        return f"{self.learn_web()}/-/blob/{quote(branch)}/{quote(path)}"
 
     def limits(self) -> dict[str, int]:
         return dict(LIMITS)
 
     def check_access(self) -> None:
-        """One request that proves the token and the project (and learns its full path)."""
-        _, data = self._request("GET", self._project.manager.path + f"/{self._project.encoded_id}",
-                                f"project {self.repository}")
-        if isinstance(data, dict) and data.get("path_with_namespace"):
-            self._path = str(data["path_with_namespace"])
+        """One request that proves the token and the project (and learns its path and web address)."""
+        self.web.ask()
 
     def list_milestones(self, etags: dict[str, str]) -> Listing:
         # GitLab has no conditional requests here: no etags. include_ancestors (GitLab 16.7+)
@@ -369,7 +388,7 @@ class GitLabTracker:
         items, t = self._pages(self._issues_path, params, "listing issues")
         # a moved issue stays here, closed, with moved_to_id: it lives elsewhere now (like a
         # transferred GitHub issue, it is not listed; get_issue reports it as gone)
-        return Listing(tuple(_issue(self._learn(i)) for i in items if isinstance(i, dict) and not _moved(i)), {}, t)
+        return Listing(tuple(_issue(self._checked_web(i)) for i in items if isinstance(i, dict) and not _moved(i)), {}, t)
 
     def get_issue(self, number: int) -> RemoteIssue | None:
         try:
@@ -380,7 +399,7 @@ class GitLabTracker:
             raise
         if not isinstance(data, dict) or "iid" not in data or _moved(data):
             return None
-        return _issue(self._learn(data))
+        return _issue(self._checked_web(data))
 
     def ensure_label(self, name: str) -> bool:
         try:
@@ -421,7 +440,7 @@ class GitLabTracker:
         if milestone is not None:
             payload["milestone_id"] = int(milestone)
         _, data = self._request("POST", self._issues_path, f"creating issue {title[:60]!r}", body=payload, idempotent=False)
-        return _issue(self._learn(data))
+        return _issue(self._checked_web(data))
 
     def update_issue(
         self,
@@ -453,7 +472,7 @@ class GitLabTracker:
             raise TrackerError("invalid", f"{what}: GitLab's answer is not an issue")
         if _moved(data):
             raise TrackerError("gone", f"{what}: the issue was moved to another project")
-        return _issue(self._learn(data))
+        return _issue(self._checked_web(data))
 
     def close_issue(self, number: int, reason: str) -> RemoteIssue:
         # GitLab has no close reasons: completed and not_planned both just close

@@ -79,6 +79,8 @@ class LoggedRequest:
     body: Any
     status: int  # 0 when the connection was dropped without a response
     charged: bool  # counted against the primary rate limit
+    response: Any = None  # the answer's body as the handler returned it (None: none was sent)
+    fault: bool = False  # the answer came from an injected Fault, not from the fake's own logic
 
     @property
     def is_write(self) -> bool:
@@ -495,11 +497,13 @@ class FakeServer:
         with self._log_lock:
             self.log.clear()
 
-    def _record(self, req: Request, status: int, charged: bool) -> None:
+    def _record(self, req: Request, status: int, charged: bool, response: Any = None,
+                fault: bool = False) -> None:
         headers = {
             k: ("<redacted>" if k in _REDACTED_HEADERS else v) for k, v in req.headers.items()
         }
-        entry = LoggedRequest(req.method, req.path, req.query, headers, req.body, status, charged)
+        entry = LoggedRequest(req.method, req.path, req.query, headers, req.body, status, charged,
+                              response, fault)
         with self._log_lock:
             self.log.append(entry)
 
@@ -580,7 +584,7 @@ class FakeServer:
                 time.sleep(fault.delay)
             fault = None
         if fault is not None and fault.kind == "drop_before":
-            self._record(req, 0, False)
+            self._record(req, 0, False, fault=True)
             h.drop()
             return
         if fault is not None and fault.kind == "status":
@@ -595,10 +599,11 @@ class FakeServer:
         else:
             resp = self._apply(req)
         if fault is not None and fault.kind == "drop_after":
-            self._record(req, 0, resp.charged)
+            self._record(req, 0, resp.charged, fault=True)
             h.drop()
             return
-        self._record(req, resp.status, resp.charged)
+        body = None if resp.status in _NO_BODY_STATUSES else resp.body
+        self._record(req, resp.status, resp.charged, body, fault=fault is not None)
         try:
             h.send_fake_response(resp)
         except OSError:

@@ -271,26 +271,45 @@ class FakeGitHub(FakeServer):
         return self._token_of(req) == self.token
 
     # --------------------------------------------------------------- renderers
-    def _user_json(self) -> dict[str, Any]:
-        api = f"{self.url}/users/{self.login}"
+    def _account_json(self, login: str, ident: int, kind: str) -> dict[str, Any]:
+        """A ``simple-user`` (GitHub's shape for users and organisations inside other objects)."""
+        api = f"{self.url}/users/{login}"
         return {
-            "login": self.login,
-            "id": self.user_id,
-            "node_id": _node_id("U", self.user_id),
-            "avatar_url": f"{self.web_root}/avatars/{self.login}",
+            "login": login,
+            "id": ident,
+            "node_id": _node_id("U" if kind == "User" else "O", ident),
+            "avatar_url": f"{self.web_root}/avatars/{login}",
             "gravatar_id": "",
             "url": api,
-            "html_url": f"{self.web_root}/{self.login}",
-            "type": "User",
+            "html_url": f"{self.web_root}/{login}",
+            "followers_url": api + "/followers",
+            "following_url": api + "/following{/other_user}",
+            "gists_url": api + "/gists{/gist_id}",
+            "starred_url": api + "/starred{/owner}{/repo}",
+            "subscriptions_url": api + "/subscriptions",
+            "organizations_url": api + "/orgs",
+            "repos_url": api + "/repos",
+            "events_url": api + "/events{/privacy}",
+            "received_events_url": api + "/received_events",
+            "type": kind,
+            "user_view_type": "public",
             "site_admin": False,
         }
+
+    def _user_json(self) -> dict[str, Any]:
+        return self._account_json(self.login, self.user_id, "User")
 
     def _repo_api(self, repo: _Repo) -> str:
         return f"{self.url}/repos/{repo.full_name}"
 
     def _repo_json(self, repo: _Repo) -> dict[str, Any]:
+        """A ``full-repository``: every field GitHub's description requires (most are fixed)."""
         api = self._repo_api(repo)
+        html = f"{self.web_root}/{repo.full_name}"
+        host = self.web_root.split("://", 1)[-1].split("/", 1)[0]
         writable = not self.read_only
+        open_issues = sum(1 for i in repo.issues.values() if i.live and i.state == "open")
+        created = self.clock.iso(repo.created_at)
         return {
             "id": repo.id,
             "node_id": _node_id("R", repo.id),
@@ -298,30 +317,77 @@ class FakeGitHub(FakeServer):
             "full_name": repo.full_name,
             "private": repo.private,
             "visibility": "private" if repo.private else "public",
-            "owner": {
-                "login": repo.owner,
-                "id": 500 + repo.id % 1000,
-                "node_id": _node_id("O", repo.id),
-                "url": f"{self.url}/users/{repo.owner}",
-                "html_url": f"{self.web_root}/{repo.owner}",
-                "type": "Organization",
-                "site_admin": False,
-            },
-            "html_url": f"{self.web_root}/{repo.full_name}",
+            "owner": self._account_json(repo.owner, 500 + repo.id % 1000, "Organization"),
+            "html_url": html,
             "description": None,
             "fork": False,
             "url": api,
+            "archive_url": api + "/{archive_format}{/ref}",
+            "assignees_url": api + "/assignees{/user}",
+            "blobs_url": api + "/git/blobs{/sha}",
+            "branches_url": api + "/branches{/branch}",
+            "collaborators_url": api + "/collaborators{/collaborator}",
+            "comments_url": api + "/comments{/number}",
+            "commits_url": api + "/commits{/sha}",
+            "compare_url": api + "/compare/{base}...{head}",
+            "contents_url": api + "/contents/{+path}",
+            "contributors_url": api + "/contributors",
+            "deployments_url": api + "/deployments",
+            "downloads_url": api + "/downloads",
+            "events_url": api + "/events",
+            "forks_url": api + "/forks",
+            "git_commits_url": api + "/git/commits{/sha}",
+            "git_refs_url": api + "/git/refs{/sha}",
+            "git_tags_url": api + "/git/tags{/sha}",
+            "git_url": f"git://{host}/{repo.full_name}.git",
+            "hooks_url": api + "/hooks",
+            "issue_comment_url": api + "/issues/comments{/number}",
+            "issue_events_url": api + "/issues/events{/number}",
             "issues_url": api + "/issues{/number}",
-            "milestones_url": api + "/milestones{/number}",
+            "keys_url": api + "/keys{/key_id}",
             "labels_url": api + "/labels{/name}",
-            "created_at": self.clock.iso(repo.created_at),
-            "updated_at": self.clock.iso(repo.created_at),
-            "pushed_at": self.clock.iso(repo.created_at),
+            "languages_url": api + "/languages",
+            "merges_url": api + "/merges",
+            "milestones_url": api + "/milestones{/number}",
+            "notifications_url": api + "/notifications{?since,all,participating}",
+            "pulls_url": api + "/pulls{/number}",
+            "releases_url": api + "/releases{/id}",
+            "ssh_url": f"git@{host}:{repo.full_name}.git",
+            "stargazers_url": api + "/stargazers",
+            "statuses_url": api + "/statuses/{sha}",
+            "subscribers_url": api + "/subscribers",
+            "subscription_url": api + "/subscription",
+            "tags_url": api + "/tags",
+            "teams_url": api + "/teams",
+            "trees_url": api + "/git/trees{/sha}",
+            "clone_url": html + ".git",
+            "mirror_url": None,
+            "svn_url": html,
+            "homepage": None,
+            "language": None,
+            "forks": 0,
+            "forks_count": 0,
+            "stargazers_count": 0,
+            "watchers": 0,
+            "watchers_count": 0,
+            "size": 0,
             "default_branch": "main",
+            "open_issues": open_issues,
+            "open_issues_count": open_issues,
+            "is_template": False,
+            "topics": [],
+            "has_issues": True,
+            "has_projects": True,
+            "has_wiki": True,
+            "has_pages": False,
+            "has_downloads": True,
+            "has_discussions": False,
             "archived": repo.archived,
             "disabled": False,
-            "has_issues": True,
-            "open_issues_count": sum(1 for i in repo.issues.values() if i.live and i.state == "open"),
+            "license": None,
+            "pushed_at": created,
+            "created_at": created,
+            "updated_at": created,
             "permissions": {
                 "admin": writable,
                 "maintain": writable,
@@ -329,6 +395,10 @@ class FakeGitHub(FakeServer):
                 "triage": writable,
                 "pull": True,
             },
+            "allow_forking": True,
+            "web_commit_signoff_required": False,
+            "network_count": 0,
+            "subscribers_count": 0,
         }
 
     def _label_json(self, repo: _Repo, label: _Label) -> dict[str, Any]:

@@ -57,7 +57,7 @@ import socket
 import time
 from datetime import datetime, timezone
 from typing import Any, Iterable
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from .base import ApiError, Fault, FakeServer, Request, Response, http_date
 
@@ -164,9 +164,13 @@ class FakeGitLab(FakeServer):
         groups: Iterable[str] | None = None,
         prefix: str = "",
         latency: float = 0.0,
+        external_url: str | None = None,
     ) -> None:
         super().__init__(latency=latency, prefix=prefix)
         self.token = token
+        #: GitLab's ``external_url``: the name every URL in an answer is built from. It may differ
+        #: from the name the API is reached by (an internal hostname, a proxy); None: the same.
+        self.external_url = external_url.rstrip("/") if external_url else None
         self.read_only = False
         self.apply_state_actions_on_create = False
         self.rate_limit_limit = 2000
@@ -198,6 +202,9 @@ class FakeGitLab(FakeServer):
         return self._ids[kind]
 
     def _base(self) -> str:
+        """The instance root that answers are built from (``external_url``)."""
+        if self.external_url:
+            return self.external_url
         try:
             return self.url
         except RuntimeError:
@@ -720,9 +727,18 @@ class FakeGitLab(FakeServer):
         query = [(k, v) for k, values in req.query.items() if k not in ("page", "per_page")
                  for v in values]
 
+        # GitLab builds these from the request's URL with the host and port of external_url
+        # (Gitlab::Pagination::OffsetHeaderBuilder#base_request_uri)
+        origin = self.root_url
+        if self.external_url:
+            ext, scheme = urlsplit(self.external_url), urlsplit(self.root_url).scheme
+            port = ext.port or (443 if ext.scheme == "https" else 80)
+            default = 443 if scheme == "https" else 80
+            origin = f"{scheme}://{ext.hostname}" + ("" if port == default else f":{port}")
+
         def link(p: int) -> str:
             qs = urlencode(query + [("page", str(p)), ("per_page", str(per_page))])
-            return f"{self.root_url}{req.path}?{qs}"
+            return f"{origin}{req.path}?{qs}"
 
         links = []
         if page > 1:
