@@ -37,12 +37,16 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence, TextIO
+from urllib.parse import urlsplit
+
+from .config import URL_INPUT, is_loopback
 
 #: action.yml input -> the environment variable the GitHub step passes it in (action.yml ``env:``).
 INPUTS: dict[str, str] = {
     "command": "INPUT_COMMAND",
     "config": "INPUT_CONFIG",
     "token": "GITHUB_TOKEN",
+    "url": "INPUT_URL",
     "dry-run": "INPUT_DRY_RUN",
     "commit": "INPUT_COMMIT",
     "commit-message": "INPUT_COMMIT_MESSAGE",
@@ -52,6 +56,7 @@ GITLAB_INPUTS: dict[str, str] = {
     "command": "GUIDESYNC_COMMAND",
     "config": "GUIDESYNC_CONFIG",
     "token": "GUIDESYNC_TOKEN",
+    "url": "GUIDESYNC_URL",
     "dry-run": "GUIDESYNC_DRY_RUN",
     "commit": "GUIDESYNC_COMMIT",
     "commit-message": "GUIDESYNC_COMMIT_MESSAGE",
@@ -117,6 +122,7 @@ class Settings:
     commit: str = "true"  # true | false | pull-request
     message: str = DEFAULT_MESSAGE
     token: str = ""
+    url: str = ""  # the tracker API URL when it is not the CI's own (the `url` input)
     event: str = ""  # push, schedule, workflow_dispatch / web, pull_request / merge_request_event, ...
     branch: str = ""
     push_url: str | None = None  # None: the remote "origin"
@@ -159,6 +165,7 @@ def read_settings(forge: str, env: Mapping[str, str]) -> Settings:
         commit=commit,
         message=get("commit-message", DEFAULT_MESSAGE),
         token=env.get(names["token"], "").strip(),
+        url=get("url"),
     )
     if forge == "github":
         s.event = env.get("GITHUB_EVENT_NAME", "")
@@ -182,6 +189,9 @@ def read_settings(forge: str, env: Mapping[str, str]) -> Settings:
             s.push_url = env["GUIDESYNC_PUSH_URL"]
         elif env.get("CI_SERVER_URL") and env.get("CI_PROJECT_PATH"):
             s.push_url = f"{env['CI_SERVER_URL'].rstrip('/')}/{env['CI_PROJECT_PATH']}.git"
+    if s.push_url and s.push_url.lower().startswith("http://") and not is_loopback(urlsplit(s.push_url).hostname):
+        raise ActionError(f"the push URL {s.push_url} is plain http: the token would cross the network unencrypted; "
+                          "use https", USAGE)
     if s.commit == "pull-request" and forge != "github":
         raise ActionError("commit: pull-request is supported on GitHub only; on GitLab push to an unprotected "
                           "branch or allow the project access token to push", USAGE)
@@ -530,10 +540,13 @@ def run(settings: Settings, *, root: Path, env: Mapping[str, str], out: TextIO) 
 
     s = settings
     penv = dict(env)
-    if s.forge == "gitlab" and s.token and not penv.get("GITLAB_TOKEN"):
-        penv["GITLAB_TOKEN"] = s.token
-    if s.forge == "github" and s.token:
-        penv["GITHUB_TOKEN"] = s.token
+    # The action's token input is the token (inside CI the config's token_env is not honoured), and
+    # its url input, if given, the tracker URL (else the CI's own: never the repository's files).
+    if s.token:
+        penv["GITHUB_TOKEN" if s.forge == "github" else "GITLAB_TOKEN"] = s.token
+    penv.pop(URL_INPUT, None)
+    if s.url:
+        penv[URL_INPUT] = s.url
     repo = Repo(root, dict(env), s)
     repo._remember(s.token)
     notes: list[str] = []
@@ -811,6 +824,7 @@ guidesync:
     GUIDESYNC_PIP_SPEC: "guidesync"  # what pip installs: a pinned version, a wheel URL or git+https://…@v1
     GUIDESYNC_COMMAND: "sync"        # sync, push, pull or plan
     GUIDESYNC_CONFIG: ""             # default config/guidesync.yaml
+    GUIDESYNC_URL: ""                # default this GitLab (CI_API_V4_URL); the config's url must agree
     GUIDESYNC_DRY_RUN: "false"
     GUIDESYNC_COMMIT: "true"         # false: no write-back commit
     GUIDESYNC_COMMIT_MESSAGE: "{DEFAULT_MESSAGE}"

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import report
-from .config import DEFAULT_PATH, Config, ConfigError, Secret, find_token, load_config, starter_config, suggest_from_git
+from .config import (DEFAULT_PATH, Config, ConfigError, Secret, find_token, load_config, starter_config, suggest_from_git,
+                     token_variable)
 from .guides import GuideError, Loaded, load
 from .plan import Options, Plan, Snapshot, make_plan
 from .state import State, StateError, loads
@@ -176,8 +177,12 @@ def sync(ctx: Context, mode: str, *, dry_run: bool = False, force: bool = False,
             raise ConfigError(f"no repository configured: set 'repository' in {cfg.path or 'config/guidesync.yaml'} "
                               f"or run in CI{extra}; guidesync never guesses where to write")
         if token is None:
-            names = cfg.token_env or " or ".join(("GITHUB_TOKEN", "GH_TOKEN") if cfg.tracker == "github" else ("GITLAB_TOKEN",))
-            raise ConfigError(f"no {cfg.tracker} token: set {names}" + (" or log in with `gh auth login`" if cfg.tracker == "github" and not cfg.token_env else ""))
+            token_env = token_variable(cfg)
+            names = token_env or " or ".join(("GITHUB_TOKEN", "GH_TOKEN") if cfg.tracker == "github" else ("GITLAB_TOKEN",))
+            extra = " or log in with `gh auth login`" if cfg.tracker == "github" and not token_env and cfg.ci is None else ""
+            if cfg.token_env and not token_env:
+                extra += f" (token_env: {cfg.token_env} is not honoured inside CI: the action's token input is the token)"
+            raise ConfigError(f"no {cfg.tracker} token: set {names}{extra}")
     writes = not (planning or dry_run or offline)
     with RunLock(ctx.root) if writes else nullcontext():
         return _sync_locked(ctx, cfg, token, mode if not planning else "sync", planning, dry_run, force, full, as_json, offline, notes)

@@ -140,12 +140,14 @@ class Scene:
         if self.forge == "github":
             env.update(GITHUB_ACTIONS="true", GITHUB_EVENT_NAME="push", GITHUB_REF_NAME="main", GITHUB_REF_TYPE="branch",
                        GITHUB_REPOSITORY="acme/shop", GITHUB_RUN_ID="4242", GITHUB_SERVER_URL="https://github.com",
+                       GITHUB_API_URL=self.server.url,
                        GITHUB_OUTPUT=str(out), GITHUB_STEP_SUMMARY=str(summary), GITHUB_TOKEN=TOKEN,
                        INPUT_COMMAND="sync", INPUT_CONFIG="", INPUT_DRY_RUN="false", INPUT_COMMIT="true",
                        INPUT_COMMIT_MESSAGE="")
         else:
             env.update(GITLAB_CI="true", CI_PIPELINE_SOURCE="push", CI_COMMIT_BRANCH="main", CI_PROJECT_PATH="acme/shop",
                        CI_SERVER_HOST="127.0.0.1", CI_JOB_URL="https://gitlab.example/acme/shop/-/jobs/7",
+                       CI_SERVER_URL=self.server.url, CI_API_V4_URL=self.server.url + "/api/v4",
                        GUIDESYNC_TOKEN=TOKEN, GUIDESYNC_PUSH_URL=str(self.origin), GUIDESYNC_DOTENV=str(out),
                        GUIDESYNC_SUMMARY=str(summary))
         env.update(self.extra)
@@ -519,12 +521,14 @@ def test_bad_inputs_are_usage_errors(env, message):
 
 def test_every_input_is_read_from_its_variable():
     env = {"INPUT_COMMAND": "pull", "INPUT_CONFIG": "cfg.yaml", "GITHUB_TOKEN": "t0k", "INPUT_DRY_RUN": "true",
-           "INPUT_COMMIT": "pull-request", "INPUT_COMMIT_MESSAGE": "msg"}
+           "INPUT_COMMIT": "pull-request", "INPUT_COMMIT_MESSAGE": "msg", "INPUT_URL": "https://gitlab.example.com"}
     assert set(env) == set(action.INPUTS.values())
     s = action.read_settings("github", env)
-    assert (s.command, s.config, s.token, s.dry_run, s.commit, s.message) == ("pull", "cfg.yaml", "t0k", True, "pull-request", "msg")
+    assert (s.command, s.config, s.token, s.dry_run, s.commit, s.message, s.url) == (
+        "pull", "cfg.yaml", "t0k", True, "pull-request", "msg", "https://gitlab.example.com")
     g = action.read_settings("gitlab", {action.GITLAB_INPUTS[k]: env[v] for k, v in action.INPUTS.items() if k != "commit"})
-    assert (g.command, g.config, g.token, g.dry_run, g.message) == ("pull", "cfg.yaml", "t0k", True, "msg")
+    assert (g.command, g.config, g.token, g.dry_run, g.message, g.url) == (
+        "pull", "cfg.yaml", "t0k", True, "msg", "https://gitlab.example.com")
     defaults = action.read_settings("github", {})
     assert (defaults.command, defaults.dry_run, defaults.commit, defaults.message) == ("sync", False, "true", action.DEFAULT_MESSAGE)
 

@@ -341,3 +341,36 @@ def test_crash_tracebacks_show_no_local_variables():
     """Typer's pretty tracebacks can print every frame's locals (the raw token is a local of the
     tracker's constructor); they must stay off whatever Typer's default is."""
     assert app.pretty_exceptions_show_locals is False
+
+
+# -- issue 11: the new paths (a pull request's plan job, redirects, the write-back pull request) ------
+
+
+@pytest.mark.parametrize("forge", FORGES)
+def test_a_pull_request_plan_job_sends_no_secret_where_the_pull_request_says(make_workspace, caplog, forge):
+    """The PR names its own server in `url:` and another secret of the job in `token_env:`: neither
+    the job's token nor that secret reaches the PR's server, or any output."""
+    from tests.capture import Capture
+
+    main = _action()
+    ws = secure_workspace(make_workspace, forge)
+    attacker = Capture().start()
+    try:
+        other = SENTINEL_GL if forge == "github" else SENTINEL  # the job's second secret
+        if forge == "github":
+            env = {"GITHUB_ACTIONS": "true", "GITHUB_API_URL": ws.forge.server.url, "GITHUB_EVENT_NAME": "pull_request",
+                   "GITHUB_TOKEN": token_for(forge), "INPUT_COMMAND": "plan", "INPUT_COMMIT": "false"}
+        else:
+            env = {"GITLAB_CI": "true", "CI_API_V4_URL": ws.forge.server.url + "/api/v4", "CI_PIPELINE_SOURCE": "merge_request_event",
+                   "GUIDESYNC_TOKEN": token_for(forge), "GUIDESYNC_COMMAND": "plan", "GUIDESYNC_COMMIT": "false"}
+        env.update(JOB_SECRET=other, PATH=os.environ.get("PATH", ""))
+        for url in (attacker.url, ws.forge.server.url):
+            ws.write_config(url=url, token_env="JOB_SECRET")
+            out = io.StringIO()
+            code = main(["--forge", forge], env=env, cwd=str(ws.root), out=out)
+            assert_nowhere(ws, caplog, out.getvalue())
+            assert code == (2 if url == attacker.url else 0), out.getvalue()
+        assert attacker.got == []
+        assert_authenticated(ws)  # the job's token, not JOB_SECRET (the fake takes the sentinel only)
+    finally:
+        attacker.stop()

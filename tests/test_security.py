@@ -1,0 +1,147 @@
+"""Issue 11: what a pull request, a hostile server or a forged issue can make guidesync do.
+
+Each test plays one attacker against the real clients over HTTP on 127.0.0.1: a pull request that
+edits the configuration, a server (or a proxy) that redirects, paginates for ever or answers odd
+URLs, an issue whose marker was forged. ``tests/capture.py`` has the servers that record what
+reaches the attacker; ``tests/test_secrets.py`` runs the same paths with a sentinel token.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from guidesync import action
+from guidesync.config import Config, ConfigError, find_token, load_config
+from tests.capture import Capture
+from tests.conftest import FORGES, TOKEN
+
+OTHER_SECRET = "other-secret-of-the-job-5e1f"
+
+
+def ci_env(ws, forge: str, **extra: str) -> dict[str, str]:
+    """The environment of a pull request's plan job: the CI names the tracker, the job has a second secret."""
+    url = ws.forge.server.url
+    if forge == "github":
+        env = {"GITHUB_ACTIONS": "true", "GITHUB_API_URL": url, "GITHUB_REPOSITORY": "acme/shop",
+               "GITHUB_EVENT_NAME": "pull_request", "GITHUB_REF_NAME": "7/merge", "GITHUB_TOKEN": TOKEN,
+               "INPUT_COMMAND": "plan", "INPUT_COMMIT": "false"}
+    else:
+        env = {"GITLAB_CI": "true", "CI_API_V4_URL": url + "/api/v4", "CI_SERVER_URL": url, "CI_PROJECT_PATH": "acme/shop",
+               "CI_PIPELINE_SOURCE": "merge_request_event", "GUIDESYNC_TOKEN": TOKEN,
+               "GUIDESYNC_COMMAND": "plan", "GUIDESYNC_COMMIT": "false"}
+    env.update(OTHER_SECRET_VAR=OTHER_SECRET, PATH=os.environ.get("PATH", ""), **extra)
+    return env
+
+
+def run_action(ws, forge: str, env: dict[str, str]) -> tuple[int, str]:
+    out = io.StringIO()
+    code = action.main(["--forge", forge], env=env, cwd=str(ws.root), out=out)
+    return code, out.getvalue()
+
+
+def pr_config(ws, **keys) -> None:
+    """The pull request's own config/guidesync.yaml (the plan job reads the PR's files)."""
+    raw = yaml.safe_load((ws.root / "config" / "guidesync.yaml").read_text())
+    raw.update(keys)
+    (ws.root / "config" / "guidesync.yaml").write_text(yaml.safe_dump(raw))
+
+
+# -- 1. a pull request does not choose where the token goes -----------------------------------------
+
+
+@pytest.mark.parametrize("forge", FORGES)
+def test_a_pull_request_cannot_send_the_token_to_its_own_server(make_workspace, forge):
+    ws = make_workspace(forge)
+    attacker = Capture().start()
+    try:
+        pr_config(ws, url=attacker.url, token_env="OTHER_SECRET_VAR")
+        code, log = run_action(ws, forge, ci_env(ws, forge))
+        assert attacker.got == [], "the pull request's url was used"
+        assert code == 2, log
+        variable = "GITHUB_API_URL" if forge == "github" else "CI_API_V4_URL"
+        assert f"config/guidesync.yaml: key 'url' ({attacker.url}) disagrees with {variable}" in log
+        # Without the url, the plan runs against the CI's tracker with the action's token, not the
+        # variable the pull request named (the fake accepts the job token only: no 401).
+        pr_config(ws, url=ws.forge.server.url, token_env="OTHER_SECRET_VAR")
+        code, log = run_action(ws, forge, ci_env(ws, forge))
+        assert code == 0, log
+        assert ws.forge.server.log and all(e.status != 401 for e in ws.forge.server.log)
+        assert attacker.got == [] and OTHER_SECRET not in log
+    finally:
+        attacker.stop()
+
+
+def test_inside_ci_the_url_comes_from_the_ci_and_a_disagreeing_config_is_refused(tmp_path):
+    cfg_path = tmp_path / "guidesync.yaml"
+    cfg_path.write_text("tracker: github\nrepository: acme/shop\nurl: https://evil.example/api/v3\n")
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_API_URL": "https://api.github.com"}
+    with pytest.raises(ConfigError, match=r"guidesync.yaml: key 'url' \(https://evil.example/api/v3\) disagrees with GITHUB_API_URL"):
+        load_config(cfg_path, env)
+    # The same file by hand: its url is used.
+    assert load_config(cfg_path, {}).api_url == "https://evil.example/api/v3"
+    # A url that agrees (trailing slash, case of the host) is fine: configs of the earlier version keep working.
+    cfg_path.write_text("tracker: github\nrepository: acme/shop\nurl: https://API.github.com/\n")
+    cfg = load_config(cfg_path, env)
+    assert (cfg.api_url, cfg.url_source, cfg.ci) == ("https://api.github.com", "GITHUB_API_URL", "github")
+    # No url in the file: the CI's own; GitLab takes CI_API_V4_URL (an instance under a path too).
+    cfg_path.write_text("tracker: gitlab\n")
+    cfg = load_config(cfg_path, {"GITLAB_CI": "true", "CI_API_V4_URL": "https://example.com/gitlab/api/v4",
+                                 "CI_SERVER_URL": "https://example.com/gitlab"})
+    assert (cfg.api_url, cfg.url_source) == ("https://example.com/gitlab", "CI_API_V4_URL")
+    cfg_path.write_text("tracker: gitlab\nurl: https://example.com/gitlab/api/v4\n")
+    assert load_config(cfg_path, {"GITLAB_CI": "true", "CI_SERVER_URL": "https://example.com/gitlab"}).url_source == "CI_SERVER_URL"
+    # Another forge's tracker inside CI: the action's url input, else that forge's public default.
+    cfg_path.write_text("tracker: gitlab\nurl: https://gitlab.example.com\n")
+    with pytest.raises(ConfigError, match="disagrees with the default"):
+        load_config(cfg_path, {"GITHUB_ACTIONS": "true", "GITHUB_API_URL": "https://api.github.com"})
+    cfg = load_config(cfg_path, {"GITHUB_ACTIONS": "true", "GUIDESYNC_URL": "https://gitlab.example.com"})
+    assert (cfg.api_url, cfg.url_source) == ("https://gitlab.example.com", "GUIDESYNC_URL")
+
+
+def test_token_env_is_not_honoured_inside_ci(tmp_path):
+    cfg_path = tmp_path / "guidesync.yaml"
+    cfg_path.write_text("tracker: github\ntoken_env: OTHER_SECRET_VAR\n")
+    env = {"OTHER_SECRET_VAR": OTHER_SECRET, "GITHUB_TOKEN": TOKEN}
+    assert find_token(load_config(cfg_path, env), env, use_gh=False).reveal() == OTHER_SECRET  # by hand: honoured
+    for ci in ({"GITHUB_ACTIONS": "true"}, {"GITLAB_CI": "true"}):
+        cfg = load_config(cfg_path, {**env, **ci})
+        token = find_token(cfg, {**env, **ci}, use_gh=False)
+        assert token is not None and token.reveal() == TOKEN and token.source == "GITHUB_TOKEN"
+    assert find_token(Config(token_env="OTHER_SECRET_VAR", ci="github"), {"OTHER_SECRET_VAR": OTHER_SECRET}) is None
+
+
+@pytest.mark.parametrize("url", ["http://ghe.example.com/api/v3", "http://10.0.0.7/api/v3", "HTTP://gitlab.example.com",
+                                 "http://127.0.0.1.example.com"])
+def test_plain_http_is_refused_unless_the_host_is_this_machine(tmp_path, url):
+    cfg_path = tmp_path / "guidesync.yaml"
+    cfg_path.write_text(f"tracker: github\nrepository: acme/shop\nurl: {url}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(cfg_path, {})
+    assert "key 'url'" in str(info.value) and str(cfg_path) in str(info.value)
+    # ... from the CI's variables too
+    cfg_path.write_text("tracker: github\n")
+    if url.lower().startswith("http://"):
+        with pytest.raises(ConfigError, match="GITHUB_API_URL"):
+            load_config(cfg_path, {"GITHUB_ACTIONS": "true", "GITHUB_API_URL": url})
+        with pytest.raises(ConfigError, match="GITHUB_API_URL"):
+            load_config(cfg_path, {"GITHUB_API_URL": url})
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080", "http://127.9.9.9/api/v3", "http://localhost:1/x", "http://[::1]:9"])
+def test_plain_http_to_this_machine_stays_allowed(tmp_path, url):
+    cfg_path = tmp_path / "guidesync.yaml"
+    cfg_path.write_text(f"tracker: gitlab\nrepository: acme/shop\nurl: '{url}'\n")
+    assert load_config(cfg_path, {}).url == url
+
+
+def test_a_plain_http_push_url_is_refused():
+    env = {"GUIDESYNC_PUSH_URL": "http://gitlab.example.com/acme/shop.git", "GUIDESYNC_TOKEN": "t"}
+    out = io.StringIO()
+    assert action.main(["--forge", "gitlab"], env=env, cwd=".", out=out) == 2
+    assert "plain http" in out.getvalue()
+    assert action.read_settings("gitlab", {"GUIDESYNC_PUSH_URL": "http://127.0.0.1:9/acme/shop.git"}).push_url
