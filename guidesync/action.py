@@ -18,9 +18,12 @@ One run:
 6. **Write back**: when the run changed guides or the state file, commit exactly those files as the
    bot and push to the branch that triggered the run. If the branch moved meanwhile, the commit is
    rebased onto it and pushed again, a bounded number of times; a conflict or a refusal fails the
-   run with the reason. Nothing is ever force-pushed. With ``commit: pull-request`` the commit goes
-   to the branch ``guidesync/write-back`` and one pull request (opened once, then updated by each
-   push) carries it to the protected branch.
+   run with the reason. The branch that triggered the run is never force-pushed. With ``commit:
+   pull-request`` the write-back goes to the branch ``guidesync/write-back`` and one pull request
+   (opened once, then updated) carries it to the protected branch. That branch is rebuilt on every
+   run: the base branch's tip plus the bot's one commit, made from the base branch's own config and
+   guides, and pushed with ``--force-with-lease`` (that branch alone). Whatever else somebody pushed
+   there is never merged, read or carried into the pull request.
 
 Every git command goes through :func:`git`. The token reaches the tracker client through the
 environment only and is never printed; git error messages are redacted before they are shown.
@@ -304,20 +307,54 @@ def catch_up(repo: Repo, branch: str) -> list[str]:
     return [f"the checkout and {branch} have diverged; the write-back will be rebased onto {branch}"]
 
 
-def join_write_back_branch(repo: Repo, target: str) -> list[str]:
-    """Pull-request mode: start from the base branch plus any write-back still waiting in the pull request."""
-    tip = repo.remote_tip(target)
-    if tip is None or repo.is_ancestor(tip, repo.head()):
-        return []
-    if repo.out("rev-parse", "--is-shallow-repository") == "true":
-        # The merge needs the common history that a shallow checkout lacks.
-        repo.run("fetch", "--quiet", "--no-tags", "--unshallow", repo.remote, f"refs/heads/{repo.settings.branch}")
-    proc = repo.run("merge", "--no-edit", "--quiet", tip, check=False, identity=True)
+def write_back_tip(repo: Repo) -> str | None:
+    """Pull-request mode: the write-back branch's tip on the remote (None: there is none), read with
+    ``ls-remote`` only. Its content is never merged, checked out or read as config or guides."""
+    found = repo.out("ls-remote", repo.remote, f"refs/heads/{WRITE_BACK_BRANCH}")
+    return found.split()[0] if found else None
+
+
+def pending_is_current(repo: Repo, tip: str, paths: Sequence[str], state_file: str) -> bool:
+    """Does the pending write-back (``tip``) already hold exactly this run's write-back on the base
+    branch's tip? Then it is kept as it is (no new commit, no push that would only churn the pull
+    request). Only compared, never merged: the files are read as bytes from the fetched commit."""
+    repo.run("fetch", "--quiet", "--no-tags", repo.remote, f"refs/heads/{WRITE_BACK_BRANCH}")
+    if repo.out("rev-parse", "FETCH_HEAD") != tip:
+        return False
+    if repo.run("rev-parse", "--verify", "--quiet", f"{tip}^2", check=False).returncode == 0:
+        return False  # a merge: not the bot's one commit
+    if repo.out("rev-parse", f"{tip}^") != repo.head():
+        return False
+    changed = set(repo.out("diff", "--name-only", "-z", "HEAD", tip).split("\0")) - {""}
+    if changed != set(paths):
+        return False
+    for path in paths:
+        theirs = repo.run("show", f"{tip}:{path}", check=False)
+        try:
+            ours = (repo.root / path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return False
+        if theirs.returncode != 0:
+            return False
+        if path == state_file:
+            if _without_bookkeeping(theirs.stdout) != _without_bookkeeping(ours):
+                return False
+        elif theirs.stdout != ours:
+            return False
+    return True
+
+
+def push_write_back(repo: Repo, expected: str | None) -> None:
+    """Pull-request mode: replace the write-back branch with HEAD (the base branch plus the bot's
+    commit). ``--force-with-lease`` on that branch alone, expecting the tip this run saw (or none):
+    a concurrent change is refused, never overwritten blindly; no other branch is ever forced."""
+    ref = f"refs/heads/{WRITE_BACK_BRANCH}"
+    proc = repo.run("push", "--quiet", "--porcelain", f"--force-with-lease={ref}:{expected or ''}",
+                    repo.remote, f"HEAD:{ref}", check=False)
     if proc.returncode != 0:
-        repo.run("merge", "--abort", check=False)
-        raise ActionError(f"cannot merge the pending {target} into {repo.settings.branch}: "
-                          f"merge or close its pull request, then run again")
-    return [f"continuing the pending write-back on {target}"]
+        why = repo.redact((proc.stderr or proc.stdout).strip())
+        raise ActionError(f"push to {WRITE_BACK_BRANCH} was refused (it changed while this run went on, or the token "
+                          f"may not push there): {why}; nothing was pushed, the next run rebuilds it")
 
 
 def push_with_retry(repo: Repo, branch: str, attempts: int = PUSH_ATTEMPTS) -> list[str]:
@@ -526,6 +563,17 @@ def state_needs_commit(repo: Repo, state_file: str) -> bool:
     return strip(old) != strip(new)
 
 
+def _without_bookkeeping(text: str) -> Any:
+    """A state file's content without the listing bookkeeping (the text itself if it is not JSON)."""
+    import json
+
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text
+    return {k: v for k, v in data.items() if k not in BOOKKEEPING} if isinstance(data, dict) else data
+
+
 def changed_paths(repo: Repo, data: Mapping[str, Any], state_file: str) -> list[str]:
     """The files to commit: the guides written back, and the state file when it matters."""
     paths = list(data.get("guides_changed") or [])
@@ -593,23 +641,26 @@ def run(settings: Settings, *, root: Path, env: Mapping[str, str], out: TextIO) 
         say("guidesync: skipped: the triggering commit is guidesync's own write-back")
         return finish(OK)
 
+    # 2. Catch up with the branch. In pull-request mode too, the run works on the base branch's tip:
+    # its config and guides, never the write-back branch's (anybody who may push that branch could
+    # otherwise redirect this run's token or launder changes into the bot's pull request).
+    target = WRITE_BACK_BRANCH if s.commit == "pull-request" else s.branch
+    pending: str | None = None
+    try:
+        if s.committing:
+            notes += catch_up(repo, s.branch)
+            if s.commit == "pull-request":
+                pending = write_back_tip(repo)
+    except ActionError as exc:
+        error(str(exc))
+        return finish(exc.code)
+
     ctx = commands.Context(config_path=s.config, root=root, env=penv, use_gh=False)
     try:
         cfg = load_config(s.config, penv) if s.config else load_config(root / DEFAULT_PATH, penv, explicit=False)
     except commands.ERRORS as exc:
         error(f"guidesync: {exc}")
         return finish(USAGE)
-
-    # 2. Catch up with the branch (and the pending pull request branch).
-    target = WRITE_BACK_BRANCH if s.commit == "pull-request" else s.branch
-    try:
-        if s.committing:
-            notes += catch_up(repo, s.branch)
-            if s.commit == "pull-request":
-                notes += join_write_back_branch(repo, target)
-    except ActionError as exc:
-        error(str(exc))
-        return finish(exc.code)
 
     # 3. Lint: problems as annotations on the files.
     try:
@@ -662,13 +713,19 @@ def run(settings: Settings, *, root: Path, env: Mapping[str, str], out: TextIO) 
         try:
             paths = changed_paths(repo, data or {}, cfg.state_file)
             if repo.changed(paths):
-                repo.commit(paths, s.message, s.run_ref)
-                notes += push_with_retry(repo, target)
-                sha = repo.head()
+                if s.commit == "pull-request" and pending is not None and pending_is_current(repo, pending, paths, cfg.state_file):
+                    sha = pending
+                    notes.append(f"the pending write-back {sha[:12]} on {target} already holds these changes")
+                else:
+                    repo.commit(paths, s.message, s.run_ref)
+                    if s.commit == "pull-request":
+                        push_write_back(repo, pending)
+                    else:
+                        notes += push_with_retry(repo, target)
+                    sha = repo.head()
+                    notes.append(f"committed {sha[:12]} to {target}")
+                    say(f"guidesync: pushed the write-back {sha[:12]} to {target}")
                 values["commit"] = sha
-                where = target
-                notes.append(f"committed {sha[:12]} to {where}")
-                say(f"guidesync: pushed the write-back {sha[:12]} to {where}")
                 if s.commit == "pull-request":
                     assert cfg.repository is not None
                     number, url, opened = ensure_pull_request(

@@ -448,8 +448,9 @@ def test_pull_request_mode_pushes_a_branch_and_opens_one_pull_request(make_scene
     assert len(create) == 1 and create[0].body["head"] == action.WRITE_BACK_BRANCH and create[0].body["base"] == "main"
     assert scene.server.requests("GET", r"/pulls$")[0].query["head"] == ["acme:guidesync/write-back"]
 
-    # While the PR waits, main moves on and an issue is closed: the next run continues on the pending
-    # branch merged with main, pushes one more commit there (fast-forward) and updates the same PR.
+    # While the PR waits, main moves on and an issue is closed: the next run rebuilds the branch from
+    # main (the pending links are found again by their markers, never a second issue), pushes it with a
+    # lease and keeps the same PR.
     scene.person_commit("guides/checkout-redesign.md", lambda t: t.replace("single page that validates", "single page that checks"),
                         "wording")
     cache = next(n for n, i in scene.issues().items() if i["title"].startswith("Cache cart totals"))
@@ -460,15 +461,22 @@ def test_pull_request_mode_pushes_a_branch_and_opens_one_pull_request(make_scene
     assert len(scene.server.pulls) == 1 and len(scene.server.requests("POST", r"/pulls$")) == 1
     assert "updated pull request #900" in r.summary
     tip = scene.git(scene.origin, "rev-parse", action.WRITE_BACK_BRANCH)
-    assert scene.git(scene.origin, "merge-base", "--is-ancestor", branch[0].split("|")[0], tip) == ""
-    assert scene.git(scene.origin, "merge-base", "--is-ancestor", "main", tip) == ""
+    assert scene.git(scene.origin, "rev-parse", f"{tip}^") == scene.git(scene.origin, "rev-parse", "main")
+    assert scene.git(scene.origin, "log", "-1", "--format=%an", tip) == BOT_NAME
     assert len(scene.issues()) == 10
-    assert "adopted" not in r.log and "1 checked" in r.log  # the pending links were seen, not found again
     row = next(line for line in r.summary.splitlines() if "Cache cart totals" in line)
     assert f"[#{cache}](" in row and "checked" in row
     impl = scene.git(scene.origin, "show", f"{action.WRITE_BACK_BRANCH}:guides/checkout-redesign.md")
     assert "- [x] Cache cart totals" in impl and "single page that checks" in impl
+    assert len(_links(impl)) == 6
     assert r.outputs["commit"] == tip
+
+    # A third run with nothing new keeps the pending branch as it is: no new commit, no push.
+    r = scene.run(cwd=scene.clone("work3"), INPUT_COMMIT="pull-request", GITHUB_EVENT_NAME="schedule")
+    assert r.code == 0, r.log
+    assert scene.git(scene.origin, "rev-parse", action.WRITE_BACK_BRANCH) == tip
+    assert "already holds these changes" in r.summary and r.outputs["commit"] == tip
+    assert len(scene.server.pulls) == 1
 
 
 def test_pull_request_mode_reports_an_api_failure_after_pushing_the_branch(make_scene):

@@ -374,3 +374,32 @@ def test_a_pull_request_plan_job_sends_no_secret_where_the_pull_request_says(mak
         assert_authenticated(ws)  # the job's token, not JOB_SECRET (the fake takes the sentinel only)
     finally:
         attacker.stop()
+
+
+from tests.test_action import FakeGitHubWithPulls, make_scene  # noqa: E402,F401  (a fixture)
+
+
+def test_pull_request_mode_sends_and_writes_no_token(make_scene, caplog):
+    """``commit: pull-request``: the branch, its commits, the pull request and every output hold no token."""
+    import subprocess
+
+    scene = make_scene(server_cls=FakeGitHubWithPulls)
+    scene.server.token = SENTINEL
+    for run in (1, 2):
+        if run == 2:
+            scene.server.close_issue("acme/shop", 1)
+        r = scene.run(cwd=scene.work if run == 1 else scene.clone("again"), INPUT_COMMIT="pull-request",
+                      GITHUB_TOKEN=SENTINEL, GITHUB_EVENT_NAME="schedule")
+        assert r.code == 0, r.log
+        history = subprocess.run(["git", "log", "-p", "--all", "--format=%H %an %B"], cwd=scene.origin, env=scene.env,
+                                 capture_output=True, text=True).stdout
+        texts = [r.log, r.summary, "".join(r.outputs.values()), history,
+                 json.dumps(scene.server.pulls), json.dumps([[e.path, e.query, e.body, e.headers] for e in scene.server.log])]
+        for secret in SECRETS:
+            for t in texts:
+                assert secret not in t
+        for path in scene.tmp.rglob("*"):
+            if path.is_file() and ".git" not in path.parts:
+                assert SENTINEL.encode() not in path.read_bytes(), path
+        assert [line for line in caplog.text.splitlines() if "SENTINEL" in line] == []
+    assert len(scene.server.pulls) == 1 and all(e.status != 401 for e in scene.server.log)

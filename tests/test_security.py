@@ -145,3 +145,72 @@ def test_a_plain_http_push_url_is_refused():
     assert action.main(["--forge", "gitlab"], env=env, cwd=".", out=out) == 2
     assert "plain http" in out.getvalue()
     assert action.read_settings("gitlab", {"GUIDESYNC_PUSH_URL": "http://127.0.0.1:9/acme/shop.git"}).push_url
+
+
+# -- 2. the write-back branch of `commit: pull-request` is not trusted ----------------------------
+
+from tests.test_action import BOT_NAME, FakeGitHubWithPulls, make_scene  # noqa: E402,F401  (a fixture)
+
+EVIL_GUIDE = """# Phase 9: Laundered - Detailed Implementation Guide
+
+## Deliverables Checklist
+
+- [ ] Laundered task one
+- [ ] Laundered task two
+"""
+
+
+def test_the_write_back_branch_is_rebuilt_from_the_base_and_never_merged(make_scene):
+    scene = make_scene(server_cls=FakeGitHubWithPulls)
+    assert scene.run(INPUT_COMMIT="pull-request").code == 0
+    attacker = Capture().start()
+    try:
+        # Somebody who may push guidesync/write-back (but not main) adds a guide, a workflow and a
+        # config pointing at their server, hoping the next sync merges and runs them.
+        evil = scene.clone("evil", shallow=False)
+        scene.git(evil, "checkout", "--quiet", "-B", "wb", f"origin/{action.WRITE_BACK_BRANCH}")
+        (evil / "guides" / "laundered.md").write_text(EVIL_GUIDE)
+        (evil / ".github" / "workflows").mkdir(parents=True)
+        (evil / ".github" / "workflows" / "evil.yml").write_text("on: push\n")
+        cfg = yaml.safe_load((evil / "config" / "guidesync.yaml").read_text())
+        cfg.update(url=attacker.url, token_env="GITHUB_TOKEN")
+        (evil / "config" / "guidesync.yaml").write_text(yaml.safe_dump(cfg))
+        scene.git(evil, "add", "-A")
+        scene.git(evil, "-c", "user.name=Mallory", "-c", "user.email=m@example.com", "commit", "--quiet", "-m", "tweak")
+        scene.git(evil, "push", "--quiet", "origin", f"HEAD:refs/heads/{action.WRITE_BACK_BRANCH}")
+        scene.server.close_issue("acme/shop", next(n for n, i in scene.issues().items() if i["title"].startswith("Seed script")))
+
+        r = scene.run(cwd=scene.clone("work2"), INPUT_COMMIT="pull-request", GITHUB_EVENT_NAME="schedule")
+        assert r.code == 0, r.log
+        assert attacker.got == []
+        assert not any("Laundered" in i["title"] for i in scene.issues().values()) and len(scene.issues()) == 10
+        tip = scene.git(scene.origin, "rev-parse", action.WRITE_BACK_BRANCH)
+        # The branch is main plus the bot's one commit: Mallory's commit and files are gone.
+        assert scene.git(scene.origin, "rev-list", "--count", f"main..{tip}") == "1"
+        assert scene.git(scene.origin, "rev-parse", f"{tip}^") == scene.git(scene.origin, "rev-parse", "main")
+        assert scene.git(scene.origin, "log", "-1", "--format=%an", tip) == BOT_NAME
+        files = scene.git(scene.origin, "ls-tree", "-r", "--name-only", tip).splitlines()
+        assert "guides/laundered.md" not in files and ".github/workflows/evil.yml" not in files
+        assert scene.git(scene.origin, "show", f"{tip}:config/guidesync.yaml") == scene.origin_file("config/guidesync.yaml")
+        assert "- [x] Seed script" in scene.git(scene.origin, "show", f"{tip}:guides/phase-1-foundation.md")
+        assert len(scene.server.pulls) == 1
+    finally:
+        attacker.stop()
+
+
+def test_a_write_back_branch_that_moves_during_the_run_is_not_overwritten(make_scene, monkeypatch):
+    scene = make_scene(server_cls=FakeGitHubWithPulls)
+    assert scene.run(INPUT_COMMIT="pull-request").code == 0
+    scene.server.close_issue("acme/shop", next(n for n, i in scene.issues().items() if i["title"].startswith("Seed script")))
+    real = action.git
+    other = scene.clone("other", shallow=False)
+
+    def racing(args, *, cwd, env, check=True):
+        if args and args[0] == "push" and any(a.startswith("--force-with-lease") for a in args):
+            scene.git(other, "push", "--quiet", "--force", "origin", f"main:refs/heads/{action.WRITE_BACK_BRANCH}")
+        return real(args, cwd=cwd, env=env, check=check)
+
+    monkeypatch.setattr(action, "git", racing)
+    r = scene.run(cwd=scene.clone("work2"), INPUT_COMMIT="pull-request", GITHUB_EVENT_NAME="schedule")
+    assert r.code == 1 and f"push to {action.WRITE_BACK_BRANCH} was refused" in r.log
+    assert scene.git(scene.origin, "rev-parse", action.WRITE_BACK_BRANCH) == scene.git(scene.origin, "rev-parse", "main")
