@@ -95,9 +95,14 @@ class GitError(Exception):
         super().__init__(f"git {' '.join(args[:2])} failed ({proc.returncode}): {(proc.stderr or proc.stdout).strip()}")
 
 
+#: Options of every git command guidesync runs. No redirect is followed: git would send the push
+#: token (``http.extraHeader``) to wherever a redirect of the first request pointed.
+GIT_OPTIONS = ("-c", "http.followRedirects=false")
+
+
 def git(args: Sequence[str], *, cwd: str | os.PathLike[str], env: Mapping[str, str], check: bool = True) -> subprocess.CompletedProcess:
     """Run one git command (no shell) and capture what it says. The only way this module calls git."""
-    proc = subprocess.run(["git", *args], cwd=cwd, env=dict(env), capture_output=True, text=True, check=False,
+    proc = subprocess.run(["git", *GIT_OPTIONS, *args], cwd=cwd, env=dict(env), capture_output=True, text=True, check=False,
                           stdin=subprocess.DEVNULL)
     if check and proc.returncode != 0:
         raise GitError(args, proc)

@@ -403,3 +403,26 @@ def test_pull_request_mode_sends_and_writes_no_token(make_scene, caplog):
                 assert SENTINEL.encode() not in path.read_bytes(), path
         assert [line for line in caplog.text.splitlines() if "SENTINEL" in line] == []
     assert len(scene.server.pulls) == 1 and all(e.status != 401 for e in scene.server.log)
+
+
+@pytest.mark.parametrize("forge", FORGES)
+@pytest.mark.parametrize("what", ["listing", "create"])
+def test_a_redirect_to_another_host_never_carries_the_token(make_workspace, caplog, forge, what):
+    """The forge (or a proxy in front of it) redirects a read or a write elsewhere: nothing follows it."""
+    from tests.capture import Capture
+
+    ws = secure_workspace(make_workspace, forge)
+    attacker = Capture().start()
+    try:
+        path = ws.forge.create_path  # the issues collection: listed (GET) and created in (POST)
+        method = "POST" if what == "create" else "GET"
+        for status in (302, 307):
+            ws.forge.server.clear_faults()
+            ws.forge.server.add_fault(method=method, path=path, kind="status", status=status, times=1000,
+                                      headers={"Location": attacker.url + "/steal"})
+            for args in (["push", "--verbose"], ["sync", "--json", "--verbose"]):
+                code, out = invoke(ws, caplog, args, token_for(forge))
+                assert code in (1, 2) and "redirect" in out, out
+        assert attacker.got == [] and "SENTINEL" not in attacker.everything()
+    finally:
+        attacker.stop()

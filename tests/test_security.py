@@ -19,6 +19,7 @@ from guidesync import action
 from guidesync.config import Config, ConfigError, find_token, load_config
 from tests.capture import Capture
 from tests.conftest import FORGES, TOKEN
+from tests.fakes.base import Response
 
 OTHER_SECRET = "other-secret-of-the-job-5e1f"
 
@@ -214,3 +215,64 @@ def test_a_write_back_branch_that_moves_during_the_run_is_not_overwritten(make_s
     r = scene.run(cwd=scene.clone("work2"), INPUT_COMMIT="pull-request", GITHUB_EVENT_NAME="schedule")
     assert r.code == 1 and f"push to {action.WRITE_BACK_BRANCH} was refused" in r.log
     assert scene.git(scene.origin, "rev-parse", action.WRITE_BACK_BRANCH) == scene.git(scene.origin, "rev-parse", "main")
+
+
+# -- 3. no redirect takes the token to another host (API and git push) -----------------------------
+
+from guidesync import commands  # noqa: E402
+from tests.capture import GitBackend, redirect_to  # noqa: E402
+
+LISTING = {"github": r"/repos/acme/shop/issues$", "gitlab": r"/projects/acme%2Fshop/issues$"}
+
+
+def _redirect(ws, attacker, method: str, path: str, status: int, host: str = "127.0.0.1") -> None:
+    where = attacker.url.replace("127.0.0.1", host)
+    ws.forge.server.add_fault(method=method, path=path, kind="status", status=status, times=1000,
+                              headers={"Location": where + path.rstrip("$").replace("\\", "")}, body=None)
+
+
+@pytest.mark.parametrize("forge", FORGES)
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirected_listing_is_an_error_and_the_token_stays_home(make_workspace, forge, status):
+    ws = make_workspace(forge)
+    attacker = Capture().start()
+    try:
+        _redirect(ws, attacker, "GET", LISTING[forge], status, host="localhost" if status == 301 else "127.0.0.1")
+        with pytest.raises(commands.Fatal, match=r"redirect"):
+            ws.run("push")
+        assert attacker.got == []
+        assert ws.forge.writes() == 0 and not (ws.root / ".guidesync").exists()  # nothing written from that listing
+    finally:
+        attacker.stop()
+
+
+@pytest.mark.parametrize("forge", FORGES)
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_redirected_write_is_an_error_and_is_not_replayed(make_workspace, forge, status):
+    ws = make_workspace(forge, guides=("phase-1-foundation.md",))
+    attacker = Capture(lambda req: Response(201, {})).start()  # it would accept a replayed write
+    try:
+        _redirect(ws, attacker, "POST", ws.forge.create_path, status)
+        out = ws.run("push")
+        assert out.code == 1
+        assert attacker.got == [], [(r.method, r.path) for r in attacker.got]
+        errors = out.data.errors
+        assert errors and all("redirect" in e or "gone" in e or "moved" in e for e in errors), errors
+        assert ws.forge.issues() == {}
+    finally:
+        attacker.stop()
+
+
+def test_git_push_follows_no_redirect_with_the_token(make_scene):
+    scene = make_scene("gitlab")
+    backend = GitBackend(scene.tmp).start()  # serves origin.git, as a hostile host would
+    redirector = Capture(redirect_to(backend.url)).start()
+    try:
+        r = scene.run(GUIDESYNC_PUSH_URL=redirector.url + "/origin.git")
+        assert backend.got == [] and backend.credentials() == []
+        assert redirector.credentials()  # the configured host got the header, and only it
+        assert r.code != 0 and "302" in r.log and TOKEN not in r.log
+        assert scene.git(scene.origin, "log", "-1", "--format=%an", "main") != "guidesync[bot]"
+    finally:
+        redirector.stop()
+        backend.stop()

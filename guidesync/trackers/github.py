@@ -8,6 +8,7 @@ rate limit) are ours to read. PyGithub's own retries and throttling are switched
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timezone
 from typing import Any, Iterable
@@ -29,6 +30,7 @@ from .base import (
     given,
     header_time,
 )
+from .http import shown_origin
 
 DEFAULT_API = "https://api.github.com"
 
@@ -68,6 +70,18 @@ def _milestone(data: dict[str, Any]) -> RemoteMilestone:
         description=data.get("description") or "",
         state=data.get("state") or "open",
     )
+
+
+def _json(output: Any) -> Any:
+    """An answer's body as PyGithub reads it: JSON, None when empty, {"data": text} when not JSON."""
+    if isinstance(output, bytes):
+        output = output.decode("utf-8", "replace")
+    if not output:
+        return None
+    try:
+        return json.loads(output)
+    except ValueError:
+        return {"data": output}
 
 
 def _message(exc: GithubException) -> str:
@@ -113,8 +127,16 @@ def translate(exc: Exception, what: str) -> TrackerError:
             return TrackerError("forbidden", msg, status=status)
         if status == 404:
             return TrackerError("not_found", msg, status=status)
-        if status in (301, 410):
+        location = headers.get("location")
+        to = f" to {shown_origin(location)}" if location and "://" in location else ""
+        if status == 301:  # a transferred issue (a write's redirect is never followed)
+            return TrackerError("gone", f"{what}: GitHub answered 301, moved away{to}; not followed", status=status)
+        if status == 410:
             return TrackerError("gone", msg, status=status)
+        if status is not None and 300 <= status < 400:
+            return TrackerError("invalid", f"{what}: GitHub answered {status}, a redirect{to}; guidesync does not follow "
+                                "it (the token would go along, a write would be replayed): check the configured url",
+                                status=status)
         if status == 422:
             data = exc.data if isinstance(exc.data, dict) else {}
             codes = {e.get("code") for e in data.get("errors") or () if isinstance(e, dict)}
@@ -122,6 +144,10 @@ def translate(exc: Exception, what: str) -> TrackerError:
         if status is not None and status >= 500:
             return TrackerError("transient", msg, status=status)
         return TrackerError("invalid", msg, status=status)
+    if isinstance(exc, RuntimeError) and "redirected" in str(exc):
+        # PyGithub follows a 301 of a read only on the same host and raises this otherwise.
+        return TrackerError("invalid", f"{what}: GitHub redirected to another host or scheme; not followed: "
+                            "check the configured url")
     name = type(exc).__name__
     return TrackerError("transient", f"{what}: connection problem ({name})")
 
@@ -209,7 +235,14 @@ class GitHubTracker:
             if write:
                 self.policy.stats.writes += 1
             try:
-                h, data = self._requester.requestJsonAndCheck(verb, url, parameters=params, headers=headers, input=body)
+                # requestJson, not requestJsonAndCheck: with no connection given it always talks to
+                # the configured host (an absolute URL keeps only its path and query), and it hands
+                # back the status, so that a 3xx it did not follow is an error here, not "no data".
+                status, h, output = self._requester.requestJson(verb, url, parameters=params, headers=headers, input=body)
+                h = {k.lower(): v for k, v in h.items()}
+                data = _json(output)
+                if status >= 300 and status != 304:
+                    raise self._requester.createException(status, h, data)
             except GithubException as exc:
                 self.policy.stats.note_remaining(exc.headers or {}, "x-ratelimit-remaining")
                 self.policy.stats.charged += 1
@@ -217,8 +250,6 @@ class GitHubTracker:
             except Exception as exc:  # transport errors: connection reset, timeout, …
                 self.policy.stats.charged += 1
                 raise translate(exc, what) from None
-            h = {k.lower(): v for k, v in h.items()}
-            status = 304 if data is None and headers and "If-None-Match" in headers else 200
             if status != 304:
                 self.policy.stats.charged += 1
             self.policy.stats.note_remaining(h, "x-ratelimit-remaining")

@@ -43,6 +43,7 @@ from .base import (
     given,
     header_time,
 )
+from .http import NoForeignRedirects, shown_origin
 
 DEFAULT_URL = "https://gitlab.com"
 #: GitLab's own limits: title 255 characters, description 1,048,576 (kept a little under).
@@ -157,6 +158,13 @@ def translate(exc: Exception, what: str, headers: dict[str, str] | None = None) 
         )
     if isinstance(exc, glexc.GitlabError) and exc.response_code is not None:
         status = int(exc.response_code)
+        if 300 <= status < 400:
+            location = headers.get("location")
+            to = f" to {shown_origin(location)}" if location and "://" in location else ""
+            return TrackerError(
+                "invalid",
+                f"{what}: GitLab answered {status}, a redirect{to}; guidesync follows no redirect of a write and none "
+                "to another host (the token would go along): check the configured url", status=status)
         msg = f"{what}: GitLab answered {status}: {_message(exc)}"
         if status == 401:
             return TrackerError("auth", f"{what}: GitLab rejected the token (401 Unauthorized)", status=status)
@@ -196,6 +204,9 @@ class GitLabTracker:
             per_page=100,
             retry_transient_errors=False,
             timeout=timeout,
+            # requests keeps PRIVATE-TOKEN on a redirect to another host (it strips only Authorization)
+            # and a 307 replays a write: only same-origin redirects of reads are followed.
+            session=NoForeignRedirects(),
         )
         self._last = threading.local()  # the last answer seen on this thread (for its headers)
         self._gl.session.hooks.setdefault("response", []).append(self._remember)
