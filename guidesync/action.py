@@ -393,17 +393,18 @@ def push_with_retry(repo: Repo, branch: str, attempts: int = PUSH_ATTEMPTS) -> l
 # -------------------------------------------------------------------------- pull requests
 
 
-def ensure_pull_request(*, api_url: str, repository: str, token: str, base: str, head: str, body: str) -> tuple[int, str, bool]:
-    """Open the write-back pull request, or find the open one. (number, url, opened now)."""
-    import github
+def ensure_pull_request(cfg: Any, *, token: str, base: str, head: str, body: str) -> tuple[int, str, bool]:
+    """Open the write-back pull request, or find the open one. (number, url, opened now).
 
-    gh = github.Github(auth=github.Auth.Token(token), base_url=api_url, retry=None, per_page=100, lazy=True)
-    repo = gh.get_repo(repository)
-    owner = repository.split("/")[0]
-    for pr in repo.get_pulls(state="open", head=f"{owner}:{head}", base=base):
-        return pr.number, pr.html_url, False
-    pr = repo.create_pull(base=base, head=head, title="guidesync: write back issue links and checkboxes", body=body)
-    return pr.number, pr.html_url, True
+    Through the GitHub adapter, so that the same rules hold as for the issues: the configured host
+    only, no redirect followed, the call policy's retries."""
+    from .trackers.base import CallPolicy
+    from .trackers.github import GitHubTracker
+
+    assert cfg.repository is not None
+    policy = CallPolicy(write_interval=0, max_retries=cfg.max_retries, max_wait=cfg.max_retry_wait, reserve=0)
+    tracker = GitHubTracker(cfg.repository, token, url=cfg.api_url, policy=policy, timeout=cfg.timeout)
+    return tracker.pull_request(head=head, base=base, title="guidesync: write back issue links and checkboxes", body=body)
 
 
 # ----------------------------------------------------------------------------- reporting
@@ -697,8 +698,7 @@ def run(settings: Settings, *, root: Path, env: Mapping[str, str], out: TextIO) 
     from .plan import Plan
     from .sync import RunResult
 
-    from github import GithubException
-    from requests import RequestException
+    from .trackers.base import BudgetExhausted, TrackerError
 
     if isinstance(outcome.data, RunResult):
         data = report.result_data(outcome.data, outcome.stats)
@@ -732,9 +732,8 @@ def run(settings: Settings, *, root: Path, env: Mapping[str, str], out: TextIO) 
                     say(f"guidesync: pushed the write-back {sha[:12]} to {target}")
                 values["commit"] = sha
                 if s.commit == "pull-request":
-                    assert cfg.repository is not None
                     number, url, opened = ensure_pull_request(
-                        api_url=cfg.api_url, repository=cfg.repository, token=s.token, base=s.branch, head=target,
+                        cfg, token=s.token, base=s.branch, head=target,
                         body="guidesync wrote issue links and checkboxes back into the guides; merge to keep them.\n\n"
                              f"Run: {s.run_ref}\n")
                     values["pull-request"] = url
@@ -745,7 +744,7 @@ def run(settings: Settings, *, root: Path, env: Mapping[str, str], out: TextIO) 
         except ActionError as exc:
             error(str(exc))
             code = max(code, FAILED) if code != USAGE else code
-        except (GithubException, RequestException) as exc:  # the pull request API
+        except (TrackerError, BudgetExhausted) as exc:  # the pull request API
             error(f"the write-back is on {target}, but opening its pull request failed: {exc}")
             code = FAILED
     return finish(code, data, counts, planned)

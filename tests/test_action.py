@@ -483,7 +483,8 @@ def test_pull_request_mode_reports_an_api_failure_after_pushing_the_branch(make_
     scene = make_scene()  # the plain fake has no pull request endpoints: 404
     r = scene.run(INPUT_COMMIT="pull-request")
     assert r.code == 1
-    assert "::error::the write-back is on guidesync/write-back, but opening its pull request failed: 404" in r.log
+    assert "::error::the write-back is on guidesync/write-back, but opening its pull request failed: " in r.log
+    assert "GitHub answered 404" in r.log
     assert scene.git(scene.origin, "log", "-1", "--format=%an", action.WRITE_BACK_BRANCH) == BOT_NAME
     assert r.outputs["commit"] and r.outputs["pull-request"] == ""
 

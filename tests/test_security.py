@@ -276,3 +276,136 @@ def test_git_push_follows_no_redirect_with_the_token(make_scene):
     finally:
         redirector.stop()
         backend.stop()
+
+
+# -- 8. a listing that never ends fails the run before any write -----------------------------------
+
+import re  # noqa: E402
+
+from guidesync.trackers.github import GitHubTracker  # noqa: E402
+from guidesync.trackers.gitlab import GitLabTracker  # noqa: E402
+
+
+def _endless(ws, forge: str, *, fresh: bool, total_pages: int | None = None) -> list[int]:
+    """The issues listing always offers a next page: the same issues again, or new ones every time."""
+    server, real = ws.forge.server, ws.forge.server.handle
+    served: list[int] = []
+
+    def handle(req):
+        if req.method == "GET" and re.search(LISTING[forge], req.path):
+            page = int(req.arg("page", "1") or 1)
+            served.append(page)
+            first = page * 100 if fresh else 100
+            body = [{"id": n, "number": n, "iid": n} for n in range(first, first + 100)]
+            if page >= 50:  # a safety valve: without the fix the test fails instead of hanging
+                return Response(200, body)
+            if forge == "github":
+                headers = {"Link": f'<{server.url}{req.path}?labels=guidesync&per_page=100&page={page + 1}>; rel="next"'}
+            else:
+                headers = {"X-Next-Page": str(page + 1), "X-Page": str(page)}
+                if total_pages is not None:
+                    headers["X-Total-Pages"] = str(total_pages)
+            return Response(200, body, headers)
+        return real(req)
+
+    server.handle = handle
+    return served
+
+
+@pytest.mark.parametrize("forge", FORGES)
+def test_a_listing_that_repeats_itself_fails_before_any_write(make_workspace, forge):
+    ws = make_workspace(forge)
+    served = _endless(ws, forge, fresh=False)
+    with pytest.raises(commands.Fatal, match="listing issues: page 2 brought nothing not listed before"):
+        ws.run("sync")
+    assert served == [1, 2]
+    assert ws.forge.writes() == 0 and not (ws.root / ".guidesync").exists()
+    assert "([#" not in ws.read("phase-1-foundation.md")
+
+
+@pytest.mark.parametrize("forge", FORGES)
+def test_a_listing_with_ever_new_pages_stops_at_the_cap(make_workspace, forge, monkeypatch):
+    ws = make_workspace(forge)
+    cls = GitHubTracker if forge == "github" else GitLabTracker
+    monkeypatch.setattr(cls, "max_listed", 1000)  # the real cap is MAX_LISTED: 1,000 pages of 100
+    served = _endless(ws, forge, fresh=True)
+    with pytest.raises(commands.Fatal, match=r"listing issues: the server offers more than 10 pages of 100 \(1000 items"):
+        ws.run("sync")
+    assert served == list(range(1, 11))
+    assert ws.forge.writes() == 0 and not (ws.root / ".guidesync").exists()
+
+
+def test_gitlab_stops_past_the_total_pages_it_announced(make_workspace):
+    ws = make_workspace("gitlab")
+    served = _endless(ws, "gitlab", fresh=True, total_pages=3)
+    with pytest.raises(commands.Fatal, match="offers page 4 but said there are 3 pages"):
+        ws.run("push")
+    assert served == [1, 2, 3] and ws.forge.writes() == 0
+
+
+def test_the_page_cap_is_derived_from_the_documented_maximum():
+    from guidesync.trackers.base import MAX_LISTED, PageGuard
+
+    assert MAX_LISTED == 100_000
+    assert PageGuard("x", 100, MAX_LISTED).max_pages == 1000
+    assert PageGuard("x", 30, 100).max_pages == 4
+
+
+# -- 10. the next-page host check holds under python -O ---------------------------------------------
+
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+_LIST_UNDER_O = """
+import sys
+from guidesync.trackers.base import CallPolicy, TrackerError
+from guidesync.trackers.github import GitHubTracker
+from guidesync.trackers.gitlab import GitLabTracker
+forge, url, token = sys.argv[1:4]
+cls = GitHubTracker if forge == "github" else GitLabTracker
+tracker = cls("acme/shop", token, url=url, policy=CallPolicy(write_interval=0, max_retries=0, sleep=lambda s: None), timeout=5)
+try:
+    listing = tracker.list_milestones({})
+    print("LISTED", len(listing.items))
+except TrackerError as exc:
+    print("ERROR", exc)
+try:
+    assert False
+    print("ASSERTS OFF")
+except AssertionError:
+    print("ASSERTS ON")
+"""
+
+
+@pytest.mark.parametrize("forge", FORGES)
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_next_page_links_are_checked_by_guidesync_even_under_python_O(forge, host):
+    attacker = Capture(lambda req: Response(200, [])).start()
+    base = "" if forge == "github" else "/api/v4"
+    listing = "/repos/acme/shop/milestones" if forge == "github" else "/api/v4/projects/acme%2Fshop/milestones"
+
+    def answer(req):
+        if req.path == listing and req.arg("page") in (None, "1"):
+            link = attacker.url.replace("127.0.0.1", host) + listing + "?page=2&per_page=100&state=all"
+            return Response(200, [{"id": 1, "number": 1, "title": "Phase 1"}], {"Link": f'<{link}>; rel="next"'})
+        return Response(200, [])
+
+    home = Capture(answer).start()
+    try:
+        done = subprocess.run([sys.executable, "-O", "-c", _LIST_UNDER_O, forge, home.url + base, TOKEN],
+                              env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONOPTIMIZE": "1"},
+                              capture_output=True, text=True, timeout=60)
+        assert attacker.got == [], "the token followed the next-page link to another host"
+        assert "ASSERTS OFF" in done.stdout, done.stdout + done.stderr
+        assert TOKEN in home.credentials()[0]
+        if forge == "github":
+            assert "ERROR listing milestones: the next page is on http://" in done.stdout, done.stdout + done.stderr
+            assert len(home.got) == 1  # not even the foreign path on the API's own host
+        else:
+            # GitLab: only the page number is taken from the Link; page 2 is asked on our own path.
+            assert "LISTED 1" in done.stdout, done.stdout + done.stderr
+            assert [r.query.get("page") for r in home.got] == [None, ["2"]]
+    finally:
+        attacker.stop()
+        home.stop()

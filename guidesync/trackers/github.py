@@ -19,9 +19,11 @@ from github import GithubException
 
 from .base import (
     LINK_NEXT,
+    MAX_LISTED,
     UNSET,
     CallPolicy,
     Listing,
+    PageGuard,
     RemoteIssue,
     RemoteMilestone,
     TrackerError,
@@ -30,7 +32,7 @@ from .base import (
     given,
     header_time,
 )
-from .http import shown_origin
+from .http import shown_origin, under_api
 
 DEFAULT_API = "https://api.github.com"
 
@@ -191,6 +193,7 @@ class GitHubTracker:
     """The :class:`~guidesync.trackers.base.Tracker` for GitHub."""
 
     name = "github"
+    max_listed = MAX_LISTED  # items one listing may hold (tests lower it)
 
     def __init__(self, repository: str, token: str | None, *, url: str = DEFAULT_API, policy: CallPolicy, timeout: float = 30):
         self.repository = repository
@@ -260,6 +263,10 @@ class GitHubTracker:
     def _pages(self, path: str, params: dict[str, Any], what: str, etags: dict[str, str], etag_key: str) -> tuple[list[Any] | None, dict[str, str], datetime | None]:
         """Follow ``Link: rel="next"``; the first page is asked conditionally.
 
+        A next page is followed only on the API's own origin and under its path (checked here: the
+        check PyGithub makes is an ``assert``, gone under ``python -O``), and only while the listing
+        makes sense (:class:`~guidesync.trackers.base.PageGuard`); otherwise the listing fails.
+
         Returns (items or None if the first page was 304, new etags, server time of the first page)."""
         items: list[Any] = []
         new_etags: dict[str, str] = {}
@@ -267,6 +274,7 @@ class GitHubTracker:
         query: dict[str, Any] | None = dict(params)
         first = True
         server_time = None
+        guard = PageGuard(what, int(params.get("per_page", 30)), self.max_listed)
         while url:
             cond = {"If-None-Match": etags[etag_key]} if first and etag_key in etags else None
             h, data, status = self._request("GET", url, what, params=query, headers=cond)
@@ -277,11 +285,15 @@ class GitHubTracker:
                 if status == 304:
                     return None, new_etags or {etag_key: etags[etag_key]}, server_time
             first = False
-            items.extend(data or ())
+            items.extend(guard.page(data))
             m = LINK_NEXT.search(h.get("link", ""))
             if not m:
                 break
+            guard.next_allowed()
             url, query = m.group(1), None  # absolute: PyGithub keeps its path and query as given
+            if not under_api(url, self.api_url):
+                raise TrackerError("invalid", f"{what}: the next page is on {shown_origin(url)} or outside the API's path, "
+                                   f"not on the API {shown_origin(self.api_url)}; not followed (the token would go along)")
         return items, new_etags, server_time
 
     # -- the interface ----------------------------------------------------------------------
@@ -389,6 +401,21 @@ class GitHubTracker:
 
     def reopen_issue(self, number: int) -> RemoteIssue:
         return self._patch_issue(number, {"state": "open", "state_reason": "reopened"}, f"reopening issue #{number}")
+
+    def pull_request(self, *, head: str, base: str, title: str, body: str) -> tuple[int, str, bool]:
+        """The open pull request from ``head`` into ``base``, else a new one: (number, url, opened now).
+        One page is asked (GitHub filters by head, so there is at most one): no link is followed."""
+        owner = self.repository.split("/")[0]
+        _, data, _ = self._request("GET", "/pulls", "looking for the write-back pull request",
+                                   params={"state": "open", "head": f"{owner}:{head}", "base": base, "per_page": 100})
+        for pr in data if isinstance(data, list) else ():
+            if isinstance(pr, dict) and isinstance(pr.get("number"), int):
+                return pr["number"], str(pr.get("html_url") or ""), False
+        _, data, _ = self._request("POST", "/pulls", "opening the write-back pull request",
+                                   body={"title": title, "head": head, "base": base, "body": body}, idempotent=False)
+        if not isinstance(data, dict) or not isinstance(data.get("number"), int):
+            raise TrackerError("invalid", "opening the write-back pull request: GitHub's answer is not a pull request")
+        return data["number"], str(data.get("html_url") or ""), True
 
     def comment(self, number: int, body: str) -> None:
         self._request("POST", f"/issues/{number}/comments", f"commenting on issue #{number}", body={"body": body}, idempotent=False)

@@ -32,9 +32,11 @@ from gitlab import exceptions as glexc
 
 from .base import (
     LINK_NEXT,
+    MAX_LISTED,
     UNSET,
     CallPolicy,
     Listing,
+    PageGuard,
     RemoteIssue,
     RemoteMilestone,
     TrackerError,
@@ -193,6 +195,7 @@ class GitLabTracker:
     """The :class:`~guidesync.trackers.base.Tracker` for GitLab."""
 
     name = "gitlab"
+    max_listed = MAX_LISTED  # items one listing may hold (tests lower it)
 
     def __init__(self, repository: str, token: str | None, *, url: str = DEFAULT_URL, policy: CallPolicy, timeout: float = 30):
         self.repository = str(repository).strip().strip("/")
@@ -273,23 +276,38 @@ class GitLabTracker:
 
     def _pages(self, path: str, params: dict[str, Any], what: str) -> tuple[list[Any], datetime | None]:
         """Follow offset pagination (``X-Next-Page``, else ``Link: rel="next"``), one policy call
-        per page, always on our own path (a misconfigured external_url in Link is not followed).
+        per page, always on our own path: only the page number is taken from the answer, so a Link
+        to another host (a misconfigured external_url, or a hostile server) is never followed.
+        A listing that does not end (a page with nothing new, a page number that does not go up or
+        goes past ``X-Total-Pages``, more than :data:`~guidesync.trackers.base.MAX_LISTED` items)
+        fails: nothing is written from it.
 
         Returns (items, server time of the first page)."""
         items: list[Any] = []
         query = dict(params)
         server_time = None
         first = True
+        guard = PageGuard(what, int(params.get("per_page", 20)), self.max_listed)
+        current = 1
+        total: int | None = None
         while True:
             headers, data = self._request("GET", path, what, params=query)
             if first:
                 server_time = header_time(headers)
                 first = False
-            if isinstance(data, list):
-                items.extend(data)
+            page_items = guard.page(data)
+            items.extend(page_items)
+            announced = headers.get("x-total-pages", "").strip()
+            if announced.isdigit():
+                total = max(total or 0, int(announced))
             page = self._next_page(headers)
-            if page is None or not data:
+            if page is None or not page_items:
                 break
+            guard.next_allowed(total)
+            if int(page) <= current:
+                raise TrackerError("invalid", f"{what}: after page {current} the server offers page {page}; stopped "
+                                   "(nothing is written from a listing that does not end)")
+            current = int(page)
             query = {**params, "page": page}
         return items, server_time
 
