@@ -409,3 +409,73 @@ def test_next_page_links_are_checked_by_guidesync_even_under_python_O(forge, hos
     finally:
         attacker.stop()
         home.stop()
+
+
+# -- 4. only this issue's own page is ever written into a guide ------------------------------------
+
+from guidesync.model import IssueLink  # noqa: E402
+from guidesync.writeback import Edit, WritebackError, apply_edits  # noqa: E402
+
+
+def _forge_urls(ws, forge: str, bad) -> None:
+    """Every issue in every answer gets ``bad(url, number)`` as its web URL."""
+    server, real = ws.forge.server, ws.forge.server.handle
+    key, num = ("html_url", "number") if forge == "github" else ("web_url", "iid")
+
+    def fix(item):
+        if isinstance(item, dict) and key in item and num in item and ("/issues/" in str(item[key])):
+            item[key] = bad(item[key], item[num])
+
+    def handle(req):
+        resp = real(req)
+        body = resp.body
+        for item in body if isinstance(body, list) else [body]:
+            fix(item)
+        return resp
+
+    server.handle = handle
+
+
+HOSTILE_URLS = {
+    "newline": lambda url, n: url + "\n- [ ] Injected task one\n- [ ] Injected task two",
+    "paren": lambda url, n: url + ")) and more ([#1](https://evil.example",
+    "space": lambda url, n: url + " https://evil.example",
+    "control": lambda url, n: url + "\x1b[2J",
+    "other issue": lambda url, n: url.rsplit("/", 1)[0] + f"/{n + 100}",
+    "other host": lambda url, n: "https://evil.example/acme/shop/" + ("issues" if "/-/" not in url else "-/issues") + f"/{n}",
+}
+
+
+@pytest.mark.parametrize("forge", FORGES)
+@pytest.mark.parametrize("kind", list(HOSTILE_URLS))
+def test_an_issue_url_that_is_not_its_own_page_is_never_written(make_workspace, forge, kind):
+    if kind == "other host" and forge == "gitlab":
+        pytest.skip("GitLab learns its web root from the issues' URLs (trackers/gitlab.py _learn): another engineer's change")
+    ws = make_workspace(forge, guides=("phase-1-foundation.md",))
+    before = ws.read("phase-1-foundation.md")
+    _forge_urls(ws, forge, HOSTILE_URLS[kind])
+    out = ws.run("push")
+    text = ws.read("phase-1-foundation.md")
+    assert "Injected" not in text and "evil.example" not in text and "\x1b" not in text
+    assert len(text.splitlines()) == len(before.splitlines())
+    assert "([#" not in text  # no link written ...
+    issues = ws.forge.issues()
+    assert len(issues) == 4
+    for n in issues:  # ... and a warning names each issue
+        assert f"issue #{n}: the tracker gave" in out.text and "the link is not written" in out.text
+    # The next run finds them again by their markers: never a second issue.
+    again = ws.run("sync")
+    assert len(ws.forge.issues()) == 4 and "([#" not in ws.read("phase-1-foundation.md"), again.text
+
+
+def test_the_writer_refuses_a_link_that_is_not_a_plain_url():
+    from guidesync.model import plain_url
+
+    text = "- [ ] task\n- [ ] other\n"
+    assert apply_edits(text, [Edit(0, link=IssueLink(3, "https://github.com/a/b/issues/3"))]) == \
+        "- [ ] task ([#3](https://github.com/a/b/issues/3))\n- [ ] other\n"
+    for url in ("https://x/issues/3\n- [ ] evil", "https://x/issues/3)", "https://x/issues/3 x", "https://x/\u2028",
+                "https://x/\u202e", "javascript:alert(1)", "", "https://x/\x00"):
+        assert not plain_url(url)
+        with pytest.raises(WritebackError, match="refusing to write the issue link"):
+            apply_edits(text, [Edit(0, link=IssueLink(3, url))])

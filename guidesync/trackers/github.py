@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any, Iterable
 from urllib.parse import quote
@@ -32,6 +33,7 @@ from .base import (
     given,
     header_time,
 )
+from ..model import plain_url
 from .http import shown_origin, under_api
 
 DEFAULT_API = "https://api.github.com"
@@ -296,6 +298,13 @@ class GitHubTracker:
                                    f"not on the API {shown_origin(self.api_url)}; not followed (the token would go along)")
         return items, new_etags, server_time
 
+    def _issue(self, data: dict[str, Any]) -> RemoteIssue:
+        """An issue from an answer; its URL only if it is a plain URL of this very issue's page."""
+        issue = _issue(data)
+        if issue.url and not (plain_url(issue.url) and self.issue_number_from_url(issue.url) == issue.number):
+            return replace(issue, url="")
+        return issue
+
     # -- the interface ----------------------------------------------------------------------
 
     def issue_number_from_url(self, url: str) -> int | None:
@@ -329,7 +338,7 @@ class GitHubTracker:
         items, new, t = self._pages("/issues", params, "listing issues", etags, "issues")
         if items is None:
             return Listing(None, new, t)
-        return Listing(tuple(_issue(i) for i in items if "pull_request" not in i), new, t)
+        return Listing(tuple(self._issue(i) for i in items if "pull_request" not in i), new, t)
 
     def get_issue(self, number: int) -> RemoteIssue | None:
         try:
@@ -340,7 +349,7 @@ class GitHubTracker:
             raise
         if not isinstance(data, dict) or self.issue_number_from_url(str(data.get("html_url", ""))) != number:
             return None  # transferred: the redirect led to another repository's issue
-        return _issue(data)
+        return self._issue(data)
 
     def ensure_label(self, name: str) -> bool:
         try:
@@ -376,7 +385,9 @@ class GitHubTracker:
         if milestone is not None:
             payload["milestone"] = milestone
         _, data, _ = self._request("POST", "/issues", f"creating issue {title[:60]!r}", body=payload, idempotent=False)
-        return _issue(data)
+        if not isinstance(data, dict) or not isinstance(data.get("number"), int):
+            raise TrackerError("invalid", f"creating issue {title[:60]!r}: GitHub's answer is not an issue")
+        return self._issue(data)
 
     def update_issue(
         self,
@@ -394,7 +405,7 @@ class GitHubTracker:
         _, data, _ = self._request("PATCH", f"/issues/{number}", what, body=payload)
         if not isinstance(data, dict) or self.issue_number_from_url(str(data.get("html_url", ""))) != number:
             raise TrackerError("gone", f"{what}: the issue was transferred to another repository")
-        return _issue(data)
+        return self._issue(data)
 
     def close_issue(self, number: int, reason: str) -> RemoteIssue:
         return self._patch_issue(number, {"state": "closed", "state_reason": reason}, f"closing issue #{number}")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Iterable
@@ -45,6 +46,7 @@ from .base import (
     given,
     header_time,
 )
+from ..model import plain_url
 from .http import NoForeignRedirects, shown_origin
 
 DEFAULT_URL = "https://gitlab.com"
@@ -347,6 +349,14 @@ class GitLabTracker:
                 self._roots.add(head[: -len(self._path) - 1].lower())
         return data
 
+    def _issue(self, data: dict[str, Any]) -> RemoteIssue:
+        """An issue from an answer; its URL only if it is a plain URL of this very issue's page
+        (checked against the project's path once it is known; a plain URL until then)."""
+        issue = _issue(data)
+        if issue.url and not (plain_url(issue.url) and (self._path is None or self.issue_number_from_url(issue.url) == issue.number)):
+            return replace(issue, url="")
+        return issue
+
     # -- the interface ----------------------------------------------------------------------
 
     def issue_number_from_url(self, url: str) -> int | None:
@@ -397,7 +407,7 @@ class GitLabTracker:
         items, t = self._pages(self._issues_path, params, "listing issues")
         # a moved issue stays here, closed, with moved_to_id: it lives elsewhere now (like a
         # transferred GitHub issue, it is not listed; get_issue reports it as gone)
-        return Listing(tuple(_issue(self._learn(i)) for i in items if isinstance(i, dict) and not _moved(i)), {}, t)
+        return Listing(tuple(self._issue(self._learn(i)) for i in items if isinstance(i, dict) and not _moved(i)), {}, t)
 
     def get_issue(self, number: int) -> RemoteIssue | None:
         try:
@@ -408,7 +418,7 @@ class GitLabTracker:
             raise
         if not isinstance(data, dict) or "iid" not in data or _moved(data):
             return None
-        return _issue(self._learn(data))
+        return self._issue(self._learn(data))
 
     def ensure_label(self, name: str) -> bool:
         try:
@@ -449,7 +459,9 @@ class GitLabTracker:
         if milestone is not None:
             payload["milestone_id"] = int(milestone)
         _, data = self._request("POST", self._issues_path, f"creating issue {title[:60]!r}", body=payload, idempotent=False)
-        return _issue(self._learn(data))
+        if not isinstance(data, dict) or "iid" not in data:
+            raise TrackerError("invalid", f"creating issue {title[:60]!r}: GitLab's answer is not an issue")
+        return self._issue(self._learn(data))
 
     def update_issue(
         self,
@@ -481,7 +493,7 @@ class GitLabTracker:
             raise TrackerError("invalid", f"{what}: GitLab's answer is not an issue")
         if _moved(data):
             raise TrackerError("gone", f"{what}: the issue was moved to another project")
-        return _issue(self._learn(data))
+        return self._issue(self._learn(data))
 
     def close_issue(self, number: int, reason: str) -> RemoteIssue:
         # GitLab has no close reasons: completed and not_planned both just close
