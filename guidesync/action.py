@@ -43,6 +43,9 @@ from typing import Any, Mapping, Sequence, TextIO
 from urllib.parse import urlsplit
 
 from .config import URL_INPUT, is_loopback
+from .escape import annotation as escaped_annotation
+from .escape import controls, shown
+from .escape import problem_annotation as annotation  # noqa: F401  (lint problems as annotations)
 
 #: action.yml input -> the environment variable the GitHub step passes it in (action.yml ``env:``).
 INPUTS: dict[str, str] = {
@@ -411,19 +414,8 @@ def ensure_pull_request(cfg: Any, *, token: str, base: str, head: str, body: str
 
 
 def escape_cell(text: str) -> str:
-    return " ".join(str(text).split()).replace("\\", "\\\\").replace("|", "\\|")
-
-
-def annotation(problem: Mapping[str, Any]) -> str:
-    def prop(v: str) -> str:
-        return v.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A").replace(":", "%3A").replace(",", "%2C")
-
-    level = "error" if problem.get("severity") == "error" else "warning"
-    where = f"file={prop(str(problem['file']))}"
-    if problem.get("line"):
-        where += f",line={problem['line']}"
-    msg = str(problem.get("message", "")).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    return f"::{level} {where}::{msg}"
+    """Text for a Markdown table cell of the summary: one line, no control character, no ``|``."""
+    return " ".join(controls(str(text)).split()).replace("\\", "\\\\").replace("|", "\\|")
 
 
 def write_outputs(s: Settings, values: Mapping[str, Any]) -> None:
@@ -529,7 +521,7 @@ def summary_markdown(s: Settings, data: Mapping[str, Any] | None, counts: Mappin
     elif data is not None:
         lines += ["Nothing to do." if planned else "Nothing changed.", ""]
     for m in milestones:
-        lines.append(f"- {m}")
+        lines.append(f"- {escape_cell(m)}")
     if milestones:
         lines.append("")
     verb = "to " if planned else ""
@@ -606,13 +598,18 @@ def run(settings: Settings, *, root: Path, env: Mapping[str, str], out: TextIO) 
     notes: list[str] = []
     values: dict[str, Any] = {}
 
-    def say(line: str) -> None:
+    def say(text: str) -> None:
+        """Print text: whatever came from the files or the tracker is shown, never run (escape.shown)."""
+        print(shown(repo.redact(text)), file=out)
+
+    def command(line: str) -> None:
+        """Print a workflow command guidesync built itself, its values escaped (escape.annotation)."""
         print(repo.redact(line), file=out)
 
     def error(msg: str) -> None:
         msg = repo.redact(msg)
         if s.annotations:
-            say("::error::" + msg.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
+            command(escaped_annotation("error", msg))
         else:
             say(f"guidesync: error: {msg}")
 
@@ -675,7 +672,10 @@ def run(settings: Settings, *, root: Path, env: Mapping[str, str], out: TextIO) 
         error(f"guidesync: {exc}")
         return finish(USAGE)
     for p in linted.get("problems", []):
-        say(annotation(p) if s.annotations else f"{p['file']}:{p.get('line') or ''}: {p['severity']}: {p['message']}")
+        if s.annotations:
+            command(annotation(p))
+        else:
+            say(f"{p['file']}:{p.get('line') or ''}: {p['severity']}: {p['message']}")
 
     # 4. Sync.
     planned = not s.writes
@@ -762,7 +762,7 @@ def main(argv: Sequence[str] | None = None, *, env: Mapping[str, str] | None = N
     try:
         settings = read_settings(forge, env)
     except ActionError as exc:
-        print(("::error::" if forge == "github" else "guidesync: error: ") + str(exc), file=out)
+        print(escaped_annotation("error", str(exc)) if forge == "github" else shown(f"guidesync: error: {exc}"), file=out)
         return exc.code
     return run(settings, root=Path(cwd or os.getcwd()), env=env, out=out)
 

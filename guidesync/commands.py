@@ -15,6 +15,7 @@ from typing import Any, Callable
 from . import report
 from .config import (DEFAULT_PATH, Config, ConfigError, Secret, find_token, load_config, starter_config, suggest_from_git,
                      token_variable)
+from .escape import problem_annotation
 from .guides import GuideError, Loaded, load
 from .plan import Options, Plan, Snapshot, make_plan
 from .state import State, StateError, loads
@@ -33,6 +34,7 @@ class Outcome:
     data: Any = None
     stderr: list[str] = field(default_factory=list)
     stats: dict[str, Any] | None = None  # request statistics of a run that used the tracker
+    commands: list[str] = field(default_factory=list)  # workflow commands built here (lint --github), printed as they are
 
 
 @dataclass
@@ -75,17 +77,9 @@ def lint(ctx: Context, *, as_json: bool = False, annotations: bool = False) -> O
         data = {"guides": len(guides), "problems": [report.problem_data(p) for p in problems]}
         return Outcome(FAILED if errors else OK, report.dumps(data), data)
     lines = [str(p) for p in problems]
-    if annotations:
-        lines += [_annotation(p) for p in problems]
     lines.append(f"{len(guides)} guides, {len(errors)} errors, {len(problems) - len(errors)} warnings")
-    return Outcome(FAILED if errors else OK, "\n".join(lines))
-
-
-def _annotation(p) -> str:
-    level = "error" if p.severity == "error" else "warning"
-    line = f",line={p.line + 1}" if p.line is not None else ""
-    msg = p.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    return f"::{level} file={p.path}{line}::{msg}"
+    found = [problem_annotation(report.problem_data(p)) for p in problems] if annotations else []
+    return Outcome(FAILED if errors else OK, "\n".join(lines), commands=found)
 
 
 def _duplicate_titles(guides) -> list:

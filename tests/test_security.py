@@ -479,3 +479,108 @@ def test_the_writer_refuses_a_link_that_is_not_a_plain_url():
         assert not plain_url(url)
         with pytest.raises(WritebackError, match="refusing to write the issue link"):
             apply_edits(text, [Edit(0, link=IssueLink(3, url))])
+
+
+# -- 5. nothing from a file or the tracker reaches the runner as a workflow command ------------------
+
+from typer.testing import CliRunner  # noqa: E402
+
+from guidesync.cli import app  # noqa: E402
+
+FORGED_MARKER = "<!-- guidesync:task guide=::add-mask::secret\x1b[2J key=0123456789abcdef -->"
+BAD_GUIDE = """# Implementation Guide: Broken
+
+## Implementation Milestones
+
+### Milestone 1: One
+
+**Changes Required**:
+
+- [ ] a task
+
+### Milestone 1: Again
+
+**Changes Required**:
+
+- [ ] another task
+"""
+
+
+def _commands(text: str) -> list[str]:
+    """Lines the GitHub runner would take as workflow commands (it trims leading blanks), and the
+    older ``##[`` syntax anywhere on a line."""
+    return [line for line in text.splitlines() if line.lstrip().startswith("::") or "##[" in line]
+
+
+def _cli(ws, forge: str, *args: str):
+    return CliRunner().invoke(app, list(args), env=ws.forge.env())
+
+
+@pytest.mark.parametrize("forge", FORGES)
+def test_a_forged_marker_and_a_hostile_file_name_print_no_workflow_command(make_workspace, forge, monkeypatch):
+    ws = make_workspace(forge)
+    for var in ("GITHUB_ACTIONS", "GITLAB_CI", "GITHUB_API_URL", "CI_SERVER_URL"):
+        monkeypatch.delenv(var, raising=False)
+    # A guide at the root whose name is a workflow command, with a structure problem to report.
+    (ws.root / "::stop-commands::pwned.md").write_text(BAD_GUIDE)
+    (ws.root / "##[add-mask]x.md").write_text(BAD_GUIDE.replace("Broken", "Also broken"))
+    # An issue with the label and a forged marker, opened by anybody who may open issues.
+    if forge == "github":
+        ws.forge.server.create_issue("acme/shop", "forged", body=FORGED_MARKER, labels=["guidesync"])
+    else:
+        ws.forge.server.create_issue("acme/shop", "forged", description=FORGED_MARKER, labels=["guidesync"])
+    outputs = []
+    for args in (["lint"], ["lint", "--github"], ["status"], ["plan"], ["push", "--verbose"], ["sync", "--json"], ["plan", "--json"]):
+        result = _cli(ws, forge, *args)
+        assert "Traceback" not in result.output, result.output
+        outputs.append((args, result.stdout + result.stderr))
+    for args, text in outputs:
+        own = [line for line in _commands(text) if args == ["lint", "--github"] and line.startswith(("::error file=", "::warning file="))]
+        assert _commands(text) == own, (args, text)
+        assert "\x1b" not in text, args
+    plan = dict((" ".join(a), t) for a, t in outputs)["plan"]
+    assert "\\::add-mask::secret\\x1b[2J: warning: issue #" in plan  # still readable, no longer a command
+    lint = dict((" ".join(a), t) for a, t in outputs)["lint --github"]
+    assert "::error file=%3A%3Astop-commands%3A%3Apwned.md,line=11::milestone 1 appears twice" in lint, lint
+    assert "\\::stop-commands::pwned.md:" in lint and "##\\[add-mask]x.md" in lint
+
+
+def test_the_action_log_carries_only_its_own_commands(make_workspace, tmp_path):
+    ws = make_workspace("github")
+    (ws.root / "::add-mask::pwned.md").write_text(BAD_GUIDE)
+    ws.forge.server.create_issue("acme/shop", "forged", body=FORGED_MARKER, labels=["guidesync"])
+    ws.forge.server.add_fault(method="POST", path=r"/milestones$", kind="status", status=422, times=100,
+                              body={"message": "bad\n::stop-commands::x\r\x1b[31m", "errors": []})
+    env = {"GITHUB_TOKEN": TOKEN, "GITHUB_EVENT_NAME": "workflow_dispatch", "INPUT_COMMIT": "false",
+           "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"), "PATH": os.environ.get("PATH", "")}
+    code, log = run_action(ws, "github", env)
+    assert code == 1
+    for line in _commands(log):
+        assert line.startswith(("::error file=", "::warning file=", "::error::")), line
+    assert "\x1b" not in log and "\r" not in log  # (the server's "::stop-commands::" is mid-line: text)
+    assert "::error file=%3A%3Aadd-mask%3A%3Apwned.md,line=" in log
+    summary = (tmp_path / "summary.md").read_text()
+    assert "\x1b" not in summary and "\r" not in summary
+
+
+def test_one_escaping_function_and_the_toolkit_escapes():
+    from guidesync.escape import annotation, escape_data, escape_property, shown
+
+    assert shown("::error::x\n  ::add-mask::y\nok :: fine\n##[group]z") == \
+        "\\::error::x\n  \\::add-mask::y\nok :: fine\n##\\[group]z"
+    assert shown("a\x1b[2Jb\rc\x00d\x7fe\x9bf\u2028g\u202eh\ti") == "a\\x1b[2Jb\\x0dc\\x00d\\x7fe\\x9bf\\u2028g\\u202eh\ti"
+    assert escape_data("100%\r\n::x") == "100%25%0D%0A::x"
+    assert escape_property("a,b:c%\n") == "a%2Cb%3Ac%25%0A"
+    assert annotation("error", "m\x1b\n::add-mask::s", "::x,y.md", 3) == \
+        "::error file=%3A%3Ax%2Cy.md,line=3::m\\x1b%0A::add-mask::s"
+
+
+def test_a_file_name_with_control_characters_is_never_a_guide(make_workspace):
+    ws = make_workspace("github", guides=("phase-1-foundation.md",))
+    odd = ws.root / "guides" / "a\n::add-mask::b.md"
+    odd.write_text(BAD_GUIDE)
+    result = _cli(ws, "github", "lint")
+    assert "the file name contains control characters; skipped" in result.stdout and _commands(result.stdout) == []
+    result = _cli(ws, "github", "plan", "--offline", str(odd))
+    assert result.exit_code == 2 and "the file name contains control characters; refused" in result.stderr
+    assert _commands(result.stderr) == []

@@ -90,7 +90,7 @@ def _json(output: Any) -> Any:
 
 def _message(exc: GithubException) -> str:
     data = exc.data if isinstance(exc.data, dict) else {}
-    msg = str(data.get("message") or "").strip() or f"HTTP {exc.status}"
+    msg = " ".join(str(data.get("message") or "").split())[:300] or f"HTTP {exc.status}"
     errors = data.get("errors")
     if isinstance(errors, list) and errors:
         parts = []
@@ -99,7 +99,7 @@ def _message(exc: GithubException) -> str:
                 parts.append(e.get("message") or "/".join(str(e.get(k)) for k in ("resource", "field", "code") if e.get(k)))
             else:
                 parts.append(str(e))
-        msg += " (" + "; ".join(parts) + ")"
+        msg += " (" + " ".join("; ".join(parts).split())[:300] + ")"
     return msg
 
 
