@@ -98,9 +98,11 @@ class GitError(Exception):
         super().__init__(f"git {' '.join(args[:2])} failed ({proc.returncode}): {(proc.stderr or proc.stdout).strip()}")
 
 
-#: Options of every git command guidesync runs. No redirect is followed: git would send the push
-#: token (``http.extraHeader``) to wherever a redirect of the first request pointed.
-GIT_OPTIONS = ("-c", "http.followRedirects=false")
+#: Options of every git command guidesync runs. Paths are literal: a guide named ``*.md`` or
+#: ``:!x.md`` (a pull request can add one) is that file, not a pattern that stages other files or
+#: leaves a guide out. No redirect is followed: git would send the push token
+#: (``http.extraHeader``) to wherever a redirect of the first request pointed.
+GIT_OPTIONS = ("--literal-pathspecs", "-c", "http.followRedirects=false")
 
 
 def git(args: Sequence[str], *, cwd: str | os.PathLike[str], env: Mapping[str, str], check: bool = True) -> subprocess.CompletedProcess:

@@ -584,3 +584,43 @@ def test_a_file_name_with_control_characters_is_never_a_guide(make_workspace):
     result = _cli(ws, "github", "plan", "--offline", str(odd))
     assert result.exit_code == 2 and "the file name contains control characters; refused" in result.stderr
     assert _commands(result.stderr) == []
+
+
+# -- 6. guide paths are literal pathspecs ----------------------------------------------------------
+
+
+def test_guide_names_are_literal_paths_for_git(make_scene):
+    guide = (Path(__file__).resolve().parent.parent / "examples" / "guides" / "phase-1-foundation.md").read_text()
+    names = {"*.md": guide.replace("Phase 1: Foundation", "Phase 2: Star"), "notes.md": "team notes\n"}
+    scene = make_scene(extra_guides=names)
+    # Unrelated changes lie in the checkout (another step of the job made them): never committed.
+    (scene.work / "guides" / "notes.md").write_text("scratch\n")
+    (scene.work / "guides" / "untracked.md").write_text("scratch\n")
+    (scene.work / "README.md").write_text("# changed by another step\n")
+    r = scene.run()
+    assert r.code == 0, r.log
+    files = set(scene.git(scene.origin, "show", "--name-only", "--format=", "main").splitlines())
+    assert files == {".guidesync/state.json", "guides/checkout-redesign.md", "guides/phase-1-foundation.md",
+                     "guides/*.md"}, files
+    assert "([#" in scene.origin_file("guides/*.md")
+    assert scene.origin_file("README.md") == "# shop" and scene.origin_file("guides/notes.md") == "team notes"
+    assert scene.git(scene.work, "diff", "--cached", "--name-only") == ""  # nothing else left staged
+
+
+def test_git_takes_a_guide_named_like_pathspec_magic_as_that_file(tmp_path):
+    from tests.test_action import _clean_env
+
+    env = _clean_env(tmp_path)
+    root = tmp_path / "repo"
+    subprocess.run(["git", "init", "--quiet", str(root)], env=env, check=True)
+    for name in (":!x.md", "x.md", "other.md"):
+        (root / name).write_text("one\n")
+    subprocess.run(["git", "add", "-A"], cwd=root, env=env, check=True)
+    subprocess.run(["git", "-c", "user.name=a", "-c", "user.email=a@b", "commit", "--quiet", "-m", "base"], cwd=root, env=env, check=True)
+    for name in (":!x.md", "x.md", "other.md"):
+        (root / name).write_text("two\n")
+    repo = action.Repo(root, env, action.Settings(forge="github"))
+    assert repo.changed([":!x.md"]) == [":!x.md"]
+    repo.commit([":!x.md"], "write-back", "true")
+    done = subprocess.run(["git", "show", "--name-only", "--format=", "HEAD"], cwd=root, env=env, capture_output=True, text=True)
+    assert done.stdout.split() == [":!x.md"]  # not "everything but x.md"
