@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import report
-from .config import (DEFAULT_PATH, Config, ConfigError, Secret, find_token, load_config, starter_config, suggest_from_git,
-                     token_variable)
+from .config import (DEFAULT_PATH, Config, ConfigError, Secret, check_state_file, find_token, load_config, starter_config,
+                     suggest_from_git, token_variable)
 from .escape import problem_annotation
 from .guides import GuideError, Loaded, load
 from .plan import Options, Plan, Snapshot, make_plan
@@ -103,8 +103,29 @@ def status(ctx: Context, *, as_json: bool = False) -> Outcome:
     return Outcome(OK, report.dumps(data) if as_json else "", data)
 
 
+def state_path(cfg: Config, root: Path) -> Path:
+    """Where the base lives: a regular file inside the repository, reached through no symbolic link
+    (a committed ``.guidesync`` link would have guidesync write outside the checkout)."""
+    where = cfg.path or "config"
+    check_state_file(cfg.state_file, where)
+    root = root.resolve()
+    path = root
+    for part in Path(cfg.state_file).parts:
+        path = path / part
+        if path.is_symlink():
+            raise ConfigError(f"{where}: key 'state_file' ({cfg.state_file}): {path.relative_to(root).as_posix()} is a "
+                              "symbolic link; guidesync keeps its state only in a regular file inside the repository")
+    try:
+        path.resolve().relative_to(root)
+    except ValueError:
+        raise ConfigError(f"{where}: key 'state_file' ({cfg.state_file}) lies outside the repository; refused") from None
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"{where}: key 'state_file' ({cfg.state_file}) is not a regular file")
+    return path
+
+
 def _state(cfg: Config, root: Path) -> tuple[Path, bytes | None, State]:
-    path = root / cfg.state_file
+    path = state_path(cfg, root)
     raw = read_bytes(path)
     if raw is None:
         return path, None, State()

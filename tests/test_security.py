@@ -624,3 +624,39 @@ def test_git_takes_a_guide_named_like_pathspec_magic_as_that_file(tmp_path):
     repo.commit([":!x.md"], "write-back", "true")
     done = subprocess.run(["git", "show", "--name-only", "--format=", "HEAD"], cwd=root, env=env, capture_output=True, text=True)
     assert done.stdout.split() == [":!x.md"]  # not "everything but x.md"
+
+
+# -- 7. the state file stays inside the checkout -------------------------------------------------
+
+
+@pytest.mark.parametrize("how", [".guidesync link", "state.json link", "linked folder deeper"])
+def test_a_state_file_through_a_symbolic_link_is_refused(make_workspace, tmp_path, how):
+    ws = make_workspace("github", guides=("phase-1-foundation.md",))
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    if how == ".guidesync link":
+        (ws.root / ".guidesync").symlink_to(outside, target_is_directory=True)
+        shown_path = ".guidesync"
+    elif how == "state.json link":
+        (ws.root / ".guidesync").mkdir()
+        (ws.root / ".guidesync" / "state.json").symlink_to(outside / "state.json")
+        shown_path = ".guidesync/state.json"
+    else:
+        (ws.root / "deep").symlink_to(outside, target_is_directory=True)
+        ws.write_config(state_file="deep/state/state.json")
+        shown_path = "deep"
+    result = _cli(ws, "github", "push")
+    assert result.exit_code == 2, result.output
+    assert f"key 'state_file'" in result.stderr and f"{shown_path} is a symbolic link" in result.stderr
+    assert list(outside.rglob("*")) == [] and ws.forge.writes() == 0
+
+
+@pytest.mark.parametrize("value", ["../state.json", "/tmp/state.json", "a/../../state.json", "C:\\\\state.json", ""])
+def test_a_state_file_outside_the_repository_is_a_config_error(tmp_path, value):
+    cfg_path = tmp_path / "guidesync.yaml"
+    cfg_path.write_text(yaml.safe_dump({"state_file": value}))
+    with pytest.raises(ConfigError, match=rf"{re.escape(str(cfg_path))}: key 'state_file'"):
+        load_config(cfg_path, {})
+    for fine in (".guidesync/state.json", "docs/sync-state.json"):
+        cfg_path.write_text(yaml.safe_dump({"state_file": fine}))
+        assert load_config(cfg_path, {}).state_file == fine
