@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence, TextIO
 from urllib.parse import urlsplit
 
+from . import __version__
 from .config import URL_INPUT, is_loopback
 from .escape import annotation as escaped_annotation
 from .escape import controls, shown
@@ -69,6 +70,12 @@ GITLAB_INPUTS: dict[str, str] = {
 }
 #: Outputs written to $GITHUB_OUTPUT (and action.yml ``outputs:``).
 OUTPUTS = ("created", "updated", "closed", "reopened", "guides-changed", "commit", "pull-request")
+
+#: GitLab dotenv names that differ from GUIDESYNC_<OUTPUT>: a dotenv report becomes variables of the
+#: later jobs, and GUIDESYNC_COMMIT there would override the GUIDESYNC_COMMIT input (true/false).
+DOTENV_NAMES = {"commit": "GUIDESYNC_COMMIT_SHA"}
+#: The version the GitLab template installs by default (a tag of the guidesync repository).
+PINNED_TAG = f"v{__version__}"
 
 COMMANDS = ("sync", "push", "pull", "plan")
 SKIP_MARK = "[skip guidesync]"
@@ -428,7 +435,7 @@ def write_outputs(s: Settings, values: Mapping[str, Any]) -> None:
             value = str(values.get(name, "") or (0 if name not in ("commit", "pull-request") else ""))
             value = " ".join(value.splitlines())
             if s.output_format == "dotenv":
-                f.write(f"GUIDESYNC_{name.upper().replace('-', '_')}={value}\n")
+                f.write(f"{DOTENV_NAMES.get(name, 'GUIDESYNC_' + name.upper().replace('-', '_'))}={value}\n")
             else:
                 f.write(f"{name}={value}\n")
 
@@ -884,7 +891,12 @@ guidesync:
         - "**/*.md"
         - config/guidesync.yaml
   variables:
-    GUIDESYNC_PIP_SPEC: "guidesync"  # what pip installs: a pinned version, a wheel URL or git+https://…@v1
+    # What pip installs. By default the tag GUIDESYNC_VERSION of the repository GUIDESYNC_SOURCE (put
+    # the guidesync repository you trust there); or set GUIDESYNC_PIP_SPEC, e.g. git+https://…@<commit>
+    # (a commit cannot move, a tag can) or a wheel URL with #sha256=<hash>.
+    GUIDESYNC_SOURCE: "https://github.com/OWNER/guidesync.git"
+    GUIDESYNC_VERSION: "{PINNED_TAG}"
+    GUIDESYNC_PIP_SPEC: ""
     GUIDESYNC_COMMAND: "sync"        # sync, push, pull or plan
     GUIDESYNC_CONFIG: ""             # default config/guidesync.yaml
     GUIDESYNC_URL: ""                # default this GitLab (CI_API_V4_URL); the config's url must agree
@@ -894,7 +906,7 @@ guidesync:
     GUIDESYNC_DOTENV: guidesync.env
     GUIDESYNC_SUMMARY: guidesync-summary.md
   script:
-    - python -m pip install --quiet --disable-pip-version-check "$GUIDESYNC_PIP_SPEC"
+    - python -m pip install --quiet --disable-pip-version-check "${{GUIDESYNC_PIP_SPEC:-git+$GUIDESYNC_SOURCE@$GUIDESYNC_VERSION}}"
     - python -m guidesync.action --forge gitlab
   artifacts:
     when: always
