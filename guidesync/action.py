@@ -18,9 +18,12 @@ One run:
 6. **Write back**: when the run changed guides or the state file, commit exactly those files as the
    bot and push to the branch that triggered the run. If the branch moved meanwhile, the commit is
    rebased onto it and pushed again, a bounded number of times; a conflict or a refusal fails the
-   run with the reason. Nothing is ever force-pushed. With ``commit: pull-request`` the commit goes
-   to the branch ``guidesync/write-back`` and one pull request (opened once, then updated by each
-   push) carries it to the protected branch.
+   run with the reason. The branch that triggered the run is never force-pushed. With ``commit:
+   pull-request`` the write-back goes to the branch ``guidesync/write-back`` and one pull request
+   (opened once, then updated) carries it to the protected branch. That branch is rebuilt on every
+   run: the base branch's tip plus the bot's one commit, made from the base branch's own config and
+   guides, and pushed with ``--force-with-lease`` (that branch alone). Whatever else somebody pushed
+   there is never merged, read or carried into the pull request.
 
 Every git command goes through :func:`git`. The token reaches the tracker client through the
 environment only and is never printed; git error messages are redacted before they are shown.
@@ -37,12 +40,20 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence, TextIO
+from urllib.parse import urlsplit
+
+from . import __version__
+from .config import URL_INPUT, is_loopback
+from .escape import annotation as escaped_annotation
+from .escape import controls, shown
+from .escape import problem_annotation as annotation  # noqa: F401  (lint problems as annotations)
 
 #: action.yml input -> the environment variable the GitHub step passes it in (action.yml ``env:``).
 INPUTS: dict[str, str] = {
     "command": "INPUT_COMMAND",
     "config": "INPUT_CONFIG",
     "token": "GITHUB_TOKEN",
+    "url": "INPUT_URL",
     "dry-run": "INPUT_DRY_RUN",
     "commit": "INPUT_COMMIT",
     "commit-message": "INPUT_COMMIT_MESSAGE",
@@ -52,12 +63,19 @@ GITLAB_INPUTS: dict[str, str] = {
     "command": "GUIDESYNC_COMMAND",
     "config": "GUIDESYNC_CONFIG",
     "token": "GUIDESYNC_TOKEN",
+    "url": "GUIDESYNC_URL",
     "dry-run": "GUIDESYNC_DRY_RUN",
     "commit": "GUIDESYNC_COMMIT",
     "commit-message": "GUIDESYNC_COMMIT_MESSAGE",
 }
 #: Outputs written to $GITHUB_OUTPUT (and action.yml ``outputs:``).
 OUTPUTS = ("created", "updated", "closed", "reopened", "guides-changed", "commit", "pull-request")
+
+#: GitLab dotenv names that differ from GUIDESYNC_<OUTPUT>: a dotenv report becomes variables of the
+#: later jobs, and GUIDESYNC_COMMIT there would override the GUIDESYNC_COMMIT input (true/false).
+DOTENV_NAMES = {"commit": "GUIDESYNC_COMMIT_SHA"}
+#: The version the GitLab template installs by default (a tag of the guidesync repository).
+PINNED_TAG = f"v{__version__}"
 
 COMMANDS = ("sync", "push", "pull", "plan")
 SKIP_MARK = "[skip guidesync]"
@@ -87,9 +105,16 @@ class GitError(Exception):
         super().__init__(f"git {' '.join(args[:2])} failed ({proc.returncode}): {(proc.stderr or proc.stdout).strip()}")
 
 
+#: Options of every git command guidesync runs. Paths are literal: a guide named ``*.md`` or
+#: ``:!x.md`` (a pull request can add one) is that file, not a pattern that stages other files or
+#: leaves a guide out. No redirect is followed: git would send the push token
+#: (``http.extraHeader``) to wherever a redirect of the first request pointed.
+GIT_OPTIONS = ("--literal-pathspecs", "-c", "http.followRedirects=false")
+
+
 def git(args: Sequence[str], *, cwd: str | os.PathLike[str], env: Mapping[str, str], check: bool = True) -> subprocess.CompletedProcess:
     """Run one git command (no shell) and capture what it says. The only way this module calls git."""
-    proc = subprocess.run(["git", *args], cwd=cwd, env=dict(env), capture_output=True, text=True, check=False,
+    proc = subprocess.run(["git", *GIT_OPTIONS, *args], cwd=cwd, env=dict(env), capture_output=True, text=True, check=False,
                           stdin=subprocess.DEVNULL)
     if check and proc.returncode != 0:
         raise GitError(args, proc)
@@ -117,6 +142,7 @@ class Settings:
     commit: str = "true"  # true | false | pull-request
     message: str = DEFAULT_MESSAGE
     token: str = ""
+    url: str = ""  # the tracker API URL when it is not the CI's own (the `url` input)
     event: str = ""  # push, schedule, workflow_dispatch / web, pull_request / merge_request_event, ...
     branch: str = ""
     push_url: str | None = None  # None: the remote "origin"
@@ -159,6 +185,7 @@ def read_settings(forge: str, env: Mapping[str, str]) -> Settings:
         commit=commit,
         message=get("commit-message", DEFAULT_MESSAGE),
         token=env.get(names["token"], "").strip(),
+        url=get("url"),
     )
     if forge == "github":
         s.event = env.get("GITHUB_EVENT_NAME", "")
@@ -182,6 +209,9 @@ def read_settings(forge: str, env: Mapping[str, str]) -> Settings:
             s.push_url = env["GUIDESYNC_PUSH_URL"]
         elif env.get("CI_SERVER_URL") and env.get("CI_PROJECT_PATH"):
             s.push_url = f"{env['CI_SERVER_URL'].rstrip('/')}/{env['CI_PROJECT_PATH']}.git"
+    if s.push_url and s.push_url.lower().startswith("http://") and not is_loopback(urlsplit(s.push_url).hostname):
+        raise ActionError(f"the push URL {s.push_url} is plain http: the token would cross the network unencrypted; "
+                          "use https", USAGE)
     if s.commit == "pull-request" and forge != "github":
         raise ActionError("commit: pull-request is supported on GitHub only; on GitLab push to an unprotected "
                           "branch or allow the project access token to push", USAGE)
@@ -294,20 +324,54 @@ def catch_up(repo: Repo, branch: str) -> list[str]:
     return [f"the checkout and {branch} have diverged; the write-back will be rebased onto {branch}"]
 
 
-def join_write_back_branch(repo: Repo, target: str) -> list[str]:
-    """Pull-request mode: start from the base branch plus any write-back still waiting in the pull request."""
-    tip = repo.remote_tip(target)
-    if tip is None or repo.is_ancestor(tip, repo.head()):
-        return []
-    if repo.out("rev-parse", "--is-shallow-repository") == "true":
-        # The merge needs the common history that a shallow checkout lacks.
-        repo.run("fetch", "--quiet", "--no-tags", "--unshallow", repo.remote, f"refs/heads/{repo.settings.branch}")
-    proc = repo.run("merge", "--no-edit", "--quiet", tip, check=False, identity=True)
+def write_back_tip(repo: Repo) -> str | None:
+    """Pull-request mode: the write-back branch's tip on the remote (None: there is none), read with
+    ``ls-remote`` only. Its content is never merged, checked out or read as config or guides."""
+    found = repo.out("ls-remote", repo.remote, f"refs/heads/{WRITE_BACK_BRANCH}")
+    return found.split()[0] if found else None
+
+
+def pending_is_current(repo: Repo, tip: str, paths: Sequence[str], state_file: str) -> bool:
+    """Does the pending write-back (``tip``) already hold exactly this run's write-back on the base
+    branch's tip? Then it is kept as it is (no new commit, no push that would only churn the pull
+    request). Only compared, never merged: the files are read as bytes from the fetched commit."""
+    repo.run("fetch", "--quiet", "--no-tags", repo.remote, f"refs/heads/{WRITE_BACK_BRANCH}")
+    if repo.out("rev-parse", "FETCH_HEAD") != tip:
+        return False
+    if repo.run("rev-parse", "--verify", "--quiet", f"{tip}^2", check=False).returncode == 0:
+        return False  # a merge: not the bot's one commit
+    if repo.out("rev-parse", f"{tip}^") != repo.head():
+        return False
+    changed = set(repo.out("diff", "--name-only", "-z", "HEAD", tip).split("\0")) - {""}
+    if changed != set(paths):
+        return False
+    for path in paths:
+        theirs = repo.run("show", f"{tip}:{path}", check=False)
+        try:
+            ours = (repo.root / path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return False
+        if theirs.returncode != 0:
+            return False
+        if path == state_file:
+            if _without_bookkeeping(theirs.stdout) != _without_bookkeeping(ours):
+                return False
+        elif theirs.stdout != ours:
+            return False
+    return True
+
+
+def push_write_back(repo: Repo, expected: str | None) -> None:
+    """Pull-request mode: replace the write-back branch with HEAD (the base branch plus the bot's
+    commit). ``--force-with-lease`` on that branch alone, expecting the tip this run saw (or none):
+    a concurrent change is refused, never overwritten blindly; no other branch is ever forced."""
+    ref = f"refs/heads/{WRITE_BACK_BRANCH}"
+    proc = repo.run("push", "--quiet", "--porcelain", f"--force-with-lease={ref}:{expected or ''}",
+                    repo.remote, f"HEAD:{ref}", check=False)
     if proc.returncode != 0:
-        repo.run("merge", "--abort", check=False)
-        raise ActionError(f"cannot merge the pending {target} into {repo.settings.branch}: "
-                          f"merge or close its pull request, then run again")
-    return [f"continuing the pending write-back on {target}"]
+        why = repo.redact((proc.stderr or proc.stdout).strip())
+        raise ActionError(f"push to {WRITE_BACK_BRANCH} was refused (it changed while this run went on, or the token "
+                          f"may not push there): {why}; nothing was pushed, the next run rebuilds it")
 
 
 def push_with_retry(repo: Repo, branch: str, attempts: int = PUSH_ATTEMPTS) -> list[str]:
@@ -341,36 +405,26 @@ def push_with_retry(repo: Repo, branch: str, attempts: int = PUSH_ATTEMPTS) -> l
 # -------------------------------------------------------------------------- pull requests
 
 
-def ensure_pull_request(*, api_url: str, repository: str, token: str, base: str, head: str, body: str) -> tuple[int, str, bool]:
-    """Open the write-back pull request, or find the open one. (number, url, opened now)."""
-    import github
+def ensure_pull_request(cfg: Any, *, token: str, base: str, head: str, body: str) -> tuple[int, str, bool]:
+    """Open the write-back pull request, or find the open one. (number, url, opened now).
 
-    gh = github.Github(auth=github.Auth.Token(token), base_url=api_url, retry=None, per_page=100, lazy=True)
-    repo = gh.get_repo(repository)
-    owner = repository.split("/")[0]
-    for pr in repo.get_pulls(state="open", head=f"{owner}:{head}", base=base):
-        return pr.number, pr.html_url, False
-    pr = repo.create_pull(base=base, head=head, title="guidesync: write back issue links and checkboxes", body=body)
-    return pr.number, pr.html_url, True
+    Through the GitHub adapter, so that the same rules hold as for the issues: the configured host
+    only, no redirect followed, the call policy's retries."""
+    from .trackers.base import CallPolicy
+    from .trackers.github import GitHubTracker
+
+    assert cfg.repository is not None
+    policy = CallPolicy(write_interval=0, max_retries=cfg.max_retries, max_wait=cfg.max_retry_wait, reserve=0)
+    tracker = GitHubTracker(cfg.repository, token, url=cfg.api_url, policy=policy, timeout=cfg.timeout)
+    return tracker.pull_request(head=head, base=base, title="guidesync: write back issue links and checkboxes", body=body)
 
 
 # ----------------------------------------------------------------------------- reporting
 
 
 def escape_cell(text: str) -> str:
-    return " ".join(str(text).split()).replace("\\", "\\\\").replace("|", "\\|")
-
-
-def annotation(problem: Mapping[str, Any]) -> str:
-    def prop(v: str) -> str:
-        return v.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A").replace(":", "%3A").replace(",", "%2C")
-
-    level = "error" if problem.get("severity") == "error" else "warning"
-    where = f"file={prop(str(problem['file']))}"
-    if problem.get("line"):
-        where += f",line={problem['line']}"
-    msg = str(problem.get("message", "")).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    return f"::{level} {where}::{msg}"
+    """Text for a Markdown table cell of the summary: one line, no control character, no ``|``."""
+    return " ".join(controls(str(text)).split()).replace("\\", "\\\\").replace("|", "\\|")
 
 
 def write_outputs(s: Settings, values: Mapping[str, Any]) -> None:
@@ -381,7 +435,7 @@ def write_outputs(s: Settings, values: Mapping[str, Any]) -> None:
             value = str(values.get(name, "") or (0 if name not in ("commit", "pull-request") else ""))
             value = " ".join(value.splitlines())
             if s.output_format == "dotenv":
-                f.write(f"GUIDESYNC_{name.upper().replace('-', '_')}={value}\n")
+                f.write(f"{DOTENV_NAMES.get(name, 'GUIDESYNC_' + name.upper().replace('-', '_'))}={value}\n")
             else:
                 f.write(f"{name}={value}\n")
 
@@ -489,7 +543,7 @@ def summary_markdown(s: Settings, data: Mapping[str, Any] | None, counts: Mappin
     elif data is not None:
         lines += ["Nothing to do." if planned else "Nothing changed.", ""]
     for m in milestones:
-        lines.append(f"- {m}")
+        lines.append(f"- {escape_cell(m)}")
     if milestones:
         lines.append("")
     verb = "to " if planned else ""
@@ -529,6 +583,17 @@ def state_needs_commit(repo: Repo, state_file: str) -> bool:
     return strip(old) != strip(new)
 
 
+def _without_bookkeeping(text: str) -> Any:
+    """A state file's content without the listing bookkeeping (the text itself if it is not JSON)."""
+    import json
+
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text
+    return {k: v for k, v in data.items() if k not in BOOKKEEPING} if isinstance(data, dict) else data
+
+
 def changed_paths(repo: Repo, data: Mapping[str, Any], state_file: str) -> list[str]:
     """The files to commit: the guides written back, and the state file when it matters."""
     paths = list(data.get("guides_changed") or [])
@@ -543,22 +608,30 @@ def run(settings: Settings, *, root: Path, env: Mapping[str, str], out: TextIO) 
 
     s = settings
     penv = dict(env)
-    if s.forge == "gitlab" and s.token and not penv.get("GITLAB_TOKEN"):
-        penv["GITLAB_TOKEN"] = s.token
-    if s.forge == "github" and s.token:
-        penv["GITHUB_TOKEN"] = s.token
+    # The action's token input is the token (inside CI the config's token_env is not honoured), and
+    # its url input, if given, the tracker URL (else the CI's own: never the repository's files).
+    if s.token:
+        penv["GITHUB_TOKEN" if s.forge == "github" else "GITLAB_TOKEN"] = s.token
+    penv.pop(URL_INPUT, None)
+    if s.url:
+        penv[URL_INPUT] = s.url
     repo = Repo(root, dict(env), s)
     repo._remember(s.token)
     notes: list[str] = []
     values: dict[str, Any] = {}
 
-    def say(line: str) -> None:
+    def say(text: str) -> None:
+        """Print text: whatever came from the files or the tracker is shown, never run (escape.shown)."""
+        print(shown(repo.redact(text)), file=out)
+
+    def command(line: str) -> None:
+        """Print a workflow command guidesync built itself, its values escaped (escape.annotation)."""
         print(repo.redact(line), file=out)
 
     def error(msg: str) -> None:
         msg = repo.redact(msg)
         if s.annotations:
-            say("::error::" + msg.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
+            command(escaped_annotation("error", msg))
         else:
             say(f"guidesync: error: {msg}")
 
@@ -593,23 +666,26 @@ def run(settings: Settings, *, root: Path, env: Mapping[str, str], out: TextIO) 
         say("guidesync: skipped: the triggering commit is guidesync's own write-back")
         return finish(OK)
 
+    # 2. Catch up with the branch. In pull-request mode too, the run works on the base branch's tip:
+    # its config and guides, never the write-back branch's (anybody who may push that branch could
+    # otherwise redirect this run's token or launder changes into the bot's pull request).
+    target = WRITE_BACK_BRANCH if s.commit == "pull-request" else s.branch
+    pending: str | None = None
+    try:
+        if s.committing:
+            notes += catch_up(repo, s.branch)
+            if s.commit == "pull-request":
+                pending = write_back_tip(repo)
+    except ActionError as exc:
+        error(str(exc))
+        return finish(exc.code)
+
     ctx = commands.Context(config_path=s.config, root=root, env=penv, use_gh=False)
     try:
         cfg = load_config(s.config, penv) if s.config else load_config(root / DEFAULT_PATH, penv, explicit=False)
     except commands.ERRORS as exc:
         error(f"guidesync: {exc}")
         return finish(USAGE)
-
-    # 2. Catch up with the branch (and the pending pull request branch).
-    target = WRITE_BACK_BRANCH if s.commit == "pull-request" else s.branch
-    try:
-        if s.committing:
-            notes += catch_up(repo, s.branch)
-            if s.commit == "pull-request":
-                notes += join_write_back_branch(repo, target)
-    except ActionError as exc:
-        error(str(exc))
-        return finish(exc.code)
 
     # 3. Lint: problems as annotations on the files.
     try:
@@ -618,7 +694,10 @@ def run(settings: Settings, *, root: Path, env: Mapping[str, str], out: TextIO) 
         error(f"guidesync: {exc}")
         return finish(USAGE)
     for p in linted.get("problems", []):
-        say(annotation(p) if s.annotations else f"{p['file']}:{p.get('line') or ''}: {p['severity']}: {p['message']}")
+        if s.annotations:
+            command(annotation(p))
+        else:
+            say(f"{p['file']}:{p.get('line') or ''}: {p['severity']}: {p['message']}")
 
     # 4. Sync.
     planned = not s.writes
@@ -641,8 +720,7 @@ def run(settings: Settings, *, root: Path, env: Mapping[str, str], out: TextIO) 
     from .plan import Plan
     from .sync import RunResult
 
-    from github import GithubException
-    from requests import RequestException
+    from .trackers.base import BudgetExhausted, TrackerError
 
     if isinstance(outcome.data, RunResult):
         data = report.result_data(outcome.data, outcome.stats)
@@ -662,17 +740,22 @@ def run(settings: Settings, *, root: Path, env: Mapping[str, str], out: TextIO) 
         try:
             paths = changed_paths(repo, data or {}, cfg.state_file)
             if repo.changed(paths):
-                repo.commit(paths, s.message, s.run_ref)
-                notes += push_with_retry(repo, target)
-                sha = repo.head()
+                if s.commit == "pull-request" and pending is not None and pending_is_current(repo, pending, paths, cfg.state_file):
+                    sha = pending
+                    notes.append(f"the pending write-back {sha[:12]} on {target} already holds these changes")
+                else:
+                    repo.commit(paths, s.message, s.run_ref)
+                    if s.commit == "pull-request":
+                        push_write_back(repo, pending)
+                    else:
+                        notes += push_with_retry(repo, target)
+                    sha = repo.head()
+                    notes.append(f"committed {sha[:12]} to {target}")
+                    say(f"guidesync: pushed the write-back {sha[:12]} to {target}")
                 values["commit"] = sha
-                where = target
-                notes.append(f"committed {sha[:12]} to {where}")
-                say(f"guidesync: pushed the write-back {sha[:12]} to {where}")
                 if s.commit == "pull-request":
-                    assert cfg.repository is not None
                     number, url, opened = ensure_pull_request(
-                        api_url=cfg.api_url, repository=cfg.repository, token=s.token, base=s.branch, head=target,
+                        cfg, token=s.token, base=s.branch, head=target,
                         body="guidesync wrote issue links and checkboxes back into the guides; merge to keep them.\n\n"
                              f"Run: {s.run_ref}\n")
                     values["pull-request"] = url
@@ -683,7 +766,7 @@ def run(settings: Settings, *, root: Path, env: Mapping[str, str], out: TextIO) 
         except ActionError as exc:
             error(str(exc))
             code = max(code, FAILED) if code != USAGE else code
-        except (GithubException, RequestException) as exc:  # the pull request API
+        except (TrackerError, BudgetExhausted) as exc:  # the pull request API
             error(f"the write-back is on {target}, but opening its pull request failed: {exc}")
             code = FAILED
     return finish(code, data, counts, planned)
@@ -701,7 +784,7 @@ def main(argv: Sequence[str] | None = None, *, env: Mapping[str, str] | None = N
     try:
         settings = read_settings(forge, env)
     except ActionError as exc:
-        print(("::error::" if forge == "github" else "guidesync: error: ") + str(exc), file=out)
+        print(escaped_annotation("error", str(exc)) if forge == "github" else shown(f"guidesync: error: {exc}"), file=out)
         return exc.code
     return run(settings, root=Path(cwd or os.getcwd()), env=env, out=out)
 
@@ -821,16 +904,22 @@ guidesync:
         - "**/*.md"
         - config/guidesync.yaml
   variables:
-    GUIDESYNC_PIP_SPEC: "guidesync"  # what pip installs: a pinned version, a wheel URL or git+https://…@v1
+    # What pip installs. By default the tag GUIDESYNC_VERSION of the repository GUIDESYNC_SOURCE (put
+    # the guidesync repository you trust there); or set GUIDESYNC_PIP_SPEC, e.g. git+https://…@<commit>
+    # (a commit cannot move, a tag can) or a wheel URL with #sha256=<hash>.
+    GUIDESYNC_SOURCE: "https://github.com/OWNER/guidesync.git"
+    GUIDESYNC_VERSION: "{PINNED_TAG}"
+    GUIDESYNC_PIP_SPEC: ""
     GUIDESYNC_COMMAND: "sync"        # sync, push, pull or plan
     GUIDESYNC_CONFIG: ""             # default config/guidesync.yaml
+    GUIDESYNC_URL: ""                # default this GitLab (CI_API_V4_URL); the config's url must agree
     GUIDESYNC_DRY_RUN: "false"
     GUIDESYNC_COMMIT: "true"         # false: no write-back commit
     GUIDESYNC_COMMIT_MESSAGE: "{DEFAULT_MESSAGE}"
     GUIDESYNC_DOTENV: guidesync.env
     GUIDESYNC_SUMMARY: guidesync-summary.md
   script:
-    - python -m pip install --quiet --disable-pip-version-check "$GUIDESYNC_PIP_SPEC"
+    - python -m pip install --quiet --disable-pip-version-check "${{GUIDESYNC_PIP_SPEC:-git+$GUIDESYNC_SOURCE@$GUIDESYNC_VERSION}}"
     - python -m guidesync.action --forge gitlab
   artifacts:
     when: always

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from . import __version__, commands, report
 from .commands import ERRORS, Context, Fatal, LockHeld, Outcome
+from .escape import shown
 
 app = typer.Typer(
     add_completion=False,
@@ -27,10 +28,15 @@ VerboseOpt = typer.Option(False, "--verbose", "-v", help="Also print request sta
 
 
 def _finish(outcome: Outcome, verbose: bool = False) -> None:
+    # Everything printed went through shown(): guide paths, task text and the tracker's messages are
+    # text, never a workflow command or a terminal escape. Only the annotations guidesync itself
+    # builds (escaped value by value) are printed as commands.
     if outcome.text:
-        out.print(outcome.text, markup=False)
+        out.print(shown(outcome.text), markup=False)
+    for line in outcome.commands:
+        out.print(line, markup=False)
     for line in outcome.stderr:
-        err.print(line, markup=False)
+        err.print(shown(line), markup=False)
     if verbose and outcome.stats is not None:
         err.print("requests: " + ", ".join(f"{k} {v}" for k, v in outcome.stats.items()), markup=False)
     raise typer.Exit(outcome.code)
@@ -40,10 +46,10 @@ def _run(fn, *args, **kw) -> Outcome:
     try:
         return fn(*args, **kw)
     except ERRORS as exc:
-        err.print(f"guidesync: {exc}", markup=False)
+        err.print(shown(f"guidesync: {exc}"), markup=False)
         raise typer.Exit(commands.USAGE)
     except (Fatal, LockHeld) as exc:
-        err.print(f"guidesync: {exc}", markup=False)
+        err.print(shown(f"guidesync: {exc}"), markup=False)
         raise typer.Exit(commands.FAILED)
 
 

@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import report
-from .config import DEFAULT_PATH, Config, ConfigError, Secret, find_token, load_config, starter_config, suggest_from_git
+from .config import (DEFAULT_PATH, Config, ConfigError, Secret, check_state_file, find_token, load_config, starter_config,
+                     suggest_from_git, token_variable)
+from .escape import problem_annotation
 from .guides import GuideError, Loaded, load
 from .plan import Options, Plan, Snapshot, make_plan
 from .state import State, StateError, loads
@@ -32,6 +34,7 @@ class Outcome:
     data: Any = None
     stderr: list[str] = field(default_factory=list)
     stats: dict[str, Any] | None = None  # request statistics of a run that used the tracker
+    commands: list[str] = field(default_factory=list)  # workflow commands built here (lint --github), printed as they are
 
 
 @dataclass
@@ -73,17 +76,9 @@ def lint(ctx: Context, *, as_json: bool = False, annotations: bool = False) -> O
         data = {"guides": len(guides), "problems": [report.problem_data(p) for p in problems]}
         return Outcome(FAILED if errors else OK, report.dumps(data), data)
     lines = [str(p) for p in problems]
-    if annotations:
-        lines += [_annotation(p) for p in problems]
     lines.append(f"{len(guides)} guides, {len(errors)} errors, {len(problems) - len(errors)} warnings")
-    return Outcome(FAILED if errors else OK, "\n".join(lines))
-
-
-def _annotation(p) -> str:
-    level = "error" if p.severity == "error" else "warning"
-    line = f",line={p.line + 1}" if p.line is not None else ""
-    msg = p.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    return f"::{level} file={p.path}{line}::{msg}"
+    found = [problem_annotation(report.problem_data(p)) for p in problems] if annotations else []
+    return Outcome(FAILED if errors else OK, "\n".join(lines), commands=found)
 
 
 def status(ctx: Context, *, as_json: bool = False) -> Outcome:
@@ -94,8 +89,29 @@ def status(ctx: Context, *, as_json: bool = False) -> Outcome:
     return Outcome(OK, report.dumps(data) if as_json else "", data)
 
 
+def state_path(cfg: Config, root: Path) -> Path:
+    """Where the base lives: a regular file inside the repository, reached through no symbolic link
+    (a committed ``.guidesync`` link would have guidesync write outside the checkout)."""
+    where = cfg.path or "config"
+    check_state_file(cfg.state_file, where)
+    root = root.resolve()
+    path = root
+    for part in Path(cfg.state_file).parts:
+        path = path / part
+        if path.is_symlink():
+            raise ConfigError(f"{where}: key 'state_file' ({cfg.state_file}): {path.relative_to(root).as_posix()} is a "
+                              "symbolic link; guidesync keeps its state only in a regular file inside the repository")
+    try:
+        path.resolve().relative_to(root)
+    except ValueError:
+        raise ConfigError(f"{where}: key 'state_file' ({cfg.state_file}) lies outside the repository; refused") from None
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"{where}: key 'state_file' ({cfg.state_file}) is not a regular file")
+    return path
+
+
 def _state(cfg: Config, root: Path) -> tuple[Path, bytes | None, State]:
-    path = root / cfg.state_file
+    path = state_path(cfg, root)
     raw = read_bytes(path)
     if raw is None:
         return path, None, State()
@@ -171,8 +187,12 @@ def sync(ctx: Context, mode: str, *, dry_run: bool = False, force: bool = False,
             raise ConfigError(f"no repository configured: set 'repository' in {cfg.path or 'config/guidesync.yaml'} "
                               f"or run in CI{extra}; guidesync never guesses where to write")
         if token is None:
-            names = cfg.token_env or " or ".join(("GITHUB_TOKEN", "GH_TOKEN") if cfg.tracker == "github" else ("GITLAB_TOKEN",))
-            raise ConfigError(f"no {cfg.tracker} token: set {names}" + (" or log in with `gh auth login`" if cfg.tracker == "github" and not cfg.token_env else ""))
+            token_env = token_variable(cfg)
+            names = token_env or " or ".join(("GITHUB_TOKEN", "GH_TOKEN") if cfg.tracker == "github" else ("GITLAB_TOKEN",))
+            extra = " or log in with `gh auth login`" if cfg.tracker == "github" and not token_env and cfg.ci is None else ""
+            if cfg.token_env and not token_env:
+                extra += f" (token_env: {cfg.token_env} is not honoured inside CI: the action's token input is the token)"
+            raise ConfigError(f"no {cfg.tracker} token: set {names}{extra}")
     writes = not (planning or dry_run or offline)
     with RunLock(ctx.root) if writes else nullcontext():
         return _sync_locked(ctx, cfg, token, mode if not planning else "sync", planning, dry_run, force, full, as_json,

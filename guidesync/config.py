@@ -7,13 +7,15 @@ Precedence for each setting: the config file, then the CI's own variables, then 
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field, fields, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any, Iterable, Mapping
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -23,6 +25,10 @@ DEFAULT_PATH = Path("config/guidesync.yaml")
 TRACKERS = ("github", "gitlab")
 DEFAULT_URLS = {"github": "https://api.github.com", "gitlab": "https://gitlab.com"}
 TOKEN_VARIABLES = {"github": ("GITHUB_TOKEN", "GH_TOKEN"), "gitlab": ("GITLAB_TOKEN",)}
+#: The CIs guidesync knows, by the variable that says it runs inside them (GitLab CI is checked first).
+CI_FLAGS = (("GITLAB_CI", "gitlab"), ("GITHUB_ACTIONS", "github"))
+#: The action's ``url`` input (GitHub: ``INPUT_URL``, handed on by guidesync.action; GitLab: a job variable).
+URL_INPUT = "GUIDESYNC_URL"
 #: GitHub asks for a pause of at least one second between content-creating requests; GitLab.com
 #: allows a few hundred issue creations a minute per user.
 DEFAULT_WRITE_INTERVAL = {"github": 1.0, "gitlab": 0.3}
@@ -75,6 +81,8 @@ class Config:
     path: str | None = None  # the config file read, if any
     repository_source: str | None = None  # "config", "GITHUB_REPOSITORY", ...
     web_url_source: str | None = None  # "config", "GITHUB_SERVER_URL", "CI_SERVER_URL"
+    url_source: str | None = None  # "config", "GITHUB_API_URL", "CI_API_V4_URL", "GUIDESYNC_URL", ...
+    ci: str | None = None  # "github" inside GitHub Actions, "gitlab" inside GitLab CI, None by hand
 
     @property
     def api_url(self) -> str:
@@ -179,14 +187,17 @@ def from_mapping(raw: Any, where: str = "config") -> Config:
     for key in ("write_interval", "max_retry_wait", "full_sync_hours", "timeout"):
         if values.get(key) is not None and values[key] < 0:
             raise ConfigError(f"{where}: key {key!r} must not be negative")
-    if values.get("url") is not None and not re.fullmatch(r"https?://[^/\s?#]+(/\S*)?", values["url"]):
-        raise ConfigError(f"{where}: key 'url' must be an http(s) URL like https://gitlab.example.com, not {values['url']!r}")
+    if values.get("url") is not None:
+        check_url(values["url"], f"{where}: key 'url'")
+        values["url_source"] = "config"
     if values.get("web_url") is not None:
         if not re.fullmatch(r"https?://[^/\s?#@]+(/[^\s?#]*)?", values["web_url"]):
             raise ConfigError(f"{where}: key 'web_url' must be an http(s) URL like https://octo.ghe.com "
                               f"(no query or fragment), not {values['web_url']!r}")
         values["web_url"] = values["web_url"].rstrip("/")
         values["web_url_source"] = "config"
+    if "state_file" in values:
+        check_state_file(values["state_file"], where)
     if "repository" in values and values["repository"] is not None:
         values["repository"] = str(values["repository"]).strip("/")
         if not re.fullmatch(r"\d+|[\w.-]+(/[\w.-]+)+", values["repository"]):
@@ -195,6 +206,79 @@ def from_mapping(raw: Any, where: str = "config") -> Config:
     if "sections" in values:
         values["sections"] = _sections(values["sections"], where)
     return Config(**values)
+
+
+def is_loopback(host: str | None) -> bool:
+    """127.0.0.0/8, ::1 or localhost: an address that never leaves this machine."""
+    if not host:
+        return False
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(url: str, what: str) -> str:
+    """A tracker URL: https, or plain http to a loopback address only (a token sent over plain http
+    to another host can be read on the way). ``what`` names where it came from, for the message."""
+    if not re.fullmatch(r"https?://[^/\s?#]+(/\S*)?", url):
+        raise ConfigError(f"{what} must be an http(s) URL like https://gitlab.example.com, not {url!r}")
+    parts = urlsplit(url)
+    try:
+        parts.port
+    except ValueError:
+        raise ConfigError(f"{what}: {url!r} has an invalid port") from None
+    if parts.scheme.lower() == "http" and not is_loopback(parts.hostname):
+        raise ConfigError(f"{what}: {url!r} is plain http; the token would cross the network unencrypted. "
+                          "Use https (plain http is allowed only to this machine: 127.0.0.1, ::1, localhost)")
+    return url
+
+
+def check_state_file(value: str, where: str) -> None:
+    """``state_file`` names a file inside the repository: relative, without ``..``."""
+    if not value.strip() or "\0" in value:
+        raise ConfigError(f"{where}: key 'state_file' must name a file inside the repository")
+    if PurePosixPath(value).is_absolute() or PureWindowsPath(value).is_absolute() or PureWindowsPath(value).drive:
+        raise ConfigError(f"{where}: key 'state_file' must be a path inside the repository, not the absolute path {value!r}")
+    if ".." in PurePosixPath(value.replace("\\", "/")).parts:
+        raise ConfigError(f"{where}: key 'state_file' must be a path inside the repository, without '..': {value!r}")
+
+
+def running_ci(env: Mapping[str, str]) -> str | None:
+    """"gitlab" inside GitLab CI, "github" inside GitHub Actions, None otherwise."""
+    for name, forge in CI_FLAGS:
+        if env.get(name, "").strip().lower() not in ("", "false", "0"):
+            return forge
+    return None
+
+
+def _url_key(url: str, tracker: str) -> tuple[str, str, int | None, str]:
+    """A URL as compared: scheme, host (lower case), port (default filled in), path without the
+    trailing slash (and, for GitLab, without ``/api/v4``)."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    port = parts.port or {"https": 443, "http": 80}.get(scheme)
+    path = parts.path.rstrip("/")
+    if tracker == "gitlab" and path.endswith("/api/v4"):
+        path = path[: -len("/api/v4")]
+    return scheme, (parts.hostname or "").lower(), port, path
+
+
+def _ci_url(tracker: str, ci: str, env: Mapping[str, str]) -> tuple[str, str]:
+    """Inside CI: the tracker URL and the variable it came from. The action's ``url`` input, else the
+    CI's own variable when the tracker is the CI's own forge, else the forge's public default."""
+    if env.get(URL_INPUT, "").strip():
+        return env[URL_INPUT].strip(), URL_INPUT
+    if tracker == ci == "github" and env.get("GITHUB_API_URL", "").strip():
+        return env["GITHUB_API_URL"].strip(), "GITHUB_API_URL"
+    if tracker == ci == "gitlab":
+        for name in ("CI_API_V4_URL", "CI_SERVER_URL"):
+            if env.get(name, "").strip():
+                value = env[name].strip().rstrip("/")
+                return (value[: -len("/api/v4")] if value.endswith("/api/v4") else value), name
+    return DEFAULT_URLS[tracker], "the default"
 
 
 def _unknown_key(key: str, known: Iterable[str], where: str, prefix: str = "") -> ConfigError:
@@ -217,30 +301,41 @@ def _sections(raw: dict[str, Any], where: str) -> Sections:
 
 
 def apply_environment(cfg: Config, env: Mapping[str, str], *, tracker_given: bool = True) -> Config:
-    """Fill the tracker, repository and URL from the CI's variables where the file left them out."""
+    """Fill the tracker, repository and URL from the CI's variables where the file left them out.
+
+    Inside CI (``GITHUB_ACTIONS`` / ``GITLAB_CI``) the tracker URL never comes from the repository's
+    files: a pull request could otherwise send the job's token to a server of its choosing. It is the
+    action's ``url`` input, else the CI's own API URL, else the forge's default; a ``url:`` in the file
+    that says otherwise is an error. ``token_env`` is not honoured there either (see :func:`find_token`)."""
+    ci = running_ci(env)
     tracker = cfg.tracker
-    if not tracker_given:
-        if env.get("GITLAB_CI"):
-            tracker = "gitlab"
-        elif env.get("GITHUB_ACTIONS"):
-            tracker = "github"
+    if not tracker_given and ci is not None:
+        tracker = ci
     repository, source = cfg.repository, cfg.repository_source
-    url = cfg.url
+    url, url_source = cfg.url, cfg.url_source
     if tracker == "github":
         if repository is None and env.get("GITHUB_REPOSITORY"):
             repository, source = env["GITHUB_REPOSITORY"], "GITHUB_REPOSITORY"
-        if url is None and env.get("GITHUB_API_URL"):
-            url = env["GITHUB_API_URL"]
-    else:
-        if repository is None and env.get("CI_PROJECT_PATH"):
-            repository, source = env["CI_PROJECT_PATH"], "CI_PROJECT_PATH"
-        if url is None and env.get("CI_SERVER_URL"):
-            url = env["CI_SERVER_URL"]
+    elif repository is None and env.get("CI_PROJECT_PATH"):
+        repository, source = env["CI_PROJECT_PATH"], "CI_PROJECT_PATH"
+    if ci is not None:
+        ci_url, ci_source = _ci_url(tracker, ci, env)
+        check_url(ci_url, ci_source if ci_source != "the default" else "the default URL")
+        if cfg.url is not None and _url_key(cfg.url, tracker) != _url_key(ci_url, tracker):
+            raise ConfigError(
+                f"{cfg.path or 'config'}: key 'url' ({cfg.url}) disagrees with {ci_source} ({ci_url}): inside CI the "
+                "tracker URL comes from the CI or the action's `url` input, never from the repository's files; "
+                "remove the key or make it match")
+        url, url_source = ci_url, ci_source
+    elif url is None:
+        name = "GITHUB_API_URL" if tracker == "github" else "CI_SERVER_URL"
+        if env.get(name):
+            url, url_source = check_url(env[name], name), name
     web_url, web_source = cfg.web_url, cfg.web_url_source
     if web_url is None:
         web_url, web_source = _ci_web_url(tracker, url, env)
     return replace(cfg, tracker=tracker, repository=repository, repository_source=source, url=url,
-                   web_url=web_url, web_url_source=web_source)
+                   url_source=url_source, ci=ci, web_url=web_url, web_url_source=web_source)
 
 
 def _same_place(a: str, b: str) -> bool:
@@ -270,18 +365,28 @@ def _ci_web_url(tracker: str, url: str | None, env: Mapping[str, str]) -> tuple[
 
 def find_token(cfg: Config, env: Mapping[str, str] | None = None, *, use_gh: bool = True) -> Secret | None:
     """The tracker token: the variable named by ``token_env``, else the forge's usual variables,
-    else (GitHub) ``gh auth token``. None when there is none."""
+    else (GitHub) ``gh auth token``. None when there is none.
+
+    Inside CI ``token_env`` is not honoured: the configuration may come from a pull request, which must
+    not pick which of the job's secrets is sent. The token is the forge's usual variable, which the
+    action fills from its ``token`` input."""
     env = os.environ if env is None else env
-    names = (cfg.token_env,) if cfg.token_env else TOKEN_VARIABLES[cfg.tracker]
+    token_env = token_variable(cfg)
+    names = (token_env,) if token_env else TOKEN_VARIABLES[cfg.tracker]
     for name in names:
         value = env.get(name, "").strip()
         if value:
             return Secret(value, name)
-    if cfg.tracker == "github" and use_gh and not cfg.token_env:
+    if cfg.tracker == "github" and use_gh and not token_env:
         out = run_command(["gh", "auth", "token"])
         if out:
             return Secret(out.strip(), "gh auth token")
     return None
+
+
+def token_variable(cfg: Config) -> str | None:
+    """The variable ``token_env`` names, when it is honoured (not inside CI)."""
+    return cfg.token_env if cfg.token_env and cfg.ci is None else None
 
 
 def run_command(args: list[str], cwd: str | None = None) -> str | None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from .escape import controls
 from .model import Guide, Problem
 from .parse import Sections, parse_guide
 
@@ -99,9 +100,18 @@ def expand(paths: Iterable[str], root: Path) -> list[Path]:
     return out
 
 
+def odd_name(path: Path) -> bool:
+    """A file name with control characters (a line break, an escape): never a guide. It would go into
+    the issue markers, annotations and logs, where it could forge lines or commands."""
+    name = path.as_posix()
+    return controls(name, keep="") != name
+
+
 def read_guide(path: Path, root: Path, sections: Sections) -> LoadedGuide | None:
     """Read and parse one file. None when it follows neither template."""
     name = path.as_posix()
+    if odd_name(path):
+        raise GuideError(f"{name}: the file name contains control characters; refused")
     if path.is_symlink():
         raise GuideError(f"{name}: is a symbolic link; guidesync only edits regular files inside the repository")
     try:
@@ -150,6 +160,9 @@ def load(paths: Iterable[str] | None, root: Path, patterns: Iterable[str], exclu
 def _read_all(files: list[Path], root: Path, sections: Sections, explicit: bool,
               guides: list[LoadedGuide], problems: list[Problem], seen: set[Path]) -> None:
     for f in files:
+        if not explicit and odd_name(f.relative_to(root)):
+            problems.append(Problem(f.relative_to(root).as_posix(), None, "the file name contains control characters; skipped", "warning"))
+            continue
         if not explicit and f.is_symlink():
             # Refused like a named one, but a link found by discovery (CLAUDE.md -> AGENTS.md, say)
             # must not stop every run: skipped with a warning.

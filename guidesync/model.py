@@ -7,6 +7,7 @@ Line numbers are 0-based indexes into the guide's lines, split the way markdown-
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
 from enum import Enum
@@ -15,6 +16,15 @@ from enum import Enum
 class GuideKind(str, Enum):
     PHASE = "phase"
     IMPLEMENTATION = "implementation"
+
+
+def plain_url(url: str) -> bool:
+    """May this URL be written into a guide as an issue link? An http(s) URL without whitespace,
+    parentheses, control or format characters: nothing that could end the link or the line early
+    (``LINK_AT_END`` must read it back as it was written)."""
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")) or len(url) > 2048:
+        return False
+    return not any(c in "()" or unicodedata.category(c) in ("Cc", "Cf", "Zs", "Zl", "Zp") or c.isspace() for c in url)
 
 
 @dataclass(frozen=True)

@@ -159,12 +159,18 @@ def decide_state(guide_checked: bool, remote: str, base: tuple[bool, str] | None
 
     A box newly checked closes the issue; newly unchecked reopens it; an issue newly closed checks
     the box; newly reopened unchecks it. Closed as not planned never checks a box, and neither does
-    a close the base never saw open. With no base (an issue found again), see :func:`revive`. When
-    both sides changed and disagree, the guide wins.
+    a close the base never saw open. With no base (an issue found by its marker, whose creation
+    this checkout's base never recorded, e.g. a pending write-back), the task is done if either side
+    says so. A task that comes back after guidesync closed its issue as removed: :func:`revive`.
+    When both sides changed and disagree, the guide wins.
     """
     g, r = guide_checked, remote
     if base is None:
-        return revive(g, r)
+        if r == OPEN:
+            return StateDecision(close=COMPLETED, checked=True, state=COMPLETED) if g else StateDecision(checked=False, state=OPEN)
+        if r == COMPLETED:
+            return StateDecision(checked=True, state=COMPLETED) if g else StateDecision(set_box=True, checked=True, state=COMPLETED)
+        return StateDecision(checked=g, state=r, note="closed as not planned on the tracker; its box is left as it is")
     bc, bs = base
     guide_changed, remote_changed = g != bc, r != bs
     if not guide_changed and not remote_changed:
@@ -199,8 +205,8 @@ def decide_state(guide_checked: bool, remote: str, base: tuple[bool, str] | None
 
 
 def revive(guide_checked: bool, remote: str) -> StateDecision:
-    """A task and an issue with no shared history (found again by its marker, restored, typed in
-    again): the guide says whether the work is done. An unchecked task ends with an open issue; a
+    """A task back in a guide after guidesync closed its issue as removed (typed in again, restored
+    with its link): the guide says whether the work is done. An unchecked task ends with an open issue; a
     checked one closes an open issue; no box is ever checked from the tracker's side."""
     if guide_checked:
         if remote == OPEN:
@@ -654,7 +660,10 @@ class _Planner:
             rec_base = rec
         r_state = remote.state if remote is not None else rec.state  # type: ignore[union-attr]
         base = (rec_base.checked, rec_base.state) if rec_base is not None else None
-        d = decide_state(task.checked, r_state, base)
+        if rec is not None and rec.state == REMOVED:  # guidesync closed it when the task left: the task decides
+            d = revive(task.checked, OPEN if r_state == OPEN else (NOT_PLANNED if r_state == REMOVED else r_state))
+        else:
+            d = decide_state(task.checked, r_state, base)
         notes = [d.note] if d.note else []
         want_ms = self.ms_numbers.get(ms.key)
         found = read_marker(remote.body) if remote is not None else None

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Iterable
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from .escape import shown
 from .model import Guide, Problem
 from .plan import Plan, TaskStep
 from .sync import RunResult
@@ -195,14 +198,21 @@ def status_data(guides: Iterable[Guide]) -> list[dict[str, Any]]:
 
 def print_status(console: Console, data: list[dict[str, Any]]) -> None:
     for g in data:
-        table = Table(title=f"{g['guide']} — {g['title']} ({g['kind']} guide)", title_justify="left")
+        # Text, not markup: a heading "[red]x" is shown as written; shown(): no command, no escape code.
+        table = Table(title=Text(shown(f"{g['guide']} — {g['title']} ({g['kind']} guide)")), title_justify="left")
         table.add_column("Milestone")
         table.add_column("Done", justify="right")
         table.add_column("Linked", justify="right")
         for m in g["milestones"]:
-            table.add_row(m["title"], f"{m['done']}/{m['tasks']}", f"{m['linked']}/{m['tasks']}")
+            table.add_row(Text(shown(m["title"])), f"{m['done']}/{m['tasks']}", f"{m['linked']}/{m['tasks']}")
         console.print(table)
 
 
+#: Characters JSON leaves as they are that terminals or logs act on: DEL, C1 controls, the Unicode
+#: line separators and bidirectional overrides (JSON itself escapes the C0 controls).
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+
+
 def dumps(data: Any) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False)
+    text = json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .guides import LoadedGuide
-from .model import IssueLink
+from .model import IssueLink, plain_url
 from .plan import MilestoneStep, Plan, Snapshot, TaskStep
 from .render import read_marker
 from .state import GONE, REMOVED, MilestoneRecord, Record, State, dumps, format_time, parse_time
@@ -348,13 +348,13 @@ def guide_edits(plan: Plan, ex: Executor | None) -> dict[str, list[tuple[int, Ed
             issue = ex.created.get(i) if ex else None
             if issue is None:
                 continue
-            link = IssueLink(issue.number, issue.url)
+            link = _checked_link(ex, task, issue.number, issue.url)
             if not task.has_box:
                 checked = task.checked
-        elif step.adopt_url and step.number is not None:
-            if ex is not None and not ex.ok.get(i, False):
+        elif step.adopt_url is not None and step.number is not None:
+            if ex is None or not ex.ok.get(i, False):
                 continue
-            link = IssueLink(step.number, step.adopt_url)
+            link = _checked_link(ex, task, step.number, step.adopt_url)
             if not task.has_box:
                 checked = task.checked
         if step.set_box is not None:
@@ -364,6 +364,17 @@ def guide_edits(plan: Plan, ex: Executor | None) -> dict[str, list[tuple[int, Ed
             continue
         out.setdefault(task.guide, []).append((i, Edit(task.line, checked=checked, link=link, append=step.append_link)))
     return out
+
+
+def _checked_link(ex: Executor, task: Any, number: int, url: str) -> IssueLink | None:
+    """The link to write for issue ``number``, if ``url`` is that issue's page on the tracker (a
+    plain URL, that the tracker itself reads as this issue); else None, with a warning."""
+    if plain_url(url) and ex.tracker.issue_number_from_url(url) == number:
+        return IssueLink(number, url)
+    shown = repr(url[:200]) if url else "no usable URL"
+    ex.result.warnings.append(f"{task.guide}:{task.line + 1}: issue #{number}: the tracker gave {shown} as its page, which is "
+                              "not this issue's page on the tracker; the link is not written")
+    return None
 
 
 def new_records(plan: Plan, state: State, ex: Executor, written: set[int], created_only: bool = False) -> dict[int, Record]:

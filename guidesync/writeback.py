@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from .model import IssueLink
+from .model import IssueLink, plain_url
 from .parse import ITEM_START, LINE_BREAK, LINK_AT_END
 
 
@@ -59,6 +59,9 @@ def edit_line(line: str, edit: Edit) -> str:
                 pos += 1
             line = line[:pos] + ("[x] " if edit.checked else "[ ] ") + line[pos:]
     if edit.link is not None:
+        if not plain_url(edit.link.url):
+            raise WritebackError(f"line {edit.line + 1}: refusing to write the issue link {edit.link.url[:200]!r} "
+                                 "(not a plain URL: whitespace, parentheses or control characters)")
         new = edit.link.markdown()
         lm = None if edit.append else LINK_AT_END.search(line)
         if lm is not None:

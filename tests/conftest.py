@@ -202,6 +202,18 @@ class Workspace:
         return p.read_text() if p.exists() else ""
 
 
+#: Variables that say "inside CI" or name the CI's tracker. Inside CI guidesync takes the tracker URL
+#: from them, never from the config (issue 11): the tests, which point the config at fakes on
+#: 127.0.0.1, must not inherit them from the CI that runs the suite (GitHub Actions sets them all).
+CI_MARKERS = ("GITHUB_ACTIONS", "GITLAB_CI", "GITHUB_API_URL", "CI_API_V4_URL", "CI_SERVER_URL", "GUIDESYNC_URL")
+
+
+@pytest.fixture(autouse=True)
+def not_inside_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in CI_MARKERS:
+        monkeypatch.delenv(name, raising=False)
+
+
 def _forge(name: str, **kw: Any) -> Forge:
     return GitHubForge(**kw) if name == "github" else GitLabForge(**kw)
 

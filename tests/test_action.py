@@ -140,12 +140,14 @@ class Scene:
         if self.forge == "github":
             env.update(GITHUB_ACTIONS="true", GITHUB_EVENT_NAME="push", GITHUB_REF_NAME="main", GITHUB_REF_TYPE="branch",
                        GITHUB_REPOSITORY="acme/shop", GITHUB_RUN_ID="4242", GITHUB_SERVER_URL="https://github.com",
+                       GITHUB_API_URL=self.server.url,
                        GITHUB_OUTPUT=str(out), GITHUB_STEP_SUMMARY=str(summary), GITHUB_TOKEN=TOKEN,
                        INPUT_COMMAND="sync", INPUT_CONFIG="", INPUT_DRY_RUN="false", INPUT_COMMIT="true",
                        INPUT_COMMIT_MESSAGE="")
         else:
             env.update(GITLAB_CI="true", CI_PIPELINE_SOURCE="push", CI_COMMIT_BRANCH="main", CI_PROJECT_PATH="acme/shop",
                        CI_SERVER_HOST="127.0.0.1", CI_JOB_URL="https://gitlab.example/acme/shop/-/jobs/7",
+                       CI_SERVER_URL=self.server.url, CI_API_V4_URL=self.server.url + "/api/v4",
                        GUIDESYNC_TOKEN=TOKEN, GUIDESYNC_PUSH_URL=str(self.origin), GUIDESYNC_DOTENV=str(out),
                        GUIDESYNC_SUMMARY=str(summary))
         env.update(self.extra)
@@ -449,8 +451,9 @@ def test_pull_request_mode_pushes_a_branch_and_opens_one_pull_request(make_scene
     assert len(create) == 1 and create[0].body["head"] == action.WRITE_BACK_BRANCH and create[0].body["base"] == "main"
     assert scene.server.requests("GET", r"/pulls$")[0].query["head"] == ["acme:guidesync/write-back"]
 
-    # While the PR waits, main moves on and an issue is closed: the next run continues on the pending
-    # branch merged with main, pushes one more commit there (fast-forward) and updates the same PR.
+    # While the PR waits, main moves on and an issue is closed: the next run rebuilds the branch from
+    # main (the pending links are found again by their markers, never a second issue), pushes it with a
+    # lease and keeps the same PR.
     scene.person_commit("guides/checkout-redesign.md", lambda t: t.replace("single page that validates", "single page that checks"),
                         "wording")
     cache = next(n for n, i in scene.issues().items() if i["title"].startswith("Cache cart totals"))
@@ -461,22 +464,30 @@ def test_pull_request_mode_pushes_a_branch_and_opens_one_pull_request(make_scene
     assert len(scene.server.pulls) == 1 and len(scene.server.requests("POST", r"/pulls$")) == 1
     assert "updated pull request #900" in r.summary
     tip = scene.git(scene.origin, "rev-parse", action.WRITE_BACK_BRANCH)
-    assert scene.git(scene.origin, "merge-base", "--is-ancestor", branch[0].split("|")[0], tip) == ""
-    assert scene.git(scene.origin, "merge-base", "--is-ancestor", "main", tip) == ""
+    assert scene.git(scene.origin, "rev-parse", f"{tip}^") == scene.git(scene.origin, "rev-parse", "main")
+    assert scene.git(scene.origin, "log", "-1", "--format=%an", tip) == BOT_NAME
     assert len(scene.issues()) == 10
-    assert "adopted" not in r.log and "1 checked" in r.log  # the pending links were seen, not found again
     row = next(line for line in r.summary.splitlines() if "Cache cart totals" in line)
     assert f"[#{cache}](" in row and "checked" in row
     impl = scene.git(scene.origin, "show", f"{action.WRITE_BACK_BRANCH}:guides/checkout-redesign.md")
     assert "- [x] Cache cart totals" in impl and "single page that checks" in impl
+    assert len(_links(impl)) == 6
     assert r.outputs["commit"] == tip
+
+    # A third run with nothing new keeps the pending branch as it is: no new commit, no push.
+    r = scene.run(cwd=scene.clone("work3"), INPUT_COMMIT="pull-request", GITHUB_EVENT_NAME="schedule")
+    assert r.code == 0, r.log
+    assert scene.git(scene.origin, "rev-parse", action.WRITE_BACK_BRANCH) == tip
+    assert "already holds these changes" in r.summary and r.outputs["commit"] == tip
+    assert len(scene.server.pulls) == 1
 
 
 def test_pull_request_mode_reports_an_api_failure_after_pushing_the_branch(make_scene):
     scene = make_scene()  # the plain fake has no pull request endpoints: 404
     r = scene.run(INPUT_COMMIT="pull-request")
     assert r.code == 1
-    assert "::error::the write-back is on guidesync/write-back, but opening its pull request failed: 404" in r.log
+    assert "::error::the write-back is on guidesync/write-back, but opening its pull request failed: " in r.log
+    assert "GitHub answered 404" in r.log
     assert scene.git(scene.origin, "log", "-1", "--format=%an", action.WRITE_BACK_BRANCH) == BOT_NAME
     assert r.outputs["commit"] and r.outputs["pull-request"] == ""
 
@@ -522,12 +533,14 @@ def test_bad_inputs_are_usage_errors(env, message):
 
 def test_every_input_is_read_from_its_variable():
     env = {"INPUT_COMMAND": "pull", "INPUT_CONFIG": "cfg.yaml", "GITHUB_TOKEN": "t0k", "INPUT_DRY_RUN": "true",
-           "INPUT_COMMIT": "pull-request", "INPUT_COMMIT_MESSAGE": "msg"}
+           "INPUT_COMMIT": "pull-request", "INPUT_COMMIT_MESSAGE": "msg", "INPUT_URL": "https://gitlab.example.com"}
     assert set(env) == set(action.INPUTS.values())
     s = action.read_settings("github", env)
-    assert (s.command, s.config, s.token, s.dry_run, s.commit, s.message) == ("pull", "cfg.yaml", "t0k", True, "pull-request", "msg")
+    assert (s.command, s.config, s.token, s.dry_run, s.commit, s.message, s.url) == (
+        "pull", "cfg.yaml", "t0k", True, "pull-request", "msg", "https://gitlab.example.com")
     g = action.read_settings("gitlab", {action.GITLAB_INPUTS[k]: env[v] for k, v in action.INPUTS.items() if k != "commit"})
-    assert (g.command, g.config, g.token, g.dry_run, g.message) == ("pull", "cfg.yaml", "t0k", True, "msg")
+    assert (g.command, g.config, g.token, g.dry_run, g.message, g.url) == (
+        "pull", "cfg.yaml", "t0k", True, "msg", "https://gitlab.example.com")
     defaults = action.read_settings("github", {})
     assert (defaults.command, defaults.dry_run, defaults.commit, defaults.message) == ("sync", False, "true", action.DEFAULT_MESSAGE)
 

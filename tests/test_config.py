@@ -132,7 +132,7 @@ GOOD = [
     {"repository": "acme/platform/shop", "labels": ["guidesync", "docs"], "max_retry_wait": 1.5},
     {"sections": {"phase_tasks": ["Deliverables", "Checklist"]}, "write_interval": None, "full_sync_hours": 0},
     {"url": "https://api.octo.ghe.com", "web_url": "https://octo.ghe.com/"},
-    {"tracker": "gitlab", "url": "http://gitlab.internal:8080", "web_url": "https://example.com/gitlab", "repository": 7},
+    {"tracker": "gitlab", "url": "https://gitlab.internal:8080", "web_url": "https://example.com/gitlab", "repository": 7},
 ]
 
 
@@ -285,9 +285,10 @@ def test_web_url_from_the_config_wins_and_is_kept_without_a_trailing_slash(tmp_p
     # the same API configured explicitly (any case, a trailing slash)
     ({"GITHUB_API_URL": "https://api.github.com", "GITHUB_SERVER_URL": "https://github.com/"}, "https://API.github.com/",
      ("https://github.com", "GITHUB_SERVER_URL")),
-    # the workflow runs on github.com but syncs a GHE instance: the CI's server says nothing about it
-    ({"GITHUB_API_URL": "https://api.github.com", "GITHUB_SERVER_URL": "https://github.com"}, "https://ghe.example.com/api/v3",
-     (None, None)),
+    # the workflow runs on github.com but syncs a GHE instance (the action's url input names it):
+    # the CI's server says nothing about it
+    ({"GITHUB_API_URL": "https://api.github.com", "GITHUB_SERVER_URL": "https://github.com",
+      "GUIDESYNC_URL": "https://ghe.example.com/api/v3"}, "https://ghe.example.com/api/v3", (None, None)),
     # GITHUB_SERVER_URL alone does not say which API it goes with
     ({"GITHUB_SERVER_URL": "https://github.com"}, None, (None, None)),
 ])
@@ -303,7 +304,8 @@ def test_github_server_url_names_the_web_pages_of_the_ci_own_api(tmp_path, env, 
     ({"CI_SERVER_URL": "https://gitlab.example.com", "CI_API_V4_URL": "https://gitlab.example.com/api/v4"},
      "https://gitlab.example.com/api/v4/", ("https://gitlab.example.com", "CI_SERVER_URL")),
     # reached by an internal name: the project's web_url is asked of GitLab instead
-    ({"CI_SERVER_URL": "https://gitlab.example.com"}, "http://gitlab.internal", (None, None)),
+    ({"CI_SERVER_URL": "https://gitlab.example.com", "GUIDESYNC_URL": "https://gitlab.internal"}, "https://gitlab.internal",
+     (None, None)),
 ])
 def test_ci_server_url_names_the_web_pages_of_the_instance_it_runs_on(tmp_path, env, url, expected):
     text = "tracker: gitlab\nrepository: acme/shop\n" + (f"url: {url}\n" if url else "")

@@ -28,6 +28,7 @@ from guidesync.plan import (
     StateDecision,
     decide_state,
     make_plan,
+    revive,
 )
 from guidesync.render import content_hash, marker, milestone_description, render_issue
 from guidesync.state import MilestoneRecord, Record, State
@@ -50,14 +51,13 @@ UNCHECK = StateDecision(set_box=False, checked=False, state=OPEN)
 
 # (guide box, remote state, base, expected decision, must be reported)
 TABLE = [
-    # -- no base (an issue found again): the guide says whether the work is done. No box is checked
-    #    from the tracker's side (no close was seen happening to an open issue); an unchecked task
-    #    ends with an open issue.
+    # -- no base (found by its marker): done if either side says done; not planned never checks a
+    #    box and is reported. (A task back after its issue was closed as removed: see revive.)
     (F, O, None, nothing(F, O), False),
     (T, O, None, CLOSE, False),
-    (F, C, None, REOPEN, True),
+    (F, C, None, CHECK, False),
     (T, C, None, nothing(T, C), False),
-    (F, N, None, REOPEN, True),
+    (F, N, None, nothing(F, N), True),
     (T, N, None, nothing(T, N), True),  # already closed: nothing to write; reported
     # -- base (False, open)
     (F, O, (F, O), nothing(F, O), False),
@@ -702,3 +702,14 @@ def test_make_plan_is_deterministic():
     b = make_plan([g], state, snap, opts())
     assert a == b and len(a.changes) == 4  # close+update #3, create, check #5, close #6
     assert isinstance(a.milestones[0], MilestoneStep)
+
+
+@pytest.mark.parametrize("checked, remote, expected", [
+    (F, O, nothing(F, O)), (F, C, REOPEN), (F, N, REOPEN),
+    (T, O, CLOSE), (T, C, nothing(T, C)), (T, N, nothing(T, N)),
+])
+def test_a_task_back_after_its_issue_was_closed_as_removed_decides(checked, remote, expected):
+    d = revive(checked, remote)
+    assert (d.close, d.reopen, d.set_box, d.checked, d.state) == (
+        expected.close, expected.reopen, expected.set_box, expected.checked, expected.state)
+    assert d.set_box is None  # never a box checked from the tracker's side

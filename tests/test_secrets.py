@@ -341,3 +341,88 @@ def test_crash_tracebacks_show_no_local_variables():
     """Typer's pretty tracebacks can print every frame's locals (the raw token is a local of the
     tracker's constructor); they must stay off whatever Typer's default is."""
     assert app.pretty_exceptions_show_locals is False
+
+
+# -- issue 11: the new paths (a pull request's plan job, redirects, the write-back pull request) ------
+
+
+@pytest.mark.parametrize("forge", FORGES)
+def test_a_pull_request_plan_job_sends_no_secret_where_the_pull_request_says(make_workspace, caplog, forge):
+    """The PR names its own server in `url:` and another secret of the job in `token_env:`: neither
+    the job's token nor that secret reaches the PR's server, or any output."""
+    from tests.capture import Capture
+
+    main = _action()
+    ws = secure_workspace(make_workspace, forge)
+    attacker = Capture().start()
+    try:
+        other = SENTINEL_GL if forge == "github" else SENTINEL  # the job's second secret
+        if forge == "github":
+            env = {"GITHUB_ACTIONS": "true", "GITHUB_API_URL": ws.forge.server.url, "GITHUB_EVENT_NAME": "pull_request",
+                   "GITHUB_TOKEN": token_for(forge), "INPUT_COMMAND": "plan", "INPUT_COMMIT": "false"}
+        else:
+            env = {"GITLAB_CI": "true", "CI_API_V4_URL": ws.forge.server.url + "/api/v4", "CI_PIPELINE_SOURCE": "merge_request_event",
+                   "GUIDESYNC_TOKEN": token_for(forge), "GUIDESYNC_COMMAND": "plan", "GUIDESYNC_COMMIT": "false"}
+        env.update(JOB_SECRET=other, PATH=os.environ.get("PATH", ""))
+        for url in (attacker.url, ws.forge.server.url):
+            ws.write_config(url=url, token_env="JOB_SECRET")
+            out = io.StringIO()
+            code = main(["--forge", forge], env=env, cwd=str(ws.root), out=out)
+            assert_nowhere(ws, caplog, out.getvalue())
+            assert code == (2 if url == attacker.url else 0), out.getvalue()
+        assert attacker.got == []
+        assert_authenticated(ws)  # the job's token, not JOB_SECRET (the fake takes the sentinel only)
+    finally:
+        attacker.stop()
+
+
+from tests.test_action import FakeGitHubWithPulls, make_scene  # noqa: E402,F401  (a fixture)
+
+
+def test_pull_request_mode_sends_and_writes_no_token(make_scene, caplog):
+    """``commit: pull-request``: the branch, its commits, the pull request and every output hold no token."""
+    import subprocess
+
+    scene = make_scene(server_cls=FakeGitHubWithPulls)
+    scene.server.token = SENTINEL
+    for run in (1, 2):
+        if run == 2:
+            scene.server.close_issue("acme/shop", 1)
+        r = scene.run(cwd=scene.work if run == 1 else scene.clone("again"), INPUT_COMMIT="pull-request",
+                      GITHUB_TOKEN=SENTINEL, GITHUB_EVENT_NAME="schedule")
+        assert r.code == 0, r.log
+        history = subprocess.run(["git", "log", "-p", "--all", "--format=%H %an %B"], cwd=scene.origin, env=scene.env,
+                                 capture_output=True, text=True).stdout
+        texts = [r.log, r.summary, "".join(r.outputs.values()), history,
+                 json.dumps(scene.server.pulls), json.dumps([[e.path, e.query, e.body, e.headers] for e in scene.server.log])]
+        for secret in SECRETS:
+            for t in texts:
+                assert secret not in t
+        for path in scene.tmp.rglob("*"):
+            if path.is_file() and ".git" not in path.parts:
+                assert SENTINEL.encode() not in path.read_bytes(), path
+        assert [line for line in caplog.text.splitlines() if "SENTINEL" in line] == []
+    assert len(scene.server.pulls) == 1 and all(e.status != 401 for e in scene.server.log)
+
+
+@pytest.mark.parametrize("forge", FORGES)
+@pytest.mark.parametrize("what", ["listing", "create"])
+def test_a_redirect_to_another_host_never_carries_the_token(make_workspace, caplog, forge, what):
+    """The forge (or a proxy in front of it) redirects a read or a write elsewhere: nothing follows it."""
+    from tests.capture import Capture
+
+    ws = secure_workspace(make_workspace, forge)
+    attacker = Capture().start()
+    try:
+        path = ws.forge.create_path  # the issues collection: listed (GET) and created in (POST)
+        method = "POST" if what == "create" else "GET"
+        for status in (302, 307):
+            ws.forge.server.clear_faults()
+            ws.forge.server.add_fault(method=method, path=path, kind="status", status=status, times=1000,
+                                      headers={"Location": attacker.url + "/steal"})
+            for args in (["push", "--verbose"], ["sync", "--json", "--verbose"]):
+                code, out = invoke(ws, caplog, args, token_for(forge))
+                assert code in (1, 2) and "redirect" in out, out
+        assert attacker.got == [] and "SENTINEL" not in attacker.everything()
+    finally:
+        attacker.stop()

@@ -85,7 +85,7 @@ def test_action_installs_from_its_own_checkout_and_never_shows_the_token(meta):
     steps = meta["runs"]["steps"]
     assert steps[0]["uses"].startswith("actions/setup-python@")
     install = steps[1]["run"]
-    assert 'pip install' in install and '"$GITHUB_ACTION_PATH"' in install
+    assert 'pip install' in install and '"$GITHUB_ACTION_PATH"' in install and "--require-hashes" in install
     assert "guidesync.action --forge github" in _run_step(meta)["run"]
     for step in steps:
         script = step.get("run", "")
@@ -179,7 +179,7 @@ def test_gitlab_job_runs_the_action_script_with_its_variables():
     job = ci["guidesync"]
     assert job["resource_group"] == "guidesync"
     assert job["script"][-1] == "python -m guidesync.action --forge gitlab"
-    assert "pip install" in job["script"][0] and '"$GUIDESYNC_PIP_SPEC"' in job["script"][0]
+    assert "pip install" in job["script"][0] and "GUIDESYNC_PIP_SPEC" in job["script"][0]
     variables = job["variables"]
     # Every setting has a default here except the token, which must be a masked CI/CD variable.
     assert set(action.GITLAB_INPUTS.values()) - set(variables) == {"GUIDESYNC_TOKEN"}

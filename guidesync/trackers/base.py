@@ -21,6 +21,57 @@ T = TypeVar("T")
 #: The next page in a ``Link`` header (GitHub and GitLab write it alike).
 LINK_NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
 
+#: The most items one listing may hold (issues carrying the label, or milestones): 1,000 pages of
+#: 100. A server that offers more pages than that, or a page with nothing new on it, is not believed:
+#: the listing fails, and so does the run, before anything is written.
+MAX_LISTED = 100_000
+
+
+class PageGuard:
+    """Stops a listing that does not end: a next page offered after a page that brought no item not
+    seen before (a loop), more pages than ``max_items`` can explain, or (GitLab) a page past the
+    total the server itself announced."""
+
+    def __init__(self, what: str, per_page: int, max_items: int):
+        self.what = what
+        self.per_page = max(1, per_page)
+        self.max_pages = max(1, -(-max_items // self.per_page))
+        self.pages = 0
+        self.seen: set[Any] = set()
+        self.new = 0
+
+    def page(self, data: Any) -> list[Any]:
+        """Take one page's answer; the items on it."""
+        if data is None:
+            data = []
+        if not isinstance(data, list):
+            raise TrackerError("invalid", f"{self.what}: page {self.pages + 1} is not a list; check the configured url")
+        self.pages += 1
+        keys = {_identity(item) for item in data}
+        self.new = len(keys - self.seen)
+        self.seen |= keys
+        return data
+
+    def next_allowed(self, total_pages: int | None = None) -> None:
+        """The server offers another page: is that believable?"""
+        if self.new == 0:
+            raise TrackerError("invalid", f"{self.what}: page {self.pages} brought nothing not listed before, yet the "
+                               "server offers a next page; stopped (nothing is written from a listing that does not end)")
+        if total_pages is not None and self.pages >= total_pages:
+            raise TrackerError("invalid", f"{self.what}: the server offers page {self.pages + 1} but said there are "
+                               f"{total_pages} pages; stopped (nothing is written from a listing that does not end)")
+        if self.pages >= self.max_pages:
+            raise TrackerError("invalid", f"{self.what}: the server offers more than {self.max_pages} pages of "
+                               f"{self.per_page} ({self.max_pages * self.per_page} items, the most guidesync lists); "
+                               "stopped (nothing is written from a listing that does not end)")
+
+
+def _identity(item: Any) -> Any:
+    """What makes an item of a listing the same item on another page."""
+    if isinstance(item, dict) and any(item.get(k) is not None for k in ("id", "number", "iid")):
+        return tuple(str(item.get(k)) for k in ("id", "number", "iid"))
+    return repr(item)
+
 
 _FRACTION = re.compile(r"\.(\d+)(?=[+-]\d\d:\d\d$|$)")
 
@@ -121,6 +172,17 @@ class WebAddress:
         self.learned = remembered.rstrip("/") if remembered else None
         self.asked = False  # the tracker was asked in this run
         self._earlier: list[str] = []  # addresses learned before the one the tracker gives now
+
+    @property
+    def known(self) -> bool:
+        return self.told is not None or self.learned is not None
+
+    def own_page(self, url: str, number: int) -> bool:
+        """Could ``url`` be written into a guide as issue ``number``'s link? A plain URL, and once
+        the address is known (never asked for just this), that issue's own page."""
+        from ..model import plain_url
+
+        return plain_url(url) and (not self.known or self.number(url) == number)
 
     def ensure(self) -> str:
         """The address links are built from (the told one first); asks the tracker if none is known."""

@@ -8,6 +8,9 @@ rate limit) are ours to read. PyGithub's own retries and throttling are switched
 
 from __future__ import annotations
 
+import json
+import re
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any, Iterable
 from urllib.parse import quote
@@ -17,9 +20,11 @@ from github import GithubException
 
 from .base import (
     LINK_NEXT,
+    MAX_LISTED,
     UNSET,
     CallPolicy,
     Listing,
+    PageGuard,
     RemoteIssue,
     RemoteMilestone,
     TrackerError,
@@ -29,6 +34,8 @@ from .base import (
     given,
     header_time,
 )
+from ..model import plain_url
+from .http import shown_origin, under_api
 
 DEFAULT_API = "https://api.github.com"
 #: where an issue's page is under the repository's web address (html_url)
@@ -62,9 +69,21 @@ def _milestone(data: dict[str, Any]) -> RemoteMilestone:
     )
 
 
+def _json(output: Any) -> Any:
+    """An answer's body as PyGithub reads it: JSON, None when empty, {"data": text} when not JSON."""
+    if isinstance(output, bytes):
+        output = output.decode("utf-8", "replace")
+    if not output:
+        return None
+    try:
+        return json.loads(output)
+    except ValueError:
+        return {"data": output}
+
+
 def _message(exc: GithubException) -> str:
     data = exc.data if isinstance(exc.data, dict) else {}
-    msg = str(data.get("message") or "").strip() or f"HTTP {exc.status}"
+    msg = " ".join(str(data.get("message") or "").split())[:300] or f"HTTP {exc.status}"
     errors = data.get("errors")
     if isinstance(errors, list) and errors:
         parts = []
@@ -73,7 +92,7 @@ def _message(exc: GithubException) -> str:
                 parts.append(e.get("message") or "/".join(str(e.get(k)) for k in ("resource", "field", "code") if e.get(k)))
             else:
                 parts.append(str(e))
-        msg += " (" + "; ".join(parts) + ")"
+        msg += " (" + " ".join("; ".join(parts).split())[:300] + ")"
     return msg
 
 
@@ -105,8 +124,16 @@ def translate(exc: Exception, what: str) -> TrackerError:
             return TrackerError("forbidden", msg, status=status)
         if status == 404:
             return TrackerError("not_found", msg, status=status)
-        if status in (301, 410):
+        location = headers.get("location")
+        to = f" to {shown_origin(location)}" if location and "://" in location else ""
+        if status == 301:  # a transferred issue (a write's redirect is never followed)
+            return TrackerError("gone", f"{what}: GitHub answered 301, moved away{to}; not followed", status=status)
+        if status == 410:
             return TrackerError("gone", msg, status=status)
+        if status is not None and 300 <= status < 400:
+            return TrackerError("invalid", f"{what}: GitHub answered {status}, a redirect{to}; guidesync does not follow "
+                                "it (the token would go along, a write would be replayed): check the configured url",
+                                status=status)
         if status == 422:
             data = exc.data if isinstance(exc.data, dict) else {}
             codes = {e.get("code") for e in data.get("errors") or () if isinstance(e, dict)}
@@ -114,6 +141,10 @@ def translate(exc: Exception, what: str) -> TrackerError:
         if status is not None and status >= 500:
             return TrackerError("transient", msg, status=status)
         return TrackerError("invalid", msg, status=status)
+    if isinstance(exc, RuntimeError) and "redirected" in str(exc):
+        # PyGithub follows a 301 of a read only on the same host and raises this otherwise.
+        return TrackerError("invalid", f"{what}: GitHub redirected to another host or scheme; not followed: "
+                            "check the configured url")
     name = type(exc).__name__
     return TrackerError("transient", f"{what}: connection problem ({name})")
 
@@ -157,6 +188,7 @@ class GitHubTracker:
     """The :class:`~guidesync.trackers.base.Tracker` for GitHub."""
 
     name = "github"
+    max_listed = MAX_LISTED  # items one listing may hold (tests lower it)
 
     def __init__(self, repository: str, token: str | None, *, url: str = DEFAULT_API, policy: CallPolicy, timeout: float = 30,
                  web_url: str | None = None, repository_url: str | None = None):
@@ -205,7 +237,14 @@ class GitHubTracker:
             if write:
                 self.policy.stats.writes += 1
             try:
-                h, data = self._requester.requestJsonAndCheck(verb, url, parameters=params, headers=headers, input=body)
+                # requestJson, not requestJsonAndCheck: with no connection given it always talks to
+                # the configured host (an absolute URL keeps only its path and query), and it hands
+                # back the status, so that a 3xx it did not follow is an error here, not "no data".
+                status, h, output = self._requester.requestJson(verb, url, parameters=params, headers=headers, input=body)
+                h = {k.lower(): v for k, v in h.items()}
+                data = _json(output)
+                if status >= 300 and status != 304:
+                    raise self._requester.createException(status, h, data)
             except GithubException as exc:
                 self.policy.stats.note_remaining(exc.headers or {}, "x-ratelimit-remaining")
                 self.policy.stats.charged += 1
@@ -213,8 +252,6 @@ class GitHubTracker:
             except Exception as exc:  # transport errors: connection reset, timeout, …
                 self.policy.stats.charged += 1
                 raise translate(exc, what) from None
-            h = {k.lower(): v for k, v in h.items()}
-            status = 304 if data is None and headers and "If-None-Match" in headers else 200
             if status != 304:
                 self.policy.stats.charged += 1
             self.policy.stats.note_remaining(h, "x-ratelimit-remaining")
@@ -225,6 +262,10 @@ class GitHubTracker:
     def _pages(self, path: str, params: dict[str, Any], what: str, etags: dict[str, str], etag_key: str) -> tuple[list[Any] | None, dict[str, str], datetime | None]:
         """Follow ``Link: rel="next"``; the first page is asked conditionally.
 
+        A next page is followed only on the API's own origin and under its path (checked here: the
+        check PyGithub makes is an ``assert``, gone under ``python -O``), and only while the listing
+        makes sense (:class:`~guidesync.trackers.base.PageGuard`); otherwise the listing fails.
+
         Returns (items or None if the first page was 304, new etags, server time of the first page)."""
         items: list[Any] = []
         new_etags: dict[str, str] = {}
@@ -232,6 +273,7 @@ class GitHubTracker:
         query: dict[str, Any] | None = dict(params)
         first = True
         server_time = None
+        guard = PageGuard(what, int(params.get("per_page", 30)), self.max_listed)
         while url:
             cond = {"If-None-Match": etags[etag_key]} if first and etag_key in etags else None
             h, data, status = self._request("GET", url, what, params=query, headers=cond)
@@ -242,12 +284,23 @@ class GitHubTracker:
                 if status == 304:
                     return None, new_etags or {etag_key: etags[etag_key]}, server_time
             first = False
-            items.extend(data or ())
+            items.extend(guard.page(data))
             m = LINK_NEXT.search(h.get("link", ""))
             if not m:
                 break
+            guard.next_allowed()
             url, query = m.group(1), None  # absolute: PyGithub keeps its path and query as given
+            if not under_api(url, self.api_url):
+                raise TrackerError("invalid", f"{what}: the next page is on {shown_origin(url)} or outside the API's path, "
+                                   f"not on the API {shown_origin(self.api_url)}; not followed (the token would go along)")
         return items, new_etags, server_time
+
+    def _issue(self, data: dict[str, Any]) -> RemoteIssue:
+        """An issue from an answer; its URL only if it is a plain URL of this very issue's page."""
+        issue = _issue(data)
+        if issue.url and not self.web.own_page(issue.url, issue.number):
+            return replace(issue, url="")
+        return issue
 
     # -- the interface ----------------------------------------------------------------------
 
@@ -303,12 +356,12 @@ class GitHubTracker:
         items, new, t = self._pages("/issues", params, "listing issues", etags, "issues")
         if items is None:
             return Listing(None, new, t)
-        issues = tuple(_issue(i) for i in items if "pull_request" not in i)
-        for issue in issues:  # this repository's own issues: one that does not fit asks once
-            self.web.check(issue.url, issue.number)
+        raw = [i for i in items if "pull_request" not in i]
+        for data in raw:  # this repository's own issues: one that does not fit asks once
+            self.web.check(str(data.get("html_url") or ""), int(data["number"]))
             if self.web.asked:
                 break
-        return Listing(issues, new, t)
+        return Listing(tuple(self._issue(i) for i in raw), new, t)
 
     def get_issue(self, number: int) -> RemoteIssue | None:
         try:
@@ -319,7 +372,7 @@ class GitHubTracker:
             raise
         if not isinstance(data, dict) or not self.web.fits(str(data.get("html_url", "")), number):
             return None  # transferred: the redirect led to another repository's issue
-        return _issue(data)
+        return self._issue(data)
 
     def ensure_label(self, name: str) -> bool:
         try:
@@ -355,9 +408,10 @@ class GitHubTracker:
         if milestone is not None:
             payload["milestone"] = milestone
         _, data, _ = self._request("POST", "/issues", f"creating issue {title[:60]!r}", body=payload, idempotent=False)
-        issue = _issue(data)
-        self.web.check(issue.url, issue.number)  # learns the address again if it does not fit
-        return issue
+        if not isinstance(data, dict) or not isinstance(data.get("number"), int):
+            raise TrackerError("invalid", f"creating issue {title[:60]!r}: GitHub's answer is not an issue")
+        self.web.check(str(data.get("html_url") or ""), data["number"])  # learns the address again if it does not fit
+        return self._issue(data)
 
     def update_issue(
         self,
@@ -375,13 +429,28 @@ class GitHubTracker:
         _, data, _ = self._request("PATCH", f"/issues/{number}", what, body=payload)
         if not isinstance(data, dict) or not self.web.fits(str(data.get("html_url", "")), number):
             raise TrackerError("gone", f"{what}: the issue was transferred to another repository")
-        return _issue(data)
+        return self._issue(data)
 
     def close_issue(self, number: int, reason: str) -> RemoteIssue:
         return self._patch_issue(number, {"state": "closed", "state_reason": reason}, f"closing issue #{number}")
 
     def reopen_issue(self, number: int) -> RemoteIssue:
         return self._patch_issue(number, {"state": "open", "state_reason": "reopened"}, f"reopening issue #{number}")
+
+    def pull_request(self, *, head: str, base: str, title: str, body: str) -> tuple[int, str, bool]:
+        """The open pull request from ``head`` into ``base``, else a new one: (number, url, opened now).
+        One page is asked (GitHub filters by head, so there is at most one): no link is followed."""
+        owner = self.repository.split("/")[0]
+        _, data, _ = self._request("GET", "/pulls", "looking for the write-back pull request",
+                                   params={"state": "open", "head": f"{owner}:{head}", "base": base, "per_page": 100})
+        for pr in data if isinstance(data, list) else ():
+            if isinstance(pr, dict) and isinstance(pr.get("number"), int):
+                return pr["number"], str(pr.get("html_url") or ""), False
+        _, data, _ = self._request("POST", "/pulls", "opening the write-back pull request",
+                                   body={"title": title, "head": head, "base": base, "body": body}, idempotent=False)
+        if not isinstance(data, dict) or not isinstance(data.get("number"), int):
+            raise TrackerError("invalid", "opening the write-back pull request: GitHub's answer is not a pull request")
+        return data["number"], str(data.get("html_url") or ""), True
 
     def comment(self, number: int, body: str) -> None:
         self._request("POST", f"/issues/{number}/comments", f"commenting on issue #{number}", body={"body": body}, idempotent=False)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Iterable
@@ -31,9 +32,11 @@ from gitlab import exceptions as glexc
 
 from .base import (
     LINK_NEXT,
+    MAX_LISTED,
     UNSET,
     CallPolicy,
     Listing,
+    PageGuard,
     RemoteIssue,
     RemoteMilestone,
     TrackerError,
@@ -43,6 +46,8 @@ from .base import (
     given,
     header_time,
 )
+from ..model import plain_url
+from .http import NoForeignRedirects, shown_origin
 
 DEFAULT_URL = "https://gitlab.com"
 #: GitLab's own limits: title 255 characters, description 1,048,576 (kept a little under).
@@ -161,6 +166,13 @@ def translate(exc: Exception, what: str, headers: dict[str, str] | None = None) 
         )
     if isinstance(exc, glexc.GitlabError) and exc.response_code is not None:
         status = int(exc.response_code)
+        if 300 <= status < 400:
+            location = headers.get("location")
+            to = f" to {shown_origin(location)}" if location and "://" in location else ""
+            return TrackerError(
+                "invalid",
+                f"{what}: GitLab answered {status}, a redirect{to}; guidesync follows no redirect of a write and none "
+                "to another host (the token would go along): check the configured url", status=status)
         msg = f"{what}: GitLab answered {status}: {_message(exc)}"
         if status == 401:
             return TrackerError("auth", f"{what}: GitLab rejected the token (401 Unauthorized)", status=status)
@@ -189,6 +201,7 @@ class GitLabTracker:
     """The :class:`~guidesync.trackers.base.Tracker` for GitLab."""
 
     name = "gitlab"
+    max_listed = MAX_LISTED  # items one listing may hold (tests lower it)
 
     def __init__(self, repository: str, token: str | None, *, url: str = DEFAULT_URL, policy: CallPolicy, timeout: float = 30,
                  web_url: str | None = None, repository_url: str | None = None):
@@ -208,6 +221,9 @@ class GitLabTracker:
             per_page=100,
             retry_transient_errors=False,
             timeout=timeout,
+            # requests keeps PRIVATE-TOKEN on a redirect to another host (it strips only Authorization)
+            # and a 307 replays a write: only same-origin redirects of reads are followed.
+            session=NoForeignRedirects(),
         )
         self._last = threading.local()  # the last answer seen on this thread (for its headers)
         self._gl.session.hooks.setdefault("response", []).append(self._remember)
@@ -272,23 +288,38 @@ class GitLabTracker:
 
     def _pages(self, path: str, params: dict[str, Any], what: str) -> tuple[list[Any], datetime | None]:
         """Follow offset pagination (``X-Next-Page``, else ``Link: rel="next"``), one policy call
-        per page, always on our own path (a misconfigured external_url in Link is not followed).
+        per page, always on our own path: only the page number is taken from the answer, so a Link
+        to another host (a misconfigured external_url, or a hostile server) is never followed.
+        A listing that does not end (a page with nothing new, a page number that does not go up or
+        goes past ``X-Total-Pages``, more than :data:`~guidesync.trackers.base.MAX_LISTED` items)
+        fails: nothing is written from it.
 
         Returns (items, server time of the first page)."""
         items: list[Any] = []
         query = dict(params)
         server_time = None
         first = True
+        guard = PageGuard(what, int(params.get("per_page", 20)), self.max_listed)
+        current = 1
+        total: int | None = None
         while True:
             headers, data = self._request("GET", path, what, params=query)
             if first:
                 server_time = header_time(headers)
                 first = False
-            if isinstance(data, list):
-                items.extend(data)
+            page_items = guard.page(data)
+            items.extend(page_items)
+            announced = headers.get("x-total-pages", "").strip()
+            if announced.isdigit():
+                total = max(total or 0, int(announced))
             page = self._next_page(headers)
-            if page is None or not data:
+            if page is None or not page_items:
                 break
+            guard.next_allowed(total)
+            if int(page) <= current:
+                raise TrackerError("invalid", f"{what}: after page {current} the server offers page {page}; stopped "
+                                   "(nothing is written from a listing that does not end)")
+            current = int(page)
             query = {**params, "page": page}
         return items, server_time
 
@@ -331,6 +362,13 @@ class GitLabTracker:
             raise TrackerError("invalid", f"project {self.repository}: GitLab's answer has no web address "
                                "(web_url); set web_url in the configuration")
         return url
+
+    def _issue(self, data: dict[str, Any]) -> RemoteIssue:
+        """An issue from an answer; its URL only if it is a plain URL of this very issue's page."""
+        issue = _issue(data)
+        if issue.url and not self.web.own_page(issue.url, issue.number):
+            return replace(issue, url="")
+        return issue
 
     # -- the interface ----------------------------------------------------------------------
 
@@ -388,7 +426,7 @@ class GitLabTracker:
         items, t = self._pages(self._issues_path, params, "listing issues")
         # a moved issue stays here, closed, with moved_to_id: it lives elsewhere now (like a
         # transferred GitHub issue, it is not listed; get_issue reports it as gone)
-        return Listing(tuple(_issue(self._checked_web(i)) for i in items if isinstance(i, dict) and not _moved(i)), {}, t)
+        return Listing(tuple(self._issue(self._checked_web(i)) for i in items if isinstance(i, dict) and not _moved(i)), {}, t)
 
     def get_issue(self, number: int) -> RemoteIssue | None:
         try:
@@ -399,7 +437,7 @@ class GitLabTracker:
             raise
         if not isinstance(data, dict) or "iid" not in data or _moved(data):
             return None
-        return _issue(self._checked_web(data))
+        return self._issue(self._checked_web(data))
 
     def ensure_label(self, name: str) -> bool:
         try:
@@ -440,7 +478,9 @@ class GitLabTracker:
         if milestone is not None:
             payload["milestone_id"] = int(milestone)
         _, data = self._request("POST", self._issues_path, f"creating issue {title[:60]!r}", body=payload, idempotent=False)
-        return _issue(self._checked_web(data))
+        if not isinstance(data, dict) or "iid" not in data:
+            raise TrackerError("invalid", f"creating issue {title[:60]!r}: GitLab's answer is not an issue")
+        return self._issue(self._checked_web(data))
 
     def update_issue(
         self,
@@ -472,7 +512,7 @@ class GitLabTracker:
             raise TrackerError("invalid", f"{what}: GitLab's answer is not an issue")
         if _moved(data):
             raise TrackerError("gone", f"{what}: the issue was moved to another project")
-        return _issue(self._checked_web(data))
+        return self._issue(self._checked_web(data))
 
     def close_issue(self, number: int, reason: str) -> RemoteIssue:
         # GitLab has no close reasons: completed and not_planned both just close
