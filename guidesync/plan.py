@@ -302,7 +302,8 @@ class _Planner:
         for key, rec in sorted(self.state.milestones.items()):
             m = sections.get(key)
             if m is not None and (rec.title == m.title or (
-                    rec.title not in titles and _section_number(rec.title) == _section_number(m.title))):
+                    rec.title not in titles and _section_number(rec.title) == _section_number(m.title)
+                    and self._keeps_issues_of(m, rec))):
                 self.ms_records[key] = rec
             else:
                 orphans[key] = rec
@@ -316,6 +317,15 @@ class _Planner:
                 self._kept_orphans[key] = rec  # its guide may come back as it was: not ours to judge now
 
     _kept_orphans: dict[str, MilestoneRecord]
+
+    def _keeps_issues_of(self, m: Milestone, rec: MilestoneRecord) -> bool:
+        """A renamed section is the same section only if it still holds a task whose issue the base
+        has in that milestone (a guide replaced at the same path holds none of them)."""
+        for t in m.tasks:
+            r = self.state.records.get(t.link.number) if t.link is not None else None
+            if r is not None and r.milestone == rec.number and r.state not in (GONE, REMOVED):
+                return True
+        return False
 
     def milestones(self) -> list[MilestoneStep]:
         steps: list[MilestoneStep] = []

@@ -347,3 +347,22 @@ def test_gitlab_milestones_are_named_by_the_number_people_see(make_workspace):
     assert ms["id"] != ms["iid"]
     assert f"created milestone #{ms['iid']} Phase 1: Foundation" in out.text
     assert f"#{ms['id']}" not in out.text.split("created #")[0]
+
+
+def test_a_guide_replaced_at_its_path_with_the_same_phase_number_gets_its_own_milestone(ws):
+    """Deleted and a new guide written at the same path before any run: "Phase 1: Zeta" holds
+    none of the old milestone's issues, so it is no rename of "Phase 1: Foundation"."""
+    old = {v: k for k, v in ws.forge.milestones().items()}["Phase 1: Foundation"]
+    ws.write(PHASE, "# Phase 1: Zeta - Detailed Implementation Guide\n\n## Deliverables Checklist\n\n- [ ] Zeta work\n")
+    later(ws)
+    assert ws.run("sync", force=True).code == 0
+    milestones = ws.forge.milestones()
+    assert milestones[old] == "Phase 1: Foundation" and "Phase 1: Zeta" in milestones.values()
+
+
+def test_a_phase_renamed_in_its_guide_renames_its_milestone(ws):
+    old = {v: k for k, v in ws.forge.milestones().items()}["Phase 1: Foundation"]
+    ws.write(PHASE, ws.read(PHASE).replace("# Phase 1: Foundation", "# Phase 1: Groundwork"))
+    later(ws)
+    assert ws.run("sync").code == 0
+    assert ws.forge.milestones()[old] == "Phase 1: Groundwork"
