@@ -759,8 +759,8 @@ class _Planner:
             remote = self.snap.issues.get(n)
             if remote is not None and self._title_alive(remote.title):
                 steps.append(TaskStep(None, n, record=rec, fallback=rec, notes=(
-                    f"no task links it any more, but a task of the same text is in a guide; its issue is left "
-                    f"open (link it from that task, or delete the task)",)))
+                    "no task links it any more, but a task of the same text is in a guide; its issue is left "
+                    "open (link it from that task, or delete the task)",)))
                 continue
             if not self._removals_allowed():
                 steps.append(TaskStep(None, n, record=rec, fallback=rec, notes=(

@@ -10,11 +10,10 @@ import shutil
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import FORGES, ROOT, TOKEN, links, number_of
+from tests.conftest import FORGES, ROOT, links, number_of
 
 PHASE = "phase-1-foundation.md"
 IMPL = "checkout-redesign.md"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Callable, Iterable, Mapping, Protocol, TypeVar
@@ -183,6 +183,12 @@ class WebAddress:
         from ..model import plain_url
 
         return plain_url(url) and (not self.known or self.number(url) == number)
+
+    def checked(self, issue: "RemoteIssue") -> "RemoteIssue":
+        """An issue from an answer, its URL kept only if :meth:`own_page` (never written otherwise)."""
+        if issue.url and not self.own_page(issue.url, issue.number):
+            return replace(issue, url="")
+        return issue
 
     def ensure(self) -> str:
         """The address links are built from (the told one first); asks the tracker if none is known."""

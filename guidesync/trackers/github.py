@@ -9,8 +9,6 @@ rate limit) are ours to read. PyGithub's own retries and throttling are switched
 from __future__ import annotations
 
 import json
-import re
-from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any, Iterable
 from urllib.parse import quote
@@ -34,7 +32,6 @@ from .base import (
     given,
     header_time,
 )
-from ..model import plain_url
 from .http import shown_origin, under_api
 
 DEFAULT_API = "https://api.github.com"
@@ -297,10 +294,7 @@ class GitHubTracker:
 
     def _issue(self, data: dict[str, Any]) -> RemoteIssue:
         """An issue from an answer; its URL only if it is a plain URL of this very issue's page."""
-        issue = _issue(data)
-        if issue.url and not self.web.own_page(issue.url, issue.number):
-            return replace(issue, url="")
-        return issue
+        return self.web.checked(_issue(data))
 
     # -- the interface ----------------------------------------------------------------------
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import replace
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Iterable
@@ -46,7 +45,6 @@ from .base import (
     given,
     header_time,
 )
-from ..model import plain_url
 from .http import NoForeignRedirects, shown_origin
 
 DEFAULT_URL = "https://gitlab.com"
@@ -365,10 +363,7 @@ class GitLabTracker:
 
     def _issue(self, data: dict[str, Any]) -> RemoteIssue:
         """An issue from an answer; its URL only if it is a plain URL of this very issue's page."""
-        issue = _issue(data)
-        if issue.url and not self.web.own_page(issue.url, issue.number):
-            return replace(issue, url="")
-        return issue
+        return self.web.checked(_issue(data))
 
     # -- the interface ----------------------------------------------------------------------
 
