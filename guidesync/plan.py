@@ -96,6 +96,7 @@ class TaskStep:
     comment: str | None = None
     set_box: bool | None = None  # write this box state into the guide
     append_link: bool = False  # the task line ends with another repository's link: add ours after it
+    waits: bool = False  # a change seen on the tracker that this run cannot write into the guide (push)
     forget: bool = False  # the task left the guides: drop the base record, or keep ``record`` (a tombstone)
     record: Record | None = None  # the base record once every step above has succeeded
     fallback: Record | None = None  # the record if the state steps did not all happen
@@ -730,6 +731,7 @@ class _Planner:
             reopen=reopen,
             set_box=set_box,
             append_link=a.append_link,
+            waits=d.set_box is not None and set_box is None,
             record=record,
             fallback=fallback,
             notes=tuple(notes),

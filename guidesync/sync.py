@@ -484,14 +484,17 @@ def execute(
         by_path = {lg.guide.path: lg for lg in loaded}
         written = write_guides(guide_edits(plan, ex), by_path, result, plan)
         quiet_mark = quiet and fetched.since_if_quiet and not result.errors
+        # A close a push saw but could not write into the guide must be listed again by the next
+        # run: the mark stays where it was, and no ETag hides the listing behind a 304.
+        waiting = any(s.waits for s in plan.tasks)
         new_state = State(
             tracker=tracker_name,
             repository=repository,
             repository_url=getattr(tracker, "repository_url", None) or state.repository_url,
-            since=fetched.since_if_quiet if quiet_mark else fetched.since,
+            since=state.since if waiting else (fetched.since_if_quiet if quiet_mark else fetched.since),
             full_at=fetched.full_at,
             label=ex.label_ok,
-            etags=_next_etags(fetched, result),
+            etags={k: v for k, v in _next_etags(fetched, result).items() if not (waiting and k.startswith("issues"))},
             milestones=ex.ms_records,
             records=new_records(plan, state, ex, written),
             unsure=unsure,

@@ -797,6 +797,8 @@ class SafetyMachine(RuleBasedStateMachine):
                     continue  # documented: the link stays, nothing is recreated
                 self.violation("settle/linked-issue-missing", f"{where}: #{n} does not exist")
                 continue
+            if n in self.person and i["state"] != "open":
+                continue  # documented: a hand-linked person's issue is reported and never synced (until adopted)
             if i["state"] != "open":
                 if close is not None and close[0] == "person" and i["state"] == "not_planned":
                     continue  # documented: not planned leaves the box alone

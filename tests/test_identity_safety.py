@@ -365,3 +365,20 @@ def test_a_phase_renamed_in_its_guide_renames_its_milestone(ws):
     later(ws)
     assert ws.run("sync").code == 0
     assert ws.forge.milestones()[old] == "Phase 1: Groundwork"
+
+
+def test_a_close_seen_by_push_is_not_lost_when_the_listing_mark_moves_on(ws):
+    """push cannot check a box: the close it saw must still reach the guide at the next sync, even
+    after another change has moved the listing on."""
+    impl = ws.read(IMPL)
+    n, other = number_of(impl, "Cache cart totals"), number_of(impl, "Inline address")
+    ws.forge.close(n)
+    later(ws)
+    assert ws.run("push").code == 0
+    ws.forge.server.clock.tick(600)
+    ws.forge.server.edit_issue(ws.forge.repo, other, title="Inline address validation (retitled)")
+    later(ws)
+    assert ws.run("push").code == 0
+    later(ws)
+    assert ws.run("sync").code == 0
+    assert "- [x] Cache cart totals" in ws.read(IMPL)
