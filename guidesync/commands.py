@@ -283,7 +283,7 @@ def _sync_locked(ctx: Context, cfg: Config, token: Secret | None, mode: str, pla
     both_ways = plan if mode == "sync" else make_plan(guides, state, fetched.snapshot, options, others)
     execute(plan, tracker=tracker, loaded=usable, state=state, fetched=fetched, labels=cfg.labels,
             state_path=state_path, state_raw=state_raw, tracker_name=cfg.tracker, repository=cfg.repository or "",
-            result=result, progress=ctx.progress, quiet=not both_ways.changes)
+            result=result, progress=ctx.progress, quiet=not both_ways.changes, hold_mark=loaded.explicit)
     stats = tracker.policy.stats.as_dict()
     code = FAILED if result.errors or frozen else OK
     if as_json:

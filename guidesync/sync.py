@@ -117,8 +117,8 @@ def fetch(tracker: Tracker, state: State, label: str, linked: set[int], *, full:
     # a removed task (closed if still open). Either way the plan needs the issue as it is now.
     need |= {
         n for n, r in state.records.items()
-        if n not in linked and n not in issues and not settled(r) and (scope is None or r.guide in scope)
-    }
+        if n not in linked and n not in issues and not settled(r)
+    }  # ``linked`` covers every guide, so these are few: removed tasks, lost links, tasks moved without them
     if use_full:
         # Managed issues missing from a full listing lost their label, or were deleted or moved.
         need |= {n for n, r in state.records.items() if n not in issues and not settled(r)}
@@ -463,6 +463,7 @@ def execute(
     result: RunResult,
     progress: Callable[[int, int], None] | None = None,
     quiet: bool = False,
+    hold_mark: bool = False,
 ) -> RunResult:
     """Carry out ``plan`` and write everything back. The caller holds the run lock.
     ``quiet``: a plan in both directions found nothing to do (the listing mark may move up)."""
@@ -486,7 +487,8 @@ def execute(
         quiet_mark = quiet and fetched.since_if_quiet and not result.errors
         # A close a push saw but could not write into the guide must be listed again by the next
         # run: the mark stays where it was, and no ETag hides the listing behind a 304.
-        waiting = any(s.waits for s in plan.tasks)
+        # A run over some guides only (paths given) skipped the others' changes: likewise.
+        waiting = hold_mark or any(s.waits for s in plan.tasks)
         new_state = State(
             tracker=tracker_name,
             repository=repository,

@@ -382,3 +382,14 @@ def test_a_close_seen_by_push_is_not_lost_when_the_listing_mark_moves_on(ws):
     later(ws)
     assert ws.run("sync").code == 0
     assert "- [x] Cache cart totals" in ws.read(IMPL)
+
+
+def test_a_scoped_run_does_not_move_the_listing_past_another_guides_changes(ws):
+    n = number_of(ws.read(PHASE), "Seed script")
+    ws.forge.close(n)
+    later(ws)
+    assert ws.run("sync", f"guides/{IMPL}").code == 0
+    assert "- [ ] Seed script" in ws.read(PHASE)  # not its guide: untouched
+    later(ws)
+    assert ws.run("sync").code == 0
+    assert "- [x] Seed script" in ws.read(PHASE)
