@@ -709,6 +709,8 @@ class _Planner:
             record = Record(task.guide, task.key, d.checked, d.state, new_hash, new_ms)
         elif base is not None:
             record = Record(task.guide, task.key, base[0], base[1], new_hash, new_ms)
+        elif rec is not None and rec.state == REMOVED:
+            record = replace(rec, hash=new_hash, milestone=new_ms)  # still a tombstone: the reopen waits for a push
         else:
             record = Record(task.guide, task.key, False, OPEN, new_hash, new_ms)
         if rec is not None and base is not None:

@@ -393,3 +393,18 @@ def test_a_scoped_run_does_not_move_the_listing_past_another_guides_changes(ws):
     later(ws)
     assert ws.run("sync").code == 0
     assert "- [x] Seed script" in ws.read(PHASE)
+
+
+def test_a_task_restored_before_a_pull_is_reopened_by_the_next_push(ws):
+    phase = ws.read(PHASE)
+    n = number_of(phase, "Seed script")
+    line = links(phase)[n]
+    ws.write(PHASE, phase.replace(line + "\n", ""))
+    later(ws)
+    assert ws.run("sync").code == 0 and ws.forge.issues()[n]["state"] == "closed"
+    ws.write(IMPL, ws.read(IMPL).replace("- [ ] Inline address", line.lstrip() + "\n- [ ] Inline address", 1))
+    later(ws)
+    assert ws.run("pull").code == 0  # cannot reopen: the tombstone stays
+    later(ws)
+    assert ws.run("sync").code == 0
+    assert ws.forge.issues()[n]["state"] == "open" and "- [ ] Seed script" in ws.read(IMPL)
