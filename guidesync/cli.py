@@ -9,7 +9,8 @@ import typer
 from rich.console import Console
 
 from . import __version__, commands, report
-from .commands import ERRORS, Context, Fatal, LockHeld, Outcome
+from .commands import Context, Outcome
+from .errors import GuidesyncError, exit_code
 from .escape import shown
 
 app = typer.Typer(
@@ -45,12 +46,9 @@ def _finish(outcome: Outcome, verbose: bool = False) -> None:
 def _run(fn, *args, **kw) -> Outcome:
     try:
         return fn(*args, **kw)
-    except ERRORS as exc:
+    except GuidesyncError as exc:  # usage errors exit 2, run errors 1 (guidesync.errors)
         err.print(shown(f"guidesync: {exc}"), markup=False)
-        raise typer.Exit(commands.USAGE)
-    except (Fatal, LockHeld) as exc:
-        err.print(shown(f"guidesync: {exc}"), markup=False)
-        raise typer.Exit(commands.FAILED)
+        raise typer.Exit(exit_code(exc))
 
 
 def _ctx(config: Optional[str], paths: Optional[List[str]]) -> Context:

@@ -24,7 +24,7 @@ from .trackers import make_tracker
 from .trackers.base import BudgetExhausted, CallPolicy, Tracker, TrackerError
 from .writeback import LockHeld, RunLock, read_bytes, replace_file
 
-OK, FAILED, USAGE, GUARD = 0, 1, 2, 3
+from .errors import FAILED, GUARD, OK, USAGE, Auth, Forbidden, NotFound  # noqa: F401 - the one exit-code table
 
 
 @dataclass
@@ -318,11 +318,11 @@ def _plan_outcome(plan: Plan, guides, *, offline: bool, as_json: bool, notes: li
 
 
 def _explain(exc: TrackerError, cfg: Config) -> str:
-    if exc.kind == "auth":
+    if isinstance(exc, Auth):
         return f"{cfg.tracker} rejected the token: check that it is valid and not expired"
-    if exc.kind == "not_found":
+    if isinstance(exc, NotFound):
         return f"repository {cfg.repository} not found on {cfg.api_url}, or the token cannot see it"
-    if exc.kind == "forbidden":
+    if isinstance(exc, Forbidden):
         return f"the token may not read {cfg.repository}: {exc}"
     return str(exc)
 

@@ -6,6 +6,8 @@ Precedence for each setting: the config file, then the CI's own variables, then 
 
 from __future__ import annotations
 
+from .errors import UsageError
+
 import difflib
 import ipaddress
 import os
@@ -34,7 +36,7 @@ URL_INPUT = "GUIDESYNC_URL"
 DEFAULT_WRITE_INTERVAL = {"github": 1.0, "gitlab": 0.3}
 
 
-class ConfigError(Exception):
+class ConfigError(UsageError):
     """A bad configuration: the message names the file and the key."""
 
 

@@ -6,6 +6,8 @@ bytes it was parsed from, so the write-back can tell if somebody changed the fil
 
 from __future__ import annotations
 
+from .errors import UsageError
+
 import fnmatch
 import gc
 import os
@@ -22,7 +24,7 @@ MAX_BYTES = 8 * 1024 * 1024
 SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".venv", "venv", ".tox", "__pycache__", ".guidesync"}
 
 
-class GuideError(Exception):
+class GuideError(UsageError):
     """A guide file that cannot be read: the message names the file (and line)."""
 
 

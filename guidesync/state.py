@@ -7,6 +7,8 @@ itself is written by :mod:`guidesync.writeback`.
 
 from __future__ import annotations
 
+from .errors import UsageError
+
 import json
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
@@ -15,7 +17,7 @@ from typing import Any, Mapping
 VERSION = 1
 
 
-class StateError(Exception):
+class StateError(UsageError):
     pass
 
 

@@ -9,6 +9,8 @@ Order of effects, so that any crash leaves a state the next run converges from:
 
 from __future__ import annotations
 
+from .errors import Ambiguous, Auth, Conflict, Forbidden, Gone, NotFound, RunError
+
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -28,7 +30,7 @@ SINCE_OVERLAP = timedelta(seconds=120)
 TRACKER_WRITES = frozenset({"created", "updated", "closed", "reopened", "milestone_created", "milestone_updated"})
 
 
-class Fatal(Exception):
+class Fatal(RunError):
     """The run cannot go on (bad token, unknown repository, …)."""
 
 
@@ -181,14 +183,14 @@ class Executor:
             self.result.warnings.append(str(exc))
             return
         assert isinstance(exc, TrackerError)
-        if exc.kind == "auth":
+        if isinstance(exc, Auth):
             raise Fatal(str(exc)) from None
-        if exc.kind == "forbidden" and not self.stopped:
+        if isinstance(exc, Forbidden) and not self.stopped:
             # No permission (read-only token, archived repository): every further write would fail alike.
             self.stopped = True
             self.result.errors.append(f"{what}: {exc}; no further tracker writes in this run")
             return
-        if exc.kind == "ambiguous":
+        if isinstance(exc, Ambiguous):
             again = "finds it by its title" if what.startswith("milestone") else "finds the issue by its marker"
             self.result.errors.append(f"{what}: the answer was lost ({exc}); the next run {again}")
         else:
@@ -230,7 +232,7 @@ class Executor:
                 try:
                     remote = self.tracker.create_milestone(ms.title, ms.description)
                 except TrackerError as exc:
-                    if exc.kind != "conflict":
+                    if not isinstance(exc, Conflict):
                         raise
                     remote = self._existing_milestone(ms.title)
                 self.ms_numbers[ms.key] = remote.number
@@ -257,7 +259,7 @@ class Executor:
         try:
             return self.tracker.create_issue(step.content.title, step.content.body, milestone, self.labels)
         except TrackerError as exc:
-            if exc.kind != "ambiguous":
+            if not isinstance(exc, Ambiguous):
                 raise
             found = self._find_by_marker(step.task.key)
             if found is None:
@@ -313,7 +315,7 @@ class Executor:
                 try:
                     self.tracker.comment(n, step.comment)
                 except TrackerError as exc:
-                    if exc.kind != "forbidden":  # e.g. a locked issue: close it all the same
+                    if not isinstance(exc, Forbidden):  # e.g. a locked issue: close it all the same
                         raise
                     self.result.warnings.append(f"{where}: the comment was refused ({exc}); closing it anyway")
             if step.close and n is not None:
@@ -327,7 +329,7 @@ class Executor:
                 self.result.events.append(Event("forgotten", n, detail="; ".join(step.notes) or None))
             return True
         except (TrackerError, BudgetExhausted) as exc:
-            if isinstance(exc, TrackerError) and exc.kind in ("gone", "not_found") and n is not None and not step.create:
+            if isinstance(exc, (Gone, NotFound)) and n is not None and not step.create:
                 self.gone.add(n)
                 self.result.warnings.append(f"{where}: issue #{n} was deleted or moved away on the tracker; remove its link to create a new issue")
                 return False

@@ -7,6 +7,8 @@ given, byte for byte leaving the rest (line endings, BOM, blanks, tabs, final ne
 
 from __future__ import annotations
 
+from .errors import RunError
+
 import errno
 import hashlib
 import os
@@ -150,7 +152,7 @@ def replace_file(path: str | os.PathLike[str], data: bytes, expected: bytes | No
     return True
 
 
-class LockHeld(Exception):
+class LockHeld(RunError):
     def __init__(self, root: str):
         super().__init__(f"another guidesync sync is running on {root}; try again when it has finished")
 

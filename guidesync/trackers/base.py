@@ -16,6 +16,8 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Callable, Iterable, Mapping, Protocol, TypeVar
 from urllib.parse import urlsplit
 
+from ..errors import BudgetExhausted, RateLimited, TrackerError, Transient  # noqa: F401 - the adapters' vocabulary
+
 T = TypeVar("T")
 
 #: The next page in a ``Link`` header (GitHub and GitLab write it alike).
@@ -270,27 +272,6 @@ class Listing:
     server_time: datetime | None = None
 
 
-class TrackerError(Exception):
-    """A tracker call that failed. ``kind`` drives what the engine does next:
-
-    - ``auth``: bad or missing token; ``forbidden``: no permission / archived / locked;
-    - ``not_found``: repository or object missing; ``gone``: the issue was deleted or moved away;
-    - ``invalid``: the tracker refused the values (422 / 400); ``conflict``: already exists;
-    - ``rate_limited``: wait ``retry_after`` seconds; ``transient``: 5xx, timeout, reset;
-    - ``ambiguous``: a write whose outcome is unknown (the response was lost).
-    """
-
-    def __init__(self, kind: str, message: str, *, status: int | None = None, retry_after: float | None = None):
-        super().__init__(message)
-        self.kind = kind
-        self.status = status
-        self.retry_after = retry_after
-
-
-class BudgetExhausted(Exception):
-    """Not enough rate-limit budget (or too long a wait) to go on: stop cleanly, resume next run."""
-
-
 @dataclass
 class RequestStats:
     sent: int = 0
@@ -374,11 +355,11 @@ class CallPolicy:
                 result = fn()
                 return result
             except TrackerError as exc:
-                retry = exc.kind == "rate_limited" or (exc.kind == "transient" and (not write or idempotent))
+                retry = isinstance(exc, RateLimited) or (isinstance(exc, Transient) and (not write or idempotent))
                 if not retry or attempt >= self.max_retries:
-                    if exc.kind == "rate_limited":
+                    if isinstance(exc, RateLimited):
                         raise BudgetExhausted(f"rate limited by the tracker: {exc}") from exc
-                    if write and not idempotent and exc.kind == "transient":
+                    if write and not idempotent and isinstance(exc, Transient):
                         raise TrackerError("ambiguous", str(exc), status=exc.status) from exc
                     raise
                 wait = exc.retry_after if exc.retry_after is not None else min(2.0**attempt, self.max_wait)
@@ -390,7 +371,7 @@ class CallPolicy:
                 attempt += 1
                 self.stats.retries += 1
                 self._pause(wait)
-                if exc.kind == "rate_limited":
+                if isinstance(exc, RateLimited):
                     self.stats.remaining = None  # the window the server asked us to wait for has passed
             finally:
                 if write:

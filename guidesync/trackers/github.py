@@ -16,6 +16,7 @@ from urllib.parse import quote
 import github
 from github import GithubException
 
+from ..errors import Conflict, Gone, NotFound
 from .base import (
     LINK_NEXT,
     MAX_LISTED,
@@ -361,7 +362,7 @@ class GitHubTracker:
         try:
             _, data, _ = self._request("GET", f"/issues/{number}", f"reading issue #{number}")
         except TrackerError as exc:
-            if exc.kind in ("gone", "not_found"):
+            if isinstance(exc, (Gone, NotFound)):
                 return None
             raise
         if not isinstance(data, dict) or not self.web.fits(str(data.get("html_url", "")), number):
@@ -373,7 +374,7 @@ class GitHubTracker:
             self._request("GET", f"/labels/{quote(name, safe='')}", f"reading label {name!r}")
             return False
         except TrackerError as exc:
-            if exc.kind != "not_found":
+            if not isinstance(exc, NotFound):
                 raise
         try:
             self._request(
@@ -381,7 +382,7 @@ class GitHubTracker:
                 body={"name": name, "color": "0e8a16", "description": "Managed by guidesync from the implementation guides"},
             )
         except TrackerError as exc:
-            if exc.kind != "conflict":
+            if not isinstance(exc, Conflict):
                 raise
         return True
 

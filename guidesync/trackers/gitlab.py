@@ -29,6 +29,7 @@ import gitlab
 import requests
 from gitlab import exceptions as glexc
 
+from ..errors import Conflict, Gone, NotFound
 from .base import (
     LINK_NEXT,
     MAX_LISTED,
@@ -427,7 +428,7 @@ class GitLabTracker:
         try:
             _, data = self._request("GET", self._issue_path(number), f"reading issue #{number}")
         except TrackerError as exc:
-            if exc.kind in ("gone", "not_found"):
+            if isinstance(exc, (Gone, NotFound)):
                 return None
             raise
         if not isinstance(data, dict) or "iid" not in data or _moved(data):
@@ -439,7 +440,7 @@ class GitLabTracker:
             self._request("GET", f"{self._project.labels.path}/{quote(name, safe='')}", f"reading label {name!r}")
             return False
         except TrackerError as exc:
-            if exc.kind != "not_found":
+            if not isinstance(exc, NotFound):
                 raise
         try:
             self._request(
@@ -448,7 +449,7 @@ class GitLabTracker:
                       "description": "Managed by guidesync from the implementation guides"},
             )
         except TrackerError as exc:
-            if exc.kind != "conflict":
+            if not isinstance(exc, Conflict):
                 raise
         return True
 

@@ -1,0 +1,44 @@
+"""The one error hierarchy: kinds are classes, every error knows its exit code."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+from guidesync import errors
+from guidesync.config import ConfigError
+from guidesync.guides import GuideError
+from guidesync.state import StateError
+from guidesync.sync import Fatal
+from guidesync.trackers.base import BudgetExhausted, TrackerError
+from guidesync.writeback import LockHeld
+
+KINDS = {"auth": errors.Auth, "forbidden": errors.Forbidden, "not_found": errors.NotFound, "gone": errors.Gone,
+         "invalid": errors.Invalid, "conflict": errors.Conflict, "rate_limited": errors.RateLimited,
+         "transient": errors.Transient, "ambiguous": errors.Ambiguous}
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_a_tracker_error_of_a_kind_is_that_kinds_class(kind):
+    exc = TrackerError(kind, "msg", status=418, retry_after=2.5)
+    assert type(exc) is KINDS[kind] and isinstance(exc, TrackerError)
+    assert (exc.kind, exc.status, exc.retry_after, str(exc)) == (kind, 418, 2.5, "msg")
+    again = pickle.loads(pickle.dumps(exc))
+    assert type(again) is KINDS[kind] and again.status == 418
+    with pytest.raises(KINDS[kind]):
+        raise exc
+
+
+def test_an_unknown_kind_stays_a_plain_tracker_error():
+    assert type(TrackerError("odd", "msg")) is TrackerError
+
+
+@pytest.mark.parametrize("exc, code", [
+    (ConfigError("x"), 2), (GuideError("x"), 2), (StateError("x"), 2),
+    (Fatal("x"), 1), (LockHeld("/tmp/x"), 1), (TrackerError("auth", "x"), 1), (BudgetExhausted("x"), 1),
+    (ValueError("x"), 1),
+])
+def test_every_error_has_one_exit_code(exc, code):
+    assert errors.exit_code(exc) == code
+    assert (errors.OK, errors.FAILED, errors.USAGE, errors.GUARD) == (0, 1, 2, 3)
