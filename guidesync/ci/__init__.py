@@ -1,0 +1,1 @@
+"""Running guidesync in CI: the files it writes for GitHub Actions and GitLab CI."""
