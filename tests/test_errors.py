@@ -42,3 +42,23 @@ def test_an_unknown_kind_stays_a_plain_tracker_error():
 def test_every_error_has_one_exit_code(exc, code):
     assert errors.exit_code(exc) == code
     assert (errors.OK, errors.FAILED, errors.USAGE, errors.GUARD) == (0, 1, 2, 3)
+
+
+def test_retry_after_in_seconds_or_as_an_http_date_on_both_forges():
+    from email.utils import format_datetime
+    from datetime import datetime, timezone
+
+    from guidesync.trackers.base import retry_wait
+
+    now = 1_800_000_000.0
+    date = format_datetime(datetime.fromtimestamp(now + 90, timezone.utc), usegmt=True)
+    clock = lambda: now  # noqa: E731
+    assert retry_wait({"retry-after": "30"}, "x-ratelimit-reset", now=clock) == 30
+    assert retry_wait({"retry-after": date}, "x-ratelimit-reset", now=clock) == 90
+    assert retry_wait({"retry-after": "soon"}, "x-ratelimit-reset", now=clock) is None
+    # GitHub: the reset time counts only when the budget is spent
+    spent = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(now + 600))}
+    assert retry_wait(spent, "x-ratelimit-reset", spent="x-ratelimit-remaining", now=clock) == 600
+    assert retry_wait({**spent, "x-ratelimit-remaining": "12"}, "x-ratelimit-reset", spent="x-ratelimit-remaining", now=clock) is None
+    # GitLab: RateLimit-Reset on a 429
+    assert retry_wait({"ratelimit-reset": str(int(now + 5))}, "ratelimit-reset", now=clock) == 5

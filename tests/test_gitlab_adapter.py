@@ -328,7 +328,7 @@ def test_rate_limited_listing_is_retried_by_the_policy(fake):
 
 
 def test_rate_limit_reset_when_no_retry_after(fake, monkeypatch):
-    import guidesync.trackers.gitlab as mod
+    import guidesync.trackers.base as mod
 
     monkeypatch.setattr(mod.time, "time", lambda: 1_000_000.0)
     fake.add_fault(method="GET", path=r"/milestones$", kind="status", status=429,

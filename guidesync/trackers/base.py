@@ -225,6 +225,37 @@ class WebAddress:
             self.fits(url, number)
 
 
+def _seconds(value: Any) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def retry_wait(headers: Mapping[str, Any], reset: str, *, spent: str | None = None,
+               now: Callable[[], float] | None = None) -> float | None:
+    """Seconds to wait after a rate-limited answer (lower-case ``headers``): ``Retry-After`` in
+    seconds or as an HTTP date, else the ``reset`` header (epoch seconds) — with ``spent``, only
+    when that header says the budget is at 0 (GitHub's ``x-ratelimit-remaining``). None: unknown."""
+    now = now or time.time
+    value = headers.get("retry-after")
+    if value is not None:
+        seconds = _seconds(value)
+        if seconds is not None:
+            return max(0.0, seconds)
+        try:
+            when = parsedate_to_datetime(str(value))
+        except (TypeError, ValueError, IndexError):
+            when = None
+        if when is not None:
+            return max(0.0, when.timestamp() - now())
+        return None
+    if spent is not None and str(headers.get(spent, "")).strip() != "0":
+        return None
+    epoch = _seconds(headers.get(reset))
+    return None if epoch is None else max(0.0, epoch - now())
+
+
 class Unset:
     """Marker for "leave this field alone" in updates."""
 

@@ -17,6 +17,7 @@ import github
 from github import GithubException
 
 from ..errors import Conflict, Gone, NotFound
+from .base import retry_wait
 from .base import (
     LINK_NEXT,
     MAX_LISTED,
@@ -106,17 +107,7 @@ def translate(exc: Exception, what: str) -> TrackerError:
         if status == 401:
             return TrackerError("auth", f"{what}: GitHub rejected the token (401 Bad credentials)", status=status)
         if status == 429 or (status == 403 and (retry_after is not None or "rate limit" in msg.lower())):
-            wait: float | None = None
-            if retry_after is not None:
-                try:
-                    wait = float(retry_after)
-                except ValueError:
-                    wait = None
-            elif headers.get("x-ratelimit-remaining") == "0" and headers.get("x-ratelimit-reset"):
-                try:
-                    wait = max(0.0, float(headers["x-ratelimit-reset"]) - datetime.now(timezone.utc).timestamp())
-                except ValueError:
-                    wait = None
+            wait = retry_wait(headers, "x-ratelimit-reset", spent="x-ratelimit-remaining")
             return TrackerError("rate_limited", msg, status=status, retry_after=wait)
         if status == 403:
             return TrackerError("forbidden", msg, status=status)

@@ -19,9 +19,7 @@ covers the group milestones a project inherits.
 from __future__ import annotations
 
 import threading
-import time
 from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from typing import Any, Iterable
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -30,6 +28,7 @@ import requests
 from gitlab import exceptions as glexc
 
 from ..errors import Conflict, Gone, NotFound
+from .base import retry_wait
 from .base import (
     LINK_NEXT,
     MAX_LISTED,
@@ -121,34 +120,6 @@ def _message(exc: glexc.GitlabError) -> str:
     return text or f"HTTP {exc.response_code}"
 
 
-def _number(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        return None
-
-
-def _retry_after(headers: dict[str, str]) -> float | None:
-    """Seconds to wait from Retry-After (seconds or an HTTP date), else RateLimit-Reset (epoch)."""
-    value = headers.get("retry-after")
-    if value is not None:
-        seconds = _number(value)
-        if seconds is not None:
-            return max(0.0, seconds)
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            when = None
-        if when is not None:
-            return max(0.0, when.timestamp() - time.time())
-    reset = _number(headers.get("ratelimit-reset"))
-    if reset is not None:
-        return max(0.0, reset - time.time())
-    return None
-
-
 def translate(exc: Exception, what: str, headers: dict[str, str] | None = None) -> TrackerError:
     """A python-gitlab or transport exception -> :class:`TrackerError`.
 
@@ -176,7 +147,7 @@ def translate(exc: Exception, what: str, headers: dict[str, str] | None = None) 
         if status == 401:
             return TrackerError("auth", f"{what}: GitLab rejected the token (401 Unauthorized)", status=status)
         if status == 429:
-            return TrackerError("rate_limited", msg, status=status, retry_after=_retry_after(headers))
+            return TrackerError("rate_limited", msg, status=status, retry_after=retry_wait(headers, "ratelimit-reset"))
         if status == 403:
             return TrackerError("forbidden", msg + " (the token may not write here, or the project is archived)", status=status)
         if status == 404:
