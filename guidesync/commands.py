@@ -223,10 +223,9 @@ def _others(ctx: Context, cfg: Config, loaded: Loaded, frozen: frozenset[str]) -
     """The guides a run does not act on but must know: those with errors, and with paths given,
     every other guide of the repository (a task moved there is not a removed task)."""
     others = [lg.guide for lg in loaded.guides if lg.guide.path in frozen]
-    if loaded.explicit:
-        named = {lg.guide.path for lg in loaded.guides}
-        rest = load(None, ctx.root, cfg.guides, cfg.exclude, cfg.sections)
-        others += [lg.guide for lg in rest.guides if lg.guide.path not in named]
+    if loaded.explicit:  # the named guides are not read twice
+        rest = load(None, ctx.root, cfg.guides, cfg.exclude, cfg.sections, known=[lg.file for lg in loaded.guides])
+        others += [lg.guide for lg in rest.guides]
     return others
 
 
@@ -255,9 +254,7 @@ def _sync_locked(ctx: Context, cfg: Config, token: Secret | None, mode: str, pla
         # once. A link the base knows that does not fit it (the pages moved) makes it ask again.
         tracker.learn_web((t.link.url, t.link.number) for g in every for t in g.tasks
                           if t.link and t.link.number in state.records)
-        scope = {g.path for g in guides} if loaded.explicit else None
-        fetched = fetch(tracker, state, cfg.labels[0], linked, full=full, full_sync_hours=cfg.full_sync_hours,
-                        scope=scope, keys=keys)
+        fetched = fetch(tracker, state, cfg.labels[0], linked, full=full, full_sync_hours=cfg.full_sync_hours, keys=keys)
     except TrackerError as exc:
         raise Fatal(_explain(exc, cfg)) from None
     except BudgetExhausted as exc:

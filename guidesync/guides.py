@@ -138,15 +138,17 @@ def read_guide(path: Path, root: Path, sections: Sections) -> LoadedGuide | None
     return None if guide is None else LoadedGuide(guide, raw, text, resolved)
 
 
-def load(paths: Iterable[str] | None, root: Path, patterns: Iterable[str], exclude: Iterable[str], sections: Sections) -> Loaded:
-    """Every guide in scope. Files that follow no template are skipped (a warning when named)."""
+def load(paths: Iterable[str] | None, root: Path, patterns: Iterable[str], exclude: Iterable[str], sections: Sections,
+         known: Iterable[Path] = ()) -> Loaded:
+    """Every guide in scope. Files that follow no template are skipped (a warning when named).
+    ``known``: resolved files already loaded, not read again."""
     root = root.resolve()
     paths = list(paths or ())
     explicit = bool(paths)
     files = expand(paths, root) if explicit else discover(root, patterns, exclude)
     guides: list[LoadedGuide] = []
     problems: list[Problem] = []
-    seen: set[Path] = set()
+    seen: set[Path] = set(known)
     # Parsing makes no reference cycles (its garbage goes by reference counting), while the models
     # kept grow the heap that every full collection walks: collect once at the end instead.
     paused = gc.isenabled()

@@ -42,7 +42,7 @@ class Options:
     labels: tuple[str, ...] = ("guidesync",)
     on_removed: str = "close"
     max_close: int = 50
-    all_guides: bool = True  # kept for callers of earlier versions; identity always comes from every guide given
+    all_guides: bool = True  # no paths given: a record whose guide is not among ``guides`` is acted on (its guide is gone)
     frozen_guides: frozenset[str] = frozenset()  # guides with errors: their records are left untouched, and no
     # issue is closed as removed while any guide has errors (a task may have moved into it)
     adopt: frozenset[tuple[str, int]] = frozenset()  # (guide, 0-based line): linked issues to take over explicitly
@@ -266,6 +266,11 @@ class _Planner:
         self.pulling = opts.mode in ("pull", "sync")
         self._unsure_numbers: dict[int, str] = {}
         self.alive: set[str] = set()  # keys of every task of every guide
+        # (guide, key) of every issue read that carries a marker: each body is searched once
+        self.markers: dict[int, tuple[str, str]] = {
+            n: found for n, issue in snap.issues.items() if (found := read_marker(issue.body))}
+        self._kept_orphans: dict[str, MilestoneRecord] = {}
+        self._titles: set[str] | None = None  # the titles every task would get, once asked
         self.claimed: dict[int, Task] = {}  # issue numbers some task of some guide links
 
     # -- guides that cannot be synced --------------------------------------------------------
@@ -316,8 +321,6 @@ class _Planner:
                 self.ms_records[heir] = rec
             elif path in self.opts.frozen_guides or (not self.opts.all_guides and path not in acting):
                 self._kept_orphans[key] = rec  # its guide may come back as it was: not ours to judge now
-
-    _kept_orphans: dict[str, MilestoneRecord]
 
     def _keeps_issues_of(self, m: Milestone, rec: MilestoneRecord) -> bool:
         """A renamed section is the same section only if it still holds a task whose issue the base
@@ -422,10 +425,8 @@ class _Planner:
         for n, rec in self.state.records.items():
             if rec.state != GONE and not rec.unmanaged:
                 by_key[rec.key].add(n)
-        for n, issue in self.snap.issues.items():
-            found = read_marker(issue.body)
-            if found:
-                by_key[found[1]].add(n)
+        for n, (_, key) in self.markers.items():
+            by_key[key].add(n)
         return {k: sorted(v) for k, v in by_key.items()}
 
     def _find_by_marker(self, unlinked: list[_Assigned]) -> None:
@@ -482,7 +483,7 @@ class _Planner:
             if n in self.claimed or n in taken or n in self.snap.gone:
                 continue
             rec = self.state.records.get(n)
-            found = read_marker(issue.body)
+            found = self.markers.get(n)
             if (rec is not None and rec.pending) or (rec is None and found and found[1] in unsure):
                 if not found or found[1] not in self.alive:
                     pool.append(n)
@@ -502,7 +503,7 @@ class _Planner:
 
     def _alike(self, a: _Assigned, n: int) -> bool:
         issue = self.snap.issues[n]
-        found = read_marker(issue.body)
+        found = self.markers.get(n)
         rec = self.state.records.get(n)
         guide = found[0] if found else (rec.guide if rec else None)
         want_ms = self.ms_numbers.get(a.ms.key)
@@ -515,10 +516,9 @@ class _Planner:
         """Two open issues carrying one task's marker (two runs created it at once): the earlier is
         kept and linked, the later closed as its duplicate."""
         by_key: dict[str, list[int]] = defaultdict(list)
-        for n, issue in self.snap.issues.items():
-            found = read_marker(issue.body)
-            if found and n not in self.snap.gone:
-                by_key[found[1]].append(n)
+        for n, (_, key) in self.markers.items():
+            if n not in self.snap.gone:
+                by_key[key].append(n)
         steps: list[TaskStep] = []
         if not self.pushing:
             return steps
@@ -527,7 +527,7 @@ class _Planner:
                 continue
             # Open ones; closed as completed ones only for a done task (relinking changes no state).
             mine = self.snap.issues.get(a.number)
-            if mine is None or (read_marker(mine.body) or ("", ""))[1] != a.task.key:
+            if mine is None or (self.markers.get(a.number) or ("", ""))[1] != a.task.key:
                 continue  # only an issue that is this task's own has duplicates
             done = a.task.checked and mine is not None and mine.state == COMPLETED
             same = [n for n in by_key.get(a.task.key, ()) if n != a.number and self.claimed.get(n, a.task) is a.task
@@ -576,7 +576,7 @@ class _Planner:
         steps += self._removed()
         steps += self._unsure()
         for n, issue in sorted(self.snap.issues.items()):
-            found = read_marker(issue.body)
+            found = self.markers.get(n)
             if (found and issue.state == OPEN and n not in self.claimed and n not in self.state.records
                     and n not in self._unsure_numbers and found[1] not in self.alive):
                 self.problems.append(Problem(
@@ -590,7 +590,7 @@ class _Planner:
         steps: list[TaskStep] = []
         unsure = set(self.state.unsure)
         for n, issue in sorted(self.snap.issues.items()):
-            found = read_marker(issue.body)
+            found = self.markers.get(n)
             if not found or found[1] not in unsure or n in self.state.records:
                 continue
             self._unsure_numbers[n] = found[1]
@@ -611,8 +611,6 @@ class _Planner:
             limit = dict(self.opts.limits).get("title", 255)
             self._titles = {issue_title(t, limit) for g in self.guides + self.others for t in g.tasks}
         return title in self._titles
-
-    _titles: set[str] | None = None
 
     def _removals_allowed(self) -> bool:
         """Only a run that read every guide cleanly may call a task gone."""
@@ -644,7 +642,7 @@ class _Planner:
         for the task this base record was, when no other task has that key); unread, a base record."""
         if remote is None:
             return rec is not None and not rec.unmanaged
-        found = read_marker(remote.body)
+        found = self.markers.get(remote.number)
         if not found:
             return False
         key = found[1]
@@ -677,7 +675,7 @@ class _Planner:
             d = decide_state(task.checked, r_state, base)
         notes = [d.note] if d.note else []
         want_ms = self.ms_numbers.get(ms.key)
-        found = read_marker(remote.body) if remote is not None else None
+        found = self.markers.get(n)
         remote_key = found[1] if found else None
         if rec is not None and rec.state != GONE and not rec.unmanaged:
             # The marker tells what the issue last received: a run that died after updating it but
@@ -832,7 +830,6 @@ def make_plan(guides: tuple[Guide, ...] | list[Guide], state: State, snapshot: S
     acting = tuple(guides)
     paths = {g.path for g in acting}
     planner = _Planner(acting, tuple(g for g in others if g.path not in paths), state, snapshot, options)
-    planner._kept_orphans = {}
     planner.refuse_duplicate_titles()
     planner.check_milestone_records()
     ms_steps = planner.milestones() if planner.pushing else []

@@ -93,10 +93,10 @@ def full_listing_due(state: State, hours: float, now: datetime | None) -> bool:
 
 
 def fetch(tracker: Tracker, state: State, label: str, linked: set[int], *, full: bool, full_sync_hours: float,
-          scope: set[str] | None = None, keys: set[str] | None = None) -> Fetched:
+          keys: set[str] | None = None) -> Fetched:
     """Read what the plan needs, in as few requests as the base allows.
 
-    ``linked``: issue numbers the guides link; ``scope``: the guides this run covers (None: all);
+    ``linked``: issue numbers every guide links (so a record no guide links is read, whatever its guide);
     ``keys``: the keys of tasks without a link (a removed task typed in again finds its old issue).
     ``--full`` sends no ETags, so nothing is taken on trust."""
     etags = {} if full else state.etags
@@ -498,7 +498,7 @@ def execute(
             since=state.since if waiting else (fetched.since_if_quiet if quiet_mark else fetched.since),
             full_at=fetched.full_at,
             label=ex.label_ok,
-            etags={k: v for k, v in _next_etags(fetched, result).items() if not (waiting and k.startswith("issues"))},
+            etags=_next_etags(fetched, result, waiting),
             milestones=ex.ms_records,
             records=new_records(plan, state, ex, written),
             unsure=unsure,
@@ -508,14 +508,17 @@ def execute(
     return result
 
 
-def _next_etags(fetched: Fetched, result: RunResult) -> dict[str, str]:
+def _next_etags(fetched: Fetched, result: RunResult, waiting: bool = False) -> dict[str, str]:
     """The ETags worth keeping: none after a failed run (what failed must be seen afresh, not
-    hidden behind a 304), and none for a listing this run changed by writing (kept, it could make
-    a later change that restores that listing look "not modified")."""
+    hidden behind a 304), none for a listing this run changed by writing (kept, it could make
+    a later change that restores that listing look "not modified"), and none for the issues
+    listing while changes wait to be listed again (``waiting``)."""
     if result.errors or not result.complete:
         return {}
     stale = {"milestones" if e.action.startswith("milestone_") else "issues"
              for e in result.events if e.action in TRACKER_WRITES}
+    if waiting:
+        stale.add("issues")
     return {k: v for k, v in fetched.etags.items() if not k.startswith(tuple(stale))}
 
 
