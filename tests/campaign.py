@@ -218,7 +218,8 @@ class Ops:
         self.github = forge.name == "github"
 
     def issues(self) -> dict[int, dict[str, Any]]:
-        """Live issues: {number: {state (open/completed/not_planned), labels, body, milestone, url, title}}."""
+        """Live issues: {number: {state (open/completed/not_planned), labels, body, milestone (number),
+        milestone_title, url, title}}."""
         out = {}
         for n, i in self.server.issues(self.repo).items():
             if self.github:
@@ -235,7 +236,8 @@ class Ops:
                 ms = (i.get("milestone") or {}).get("id")
                 labels = [l if isinstance(l, str) else l["name"] for l in i.get("labels", [])]
                 body, url = i.get("description") or "", i["web_url"]
-            out[n] = {"state": state, "labels": labels, "body": body, "milestone": ms, "url": url, "title": i["title"]}
+            out[n] = {"state": state, "labels": labels, "body": body, "milestone": ms, "url": url, "title": i["title"],
+                      "milestone_title": (i.get("milestone") or {}).get("title")}
         return out
 
     def milestones(self) -> dict[int, str]:

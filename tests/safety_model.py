@@ -74,6 +74,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition,
 from guidesync import commands
 from guidesync.state import loads
 from guidesync.sync import Fatal, RunResult
+from tests.campaign import Ops
 
 # ------------------------------------------------------------------------------ settings
 
@@ -298,34 +299,15 @@ class Buried:
 # ------------------------------------------------------------------------------ the forge
 
 
-class Tracker:
-    """The fake forge seen one way, and a person's hands on it (no HTTP: the direct state API)."""
-
-    def __init__(self, forge: Any):
-        self.forge = forge
-        self.server = forge.server
-        self.repo = forge.repo
-        self.github = forge.name == "github"
+class Tracker(Ops):
+    """The fake forge seen one way, and a person's hands on it (no HTTP: the direct state API);
+    the campaign's view of the issues, milestones named by title."""
 
     def issues(self) -> dict[int, dict[str, Any]]:
         """{n: {state (open/completed/not_planned), title, body, url, milestone (title), labels}}."""
-        out = {}
-        for n, i in self.server.issues(self.repo).items():
-            if self.github:
-                state = i["state"]
-                if state == "closed":
-                    state = "not_planned" if i.get("state_reason") in ("not_planned", "duplicate") else "completed"
-                body, url = i.get("body") or "", i["html_url"]
-                labels = [l["name"] for l in i.get("labels", [])]
-            else:
-                if i.get("moved_to_id"):
-                    continue
-                state = "open" if i["state"] == "opened" else "completed"  # GitLab has no close reason
-                body, url = i.get("description") or "", i["web_url"]
-                labels = [l if isinstance(l, str) else l["name"] for l in i.get("labels", [])]
-            out[n] = {"state": state, "title": i["title"], "body": body, "url": url,
-                      "milestone": (i.get("milestone") or {}).get("title"), "labels": labels}
-        return out
+        return {n: {"state": i["state"], "title": i["title"], "body": i["body"], "url": i["url"],
+                    "milestone": i["milestone_title"], "labels": i["labels"]}
+                for n, i in super().issues().items()}
 
     def milestones(self) -> dict[int, str]:
         return {n: m["title"] for n, m in self.server.milestones(self.repo).items()}
@@ -335,8 +317,6 @@ class Tracker:
         return f"{web}/{self.repo}/issues/{n}" if self.github else f"{web}/{self.repo}/-/issues/{n}"
 
     def create(self, title: str, body: str, labels: list[str]) -> int:
-        if self.github:
-            return self.server.create_issue(self.repo, title, body, labels=labels)
         return self.server.create_issue(self.repo, title, body, labels=labels)
 
     def close(self, n: int, not_planned: bool = False) -> None:

@@ -33,8 +33,6 @@ def later(ws, hours: float = 2) -> None:
 
 def person_issue(ws, title: str, body: str) -> int:
     """An issue somebody opened by hand: no marker, no label."""
-    if ws.forge.name == "github":
-        return ws.forge.server.create_issue(ws.forge.repo, title, body)
     return ws.forge.server.create_issue(ws.forge.repo, title, body)
 
 
