@@ -5,6 +5,7 @@ hold ``<PINNED_TAG>`` where the version goes, so a release does not have to rege
 
 from __future__ import annotations
 
+from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
@@ -36,3 +37,14 @@ def test_init_writes_the_same_files():
     assert ci_files("github", "release/2.x") == {".github/workflows/guidesync.yml": github_workflow(ACTION_REF, "release/2.x")}
     assert ci_files("github") == {".github/workflows/guidesync.yml": golden("github-default.yml")}
     assert ci_files("gitlab", "develop") == {".gitlab/guidesync.gitlab-ci.yml": golden("gitlab.yml")}
+
+
+def test_the_templates_ship_as_package_data():
+    tomllib = pytest.importorskip("tomllib")
+    root = GOLDEN.parent.parent.parent
+    declared = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["package-data"]
+    data = sorted((root / "guidesync" / "ci" / "data").glob("*.yml"))
+    assert [p.name for p in data] == ["github-workflow.yml", "gitlab-job.yml"]
+    for path in data:
+        rel = path.relative_to(root / "guidesync" / "ci").as_posix()
+        assert any(fnmatch(rel, pattern) for pattern in declared.get("guidesync.ci", [])), f"{rel} is not in the wheel"
