@@ -23,19 +23,24 @@ from typing import Any
 import pytest
 import yaml
 
-from guidesync import action
+from guidesync.ci import git as ci_git
+from guidesync.ci.git import PUSH_ATTEMPTS, TRAILER, WRITE_BACK_BRANCH, Repo
+from guidesync.ci.run import main
+from guidesync.ci.settings import GITHUB_BOT, GITLAB_INPUTS, INPUTS, Settings, read_settings
+from guidesync.ci.templates import ACTION_REF, DEFAULT_MESSAGE, gitlab_job
+from guidesync.escape import problem_annotation
 from tests.conftest import EXAMPLES, TOKEN
 from tests.fakes.base import Request, Response
 from tests.fakes.github import _R, FakeGitHub
 from tests.fakes.gitlab import FakeGitLab
 
 ROOT = Path(__file__).resolve().parent.parent
-BOT_NAME, BOT_EMAIL = action.GITHUB_BOT
+BOT_NAME, BOT_EMAIL = GITHUB_BOT
 PERSON = ("Ada Person", "ada@example.com")
 GUIDES = ("phase-1-foundation.md", "checkout-redesign.md")
 LINK = re.compile(r"\(\[#(\d+)\]\(([^)]+)\)\)")
 RUN_URL = "https://github.com/acme/shop/actions/runs/4242"
-REAL_GIT = action.git
+REAL_GIT = ci_git.git
 
 
 class FakeGitHubWithPulls(FakeGitHub):
@@ -158,7 +163,7 @@ class Scene:
         """The action's run step, in-process."""
         env = self.action_env(**inputs)
         buf = io.StringIO()
-        code = action.main(["--forge", self.forge], env=env, cwd=cwd or self.work, out=buf)
+        code = main(["--forge", self.forge], env=env, cwd=cwd or self.work, out=buf)
         return self._result(code, buf.getvalue())
 
     def run_subprocess(self, cwd: Path | None = None, **inputs: str) -> Run:
@@ -247,7 +252,7 @@ def _racing_git(monkeypatch: pytest.MonkeyPatch, scene: Scene, times: int, edit=
             raced.append(scene.person_commit(path, edit or (lambda t, n=n: t + f"note {n}\n"), f"person's commit {n}"))
         return real(args, cwd=cwd, env=env, check=check)
 
-    monkeypatch.setattr(action, "git", fake)
+    monkeypatch.setattr(ci_git, "git", fake)
     return raced
 
 
@@ -268,8 +273,8 @@ def test_write_back_commit_lands_on_origin_then_a_second_run_commits_nothing(mak
     author = scene.git(scene.origin, "log", "-1", "--format=%an|%ae|%cn|%ce", "main")
     assert author == f"{BOT_NAME}|{BOT_EMAIL}|{BOT_NAME}|{BOT_EMAIL}"
     message = scene.git(scene.origin, "log", "-1", "--format=%B", "main")
-    assert message.splitlines()[0] == action.DEFAULT_MESSAGE
-    assert f"{action.TRAILER}: {RUN_URL}" in message
+    assert message.splitlines()[0] == DEFAULT_MESSAGE
+    assert f"{TRAILER}: {RUN_URL}" in message
     files = scene.git(scene.origin, "show", "--name-only", "--format=", "main").splitlines()
     assert sorted(files) == [".guidesync/state.json", "guides/checkout-redesign.md", "guides/phase-1-foundation.md"]
     linked = {**_links(scene.origin_file("guides/phase-1-foundation.md")), **_links(scene.origin_file("guides/checkout-redesign.md"))}
@@ -316,7 +321,7 @@ def test_a_push_that_races_in_is_kept_by_rebasing_the_write_back(make_scene, mon
     assert len(raced) == 1
     log = scene.origin_log("%H|%an|%s")
     # Ours on top of the person's, which is kept as it was (same commit id).
-    assert log[0].split("|")[1:] == [BOT_NAME, action.DEFAULT_MESSAGE]
+    assert log[0].split("|")[1:] == [BOT_NAME, DEFAULT_MESSAGE]
     assert log[1].split("|")[0] == raced[0]
     assert scene.git(scene.origin, "rev-parse", "main~1") == raced[0]
     phase = scene.origin_file("guides/phase-1-foundation.md")
@@ -345,17 +350,17 @@ def test_a_run_started_on_an_older_commit_syncs_the_newest_tree(make_scene):
 
 def test_a_branch_that_keeps_moving_fails_clearly_after_bounded_attempts(make_scene, monkeypatch):
     scene = make_scene()
-    raced = _racing_git(monkeypatch, scene, action.PUSH_ATTEMPTS)
+    raced = _racing_git(monkeypatch, scene, PUSH_ATTEMPTS)
     r = scene.run()
     assert r.code == 1
-    assert len(raced) == action.PUSH_ATTEMPTS
-    assert f"gave up after {action.PUSH_ATTEMPTS} push attempts" in r.log and "::error::" in r.log
+    assert len(raced) == PUSH_ATTEMPTS
+    assert f"gave up after {PUSH_ATTEMPTS} push attempts" in r.log and "::error::" in r.log
     # Every person's commit is on origin; ours is not; nothing was forced.
     log = scene.origin_log("%H|%an")
     assert [line.split("|")[0] for line in log[: len(raced)]] == raced[::-1]
     assert all(BOT_NAME not in line for line in log)
     # The issues exist; their links reach the branch on the next run (adopted, never duplicated).
-    monkeypatch.setattr(action, "git", REAL_GIT)
+    monkeypatch.setattr(ci_git, "git", REAL_GIT)
     fresh = scene.clone("work2")
     r2 = scene.run(cwd=fresh, GITHUB_EVENT_NAME="schedule")
     assert r2.code == 0, r2.log
@@ -441,14 +446,14 @@ def test_pull_request_mode_pushes_a_branch_and_opens_one_pull_request(make_scene
     r = scene.run(INPUT_COMMIT="pull-request")
     assert r.code == 0, r.log
     assert scene.origin_log() == before  # the protected branch is untouched
-    branch = scene.git(scene.origin, "log", "--format=%H|%an|%P", action.WRITE_BACK_BRANCH).splitlines()
+    branch = scene.git(scene.origin, "log", "--format=%H|%an|%P", WRITE_BACK_BRANCH).splitlines()
     assert branch[0].split("|")[1] == BOT_NAME and branch[0].split("|")[2] == before[0].split()[0]
     assert len(scene.server.pulls) == 1
     pr = scene.server.pulls[0]
-    assert (pr["head"], pr["base"], pr["state"]) == (action.WRITE_BACK_BRANCH, "main", "open")
+    assert (pr["head"], pr["base"], pr["state"]) == (WRITE_BACK_BRANCH, "main", "open")
     assert r.outputs["pull-request"].endswith("/acme/shop/pull/900")
     create = scene.server.requests("POST", r"/pulls$")
-    assert len(create) == 1 and create[0].body["head"] == action.WRITE_BACK_BRANCH and create[0].body["base"] == "main"
+    assert len(create) == 1 and create[0].body["head"] == WRITE_BACK_BRANCH and create[0].body["base"] == "main"
     assert scene.server.requests("GET", r"/pulls$")[0].query["head"] == ["acme:guidesync/write-back"]
 
     # While the PR waits, main moves on and an issue is closed: the next run rebuilds the branch from
@@ -463,13 +468,13 @@ def test_pull_request_mode_pushes_a_branch_and_opens_one_pull_request(make_scene
     assert r.code == 0, r.log
     assert len(scene.server.pulls) == 1 and len(scene.server.requests("POST", r"/pulls$")) == 1
     assert "updated pull request #900" in r.summary
-    tip = scene.git(scene.origin, "rev-parse", action.WRITE_BACK_BRANCH)
+    tip = scene.git(scene.origin, "rev-parse", WRITE_BACK_BRANCH)
     assert scene.git(scene.origin, "rev-parse", f"{tip}^") == scene.git(scene.origin, "rev-parse", "main")
     assert scene.git(scene.origin, "log", "-1", "--format=%an", tip) == BOT_NAME
     assert len(scene.issues()) == 10
     row = next(line for line in r.summary.splitlines() if "Cache cart totals" in line)
     assert f"[#{cache}](" in row and "checked" in row
-    impl = scene.git(scene.origin, "show", f"{action.WRITE_BACK_BRANCH}:guides/checkout-redesign.md")
+    impl = scene.git(scene.origin, "show", f"{WRITE_BACK_BRANCH}:guides/checkout-redesign.md")
     assert "- [x] Cache cart totals" in impl and "single page that checks" in impl
     assert len(_links(impl)) == 6
     assert r.outputs["commit"] == tip
@@ -477,7 +482,7 @@ def test_pull_request_mode_pushes_a_branch_and_opens_one_pull_request(make_scene
     # A third run with nothing new keeps the pending branch as it is: no new commit, no push.
     r = scene.run(cwd=scene.clone("work3"), INPUT_COMMIT="pull-request", GITHUB_EVENT_NAME="schedule")
     assert r.code == 0, r.log
-    assert scene.git(scene.origin, "rev-parse", action.WRITE_BACK_BRANCH) == tip
+    assert scene.git(scene.origin, "rev-parse", WRITE_BACK_BRANCH) == tip
     assert "already holds these changes" in r.summary and r.outputs["commit"] == tip
     assert len(scene.server.pulls) == 1
 
@@ -488,7 +493,7 @@ def test_pull_request_mode_reports_an_api_failure_after_pushing_the_branch(make_
     assert r.code == 1
     assert "::error::the write-back is on guidesync/write-back, but opening its pull request failed: " in r.log
     assert "GitHub answered 404" in r.log
-    assert scene.git(scene.origin, "log", "-1", "--format=%an", action.WRITE_BACK_BRANCH) == BOT_NAME
+    assert scene.git(scene.origin, "log", "-1", "--format=%an", WRITE_BACK_BRANCH) == BOT_NAME
     assert r.outputs["commit"] and r.outputs["pull-request"] == ""
 
 
@@ -497,7 +502,7 @@ def test_gitlab_job_pushes_with_the_token_and_keeps_the_loop_guard(make_scene):
     r = scene.run()
     assert r.code == 0, r.log
     assert len(scene.server.issues("acme/shop")) == 10
-    assert scene.git(scene.origin, "log", "-1", "--format=%an|%s", "main") == f"guidesync[bot]|{action.DEFAULT_MESSAGE}"
+    assert scene.git(scene.origin, "log", "-1", "--format=%an|%s", "main") == f"guidesync[bot]|{DEFAULT_MESSAGE}"
     assert "Guidesync-Write-Back: https://gitlab.example/acme/shop/-/jobs/7" in scene.git(scene.origin, "log", "-1", "--format=%B", "main")
     assert "GUIDESYNC_CREATED=10" in (scene.tmp / "output1").read_text()
     assert "| Issue | Task | Done | Where |" in r.summary
@@ -511,8 +516,8 @@ def test_gitlab_job_pushes_with_the_token_and_keeps_the_loop_guard(make_scene):
 
 
 def test_gitlab_push_authenticates_through_the_environment_only(tmp_path):
-    s = action.Settings(forge="gitlab", token="glpat-secret", push_url="https://gitlab.example/acme/shop.git")
-    repo = action.Repo(tmp_path, {"PATH": os.environ.get("PATH", "")}, s)
+    s = Settings(forge="gitlab", token="glpat-secret", push_url="https://gitlab.example/acme/shop.git")
+    repo = Repo(tmp_path, {"PATH": os.environ.get("PATH", "")}, s)
     env = repo._env()
     assert env["GIT_CONFIG_KEY_0"] == "http.extraHeader"
     assert env["GIT_CONFIG_VALUE_0"].startswith("Authorization: Basic ")
@@ -527,26 +532,26 @@ def test_gitlab_push_authenticates_through_the_environment_only(tmp_path):
 ])
 def test_bad_inputs_are_usage_errors(env, message):
     buf = io.StringIO()
-    assert action.main(["--forge", "github"], env=env, cwd=".", out=buf) == 2
+    assert main(["--forge", "github"], env=env, cwd=".", out=buf) == 2
     assert message in buf.getvalue()
 
 
 def test_every_input_is_read_from_its_variable():
     env = {"INPUT_COMMAND": "pull", "INPUT_CONFIG": "cfg.yaml", "GITHUB_TOKEN": "t0k", "INPUT_DRY_RUN": "true",
            "INPUT_COMMIT": "pull-request", "INPUT_COMMIT_MESSAGE": "msg", "INPUT_URL": "https://gitlab.example.com"}
-    assert set(env) == set(action.INPUTS.values())
-    s = action.read_settings("github", env)
+    assert set(env) == set(INPUTS.values())
+    s = read_settings("github", env)
     assert (s.command, s.config, s.token, s.dry_run, s.commit, s.message, s.url) == (
         "pull", "cfg.yaml", "t0k", True, "pull-request", "msg", "https://gitlab.example.com")
-    g = action.read_settings("gitlab", {action.GITLAB_INPUTS[k]: env[v] for k, v in action.INPUTS.items() if k != "commit"})
+    g = read_settings("gitlab", {GITLAB_INPUTS[k]: env[v] for k, v in INPUTS.items() if k != "commit"})
     assert (g.command, g.config, g.token, g.dry_run, g.message, g.url) == (
         "pull", "cfg.yaml", "t0k", True, "msg", "https://gitlab.example.com")
-    defaults = action.read_settings("github", {})
-    assert (defaults.command, defaults.dry_run, defaults.commit, defaults.message) == ("sync", False, "true", action.DEFAULT_MESSAGE)
+    defaults = read_settings("github", {})
+    assert (defaults.command, defaults.dry_run, defaults.commit, defaults.message) == ("sync", False, "true", DEFAULT_MESSAGE)
 
 
 def test_annotation_escapes_properties_and_message():
-    line = action.annotation({"file": "a,b:c.md", "line": 3, "severity": "warning", "message": "100% bad\nreally"})
+    line = problem_annotation({"file": "a,b:c.md", "line": 3, "severity": "warning", "message": "100% bad\nreally"})
     assert line == "::warning file=a%2Cb%3Ac.md,line=3::100%25 bad%0Areally"
 
 
@@ -557,12 +562,12 @@ def test_init_ci_writes_the_workflow_or_the_gitlab_job(tmp_path):
     out = commands.init(ctx, tracker="github", repository="acme/shop", ci=True)
     assert out.code == 0, out.text
     wf = yaml.safe_load((tmp_path / ".github/workflows/guidesync.yml").read_text())
-    assert wf["jobs"]["sync"]["steps"][1]["uses"] == action.ACTION_REF
+    assert wf["jobs"]["sync"]["steps"][1]["uses"] == ACTION_REF
     assert (tmp_path / "config/guidesync.yaml").exists()
     # Config kept, GitLab job written; an existing file is not overwritten without --force.
     out = commands.init(ctx, tracker="gitlab", ci=True)
     assert out.code == 0 and "kept the existing config/guidesync.yaml" in out.text
-    assert (tmp_path / ".gitlab/guidesync.gitlab-ci.yml").read_text() == action.gitlab_job()
+    assert (tmp_path / ".gitlab/guidesync.gitlab-ci.yml").read_text() == gitlab_job()
     out = commands.init(ctx, tracker="gitlab", ci=True)
     assert out.code == 2 and "already exists" in out.text
 

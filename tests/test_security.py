@@ -15,7 +15,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from guidesync import action
+from guidesync.ci import git as ci_git
+from guidesync.ci.git import WRITE_BACK_BRANCH, Repo
+from guidesync.ci.run import main
+from guidesync.ci.settings import Settings, read_settings
 from guidesync.config import Config, ConfigError, find_token, load_config
 from tests.capture import Capture
 from tests.conftest import FORGES, TOKEN
@@ -41,7 +44,7 @@ def ci_env(ws, forge: str, **extra: str) -> dict[str, str]:
 
 def run_action(ws, forge: str, env: dict[str, str]) -> tuple[int, str]:
     out = io.StringIO()
-    code = action.main(["--forge", forge], env=env, cwd=str(ws.root), out=out)
+    code = main(["--forge", forge], env=env, cwd=str(ws.root), out=out)
     return code, out.getvalue()
 
 
@@ -143,9 +146,9 @@ def test_plain_http_to_this_machine_stays_allowed(tmp_path, url):
 def test_a_plain_http_push_url_is_refused():
     env = {"GUIDESYNC_PUSH_URL": "http://gitlab.example.com/acme/shop.git", "GUIDESYNC_TOKEN": "t"}
     out = io.StringIO()
-    assert action.main(["--forge", "gitlab"], env=env, cwd=".", out=out) == 2
+    assert main(["--forge", "gitlab"], env=env, cwd=".", out=out) == 2
     assert "plain http" in out.getvalue()
-    assert action.read_settings("gitlab", {"GUIDESYNC_PUSH_URL": "http://127.0.0.1:9/acme/shop.git"}).push_url
+    assert read_settings("gitlab", {"GUIDESYNC_PUSH_URL": "http://127.0.0.1:9/acme/shop.git"}).push_url
 
 
 # -- 2. the write-back branch of `commit: pull-request` is not trusted ----------------------------
@@ -169,7 +172,7 @@ def test_the_write_back_branch_is_rebuilt_from_the_base_and_never_merged(make_sc
         # Somebody who may push guidesync/write-back (but not main) adds a guide, a workflow and a
         # config pointing at their server, hoping the next sync merges and runs them.
         evil = scene.clone("evil", shallow=False)
-        scene.git(evil, "checkout", "--quiet", "-B", "wb", f"origin/{action.WRITE_BACK_BRANCH}")
+        scene.git(evil, "checkout", "--quiet", "-B", "wb", f"origin/{WRITE_BACK_BRANCH}")
         (evil / "guides" / "laundered.md").write_text(EVIL_GUIDE)
         (evil / ".github" / "workflows").mkdir(parents=True)
         (evil / ".github" / "workflows" / "evil.yml").write_text("on: push\n")
@@ -178,14 +181,14 @@ def test_the_write_back_branch_is_rebuilt_from_the_base_and_never_merged(make_sc
         (evil / "config" / "guidesync.yaml").write_text(yaml.safe_dump(cfg))
         scene.git(evil, "add", "-A")
         scene.git(evil, "-c", "user.name=Mallory", "-c", "user.email=m@example.com", "commit", "--quiet", "-m", "tweak")
-        scene.git(evil, "push", "--quiet", "origin", f"HEAD:refs/heads/{action.WRITE_BACK_BRANCH}")
+        scene.git(evil, "push", "--quiet", "origin", f"HEAD:refs/heads/{WRITE_BACK_BRANCH}")
         scene.server.close_issue("acme/shop", next(n for n, i in scene.issues().items() if i["title"].startswith("Seed script")))
 
         r = scene.run(cwd=scene.clone("work2"), INPUT_COMMIT="pull-request", GITHUB_EVENT_NAME="schedule")
         assert r.code == 0, r.log
         assert attacker.got == []
         assert not any("Laundered" in i["title"] for i in scene.issues().values()) and len(scene.issues()) == 10
-        tip = scene.git(scene.origin, "rev-parse", action.WRITE_BACK_BRANCH)
+        tip = scene.git(scene.origin, "rev-parse", WRITE_BACK_BRANCH)
         # The branch is main plus the bot's one commit: Mallory's commit and files are gone.
         assert scene.git(scene.origin, "rev-list", "--count", f"main..{tip}") == "1"
         assert scene.git(scene.origin, "rev-parse", f"{tip}^") == scene.git(scene.origin, "rev-parse", "main")
@@ -203,18 +206,18 @@ def test_a_write_back_branch_that_moves_during_the_run_is_not_overwritten(make_s
     scene = make_scene(server_cls=FakeGitHubWithPulls)
     assert scene.run(INPUT_COMMIT="pull-request").code == 0
     scene.server.close_issue("acme/shop", next(n for n, i in scene.issues().items() if i["title"].startswith("Seed script")))
-    real = action.git
+    real = ci_git.git
     other = scene.clone("other", shallow=False)
 
     def racing(args, *, cwd, env, check=True):
         if args and args[0] == "push" and any(a.startswith("--force-with-lease") for a in args):
-            scene.git(other, "push", "--quiet", "--force", "origin", f"main:refs/heads/{action.WRITE_BACK_BRANCH}")
+            scene.git(other, "push", "--quiet", "--force", "origin", f"main:refs/heads/{WRITE_BACK_BRANCH}")
         return real(args, cwd=cwd, env=env, check=check)
 
-    monkeypatch.setattr(action, "git", racing)
+    monkeypatch.setattr(ci_git, "git", racing)
     r = scene.run(cwd=scene.clone("work2"), INPUT_COMMIT="pull-request", GITHUB_EVENT_NAME="schedule")
-    assert r.code == 1 and f"push to {action.WRITE_BACK_BRANCH} was refused" in r.log
-    assert scene.git(scene.origin, "rev-parse", action.WRITE_BACK_BRANCH) == scene.git(scene.origin, "rev-parse", "main")
+    assert r.code == 1 and f"push to {WRITE_BACK_BRANCH} was refused" in r.log
+    assert scene.git(scene.origin, "rev-parse", WRITE_BACK_BRANCH) == scene.git(scene.origin, "rev-parse", "main")
 
 
 # -- 3. no redirect takes the token to another host (API and git push) -----------------------------
@@ -625,7 +628,7 @@ def test_git_takes_a_guide_named_like_pathspec_magic_as_that_file(tmp_path):
     subprocess.run(["git", "-c", "user.name=a", "-c", "user.email=a@b", "commit", "--quiet", "-m", "base"], cwd=root, env=env, check=True)
     for name in (":!x.md", "x.md", "other.md"):
         (root / name).write_text("two\n")
-    repo = action.Repo(root, env, action.Settings(forge="github"))
+    repo = Repo(root, env, Settings(forge="github"))
     assert repo.changed([":!x.md"]) == [":!x.md"]
     repo.commit([":!x.md"], "write-back", "true")
     done = subprocess.run(["git", "show", "--name-only", "--format=", "HEAD"], cwd=root, env=env, capture_output=True, text=True)

@@ -17,7 +17,10 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from guidesync import __version__, action
+from guidesync import __version__
+from guidesync.ci.settings import GITLAB_INPUTS, Settings
+from guidesync.ci.summary import write_outputs
+from guidesync.ci.templates import gitlab_job
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT / "requirements" / "action.txt"
@@ -99,7 +102,7 @@ def test_the_action_installs_with_require_hashes_and_its_own_checkout_without_de
 
 
 def test_the_gitlab_template_installs_a_pinned_tag_and_exports_the_commit_as_its_own_name():
-    job = yaml.safe_load(action.gitlab_job())["guidesync"]
+    job = yaml.safe_load(gitlab_job())["guidesync"]
     v = job["variables"]
     assert v["GUIDESYNC_VERSION"] == f"v{__version__}" and v["GUIDESYNC_SOURCE"].endswith("/guidesync.git")
     assert v["GUIDESYNC_PIP_SPEC"] == ""
@@ -113,9 +116,9 @@ def test_the_gitlab_template_installs_a_pinned_tag_and_exports_the_commit_as_its
 
 def test_the_dotenv_report_names_the_commit_guidesync_commit_sha(tmp_path):
     out = tmp_path / "guidesync.env"
-    s = action.Settings(forge="gitlab", output_format="dotenv", output_file=str(out))
-    action.write_outputs(s, {"commit": "abc123", "created": 2})
+    s = Settings(forge="gitlab", output_format="dotenv", output_file=str(out))
+    write_outputs(s, {"commit": "abc123", "created": 2})
     names = dict(line.split("=", 1) for line in out.read_text().splitlines())
     assert names["GUIDESYNC_COMMIT_SHA"] == "abc123" and "GUIDESYNC_COMMIT" not in names
     assert names["GUIDESYNC_CREATED"] == "2"
-    assert set(names) & set(action.GITLAB_INPUTS.values()) == set()
+    assert set(names) & set(GITLAB_INPUTS.values()) == set()

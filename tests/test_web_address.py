@@ -13,7 +13,7 @@ import json
 import pytest
 
 from guidesync import commands
-from guidesync.action import summary_rows
+from guidesync.ci.summary import summary_rows
 from guidesync.config import Config
 from guidesync.trackers.base import CallPolicy, issue_number_in, web_key
 from guidesync.trackers.github import GitHubTracker
@@ -273,9 +273,9 @@ def test_the_job_summary_links_unlinked_issues_by_the_learned_address():
     cfg = Config(tracker="gitlab", repository="acme/shop", url="http://gitlab.internal")
     data = {"events": [{"action": "closed", "issue": 7, "detail": "not_planned"}]}
     rows, _ = summary_rows(data, {}, cfg, False, "https://gitlab.example.test/acme/shop")
-    assert rows[0][0] == "[#7](https://gitlab.example.test/acme/shop/-/issues/7)"
+    assert rows[0].ref == "[#7](https://gitlab.example.test/acme/shop/-/issues/7)"
     rows, _ = summary_rows(data, {}, cfg, False, None)
-    assert rows[0][0] == "#7"  # never worked out from the API URL
+    assert rows[0].ref == "#7"  # never worked out from the API URL
     cfg = Config(tracker="github", repository="acme/shop", url="https://api.octo.ghe.com")
     rows, _ = summary_rows(data, {}, cfg, False, "https://octo.ghe.com/acme/shop")
-    assert rows[0][0] == "[#7](https://octo.ghe.com/acme/shop/issues/7)"
+    assert rows[0].ref == "[#7](https://octo.ghe.com/acme/shop/issues/7)"

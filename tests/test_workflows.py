@@ -1,5 +1,5 @@
 """action.yml, the example workflow and the GitLab CI job: parsed and checked against what the
-script (guidesync/action.py) reads and writes, and linted with actionlint when it is installed."""
+script (guidesync/ci/) reads and writes, and linted with actionlint when it is installed."""
 
 from __future__ import annotations
 
@@ -14,15 +14,17 @@ from typing import Any
 import pytest
 import yaml
 
-from guidesync import action
+from guidesync.ci.settings import COMMANDS, GITLAB_INPUTS, INPUTS, read_settings
+from guidesync.ci.summary import OUTPUTS
+from guidesync.ci.templates import ACTION_REF, DEFAULT_MESSAGE, SKIP_MARK, ci_files, github_workflow, gitlab_job
 
 ROOT = Path(__file__).resolve().parent.parent
 ACTION = ROOT / "action.yml"
 WORKFLOW = ROOT / ".github" / "workflows" / "guidesync.yml"
 GITLAB = ROOT / "config" / "gitlab-ci.yml"
-REGENERATE = ("regenerate it: python -c \"from guidesync import action; "
-              "open('.github/workflows/guidesync.yml', 'w').write(action.github_workflow('./')); "
-              "open('config/gitlab-ci.yml', 'w').write(action.gitlab_job())\"")
+REGENERATE = ("regenerate it: python -c \"from guidesync.ci.templates import github_workflow, gitlab_job; "
+              "open('.github/workflows/guidesync.yml', 'w').write(github_workflow('./')); "
+              "open('config/gitlab-ci.yml', 'w').write(gitlab_job())\"")
 
 
 def load(path: Path) -> Any:
@@ -59,23 +61,23 @@ def test_action_metadata_has_the_required_keys(meta):
 
 def test_action_inputs_are_exactly_what_the_script_reads(meta):
     inputs = meta["inputs"]
-    assert set(inputs) == set(action.INPUTS)
+    assert set(inputs) == set(INPUTS)
     env = _run_step(meta)["env"]
     # Each input travels in the variable the script reads, and nothing else is passed as an input.
-    assert env == {var: f"${{{{ inputs.{name} }}}}" for name, var in action.INPUTS.items()}
+    assert env == {var: f"${{{{ inputs.{name} }}}}" for name, var in INPUTS.items()}
     assert inputs["command"]["default"] == "sync"
     assert inputs["token"]["default"] == "${{ github.token }}"
     assert inputs["dry-run"]["default"] == "false"
     assert inputs["commit"]["default"] == "true"
-    assert inputs["commit-message"]["default"] == action.DEFAULT_MESSAGE
-    assert action.SKIP_MARK in inputs["commit-message"]["default"]
+    assert inputs["commit-message"]["default"] == DEFAULT_MESSAGE
+    assert SKIP_MARK in inputs["commit-message"]["default"]
     for name, spec in inputs.items():
         assert spec.get("description"), name
         assert spec.get("required") is False, name
 
 
 def test_action_outputs_are_exactly_what_the_script_writes(meta):
-    assert set(meta["outputs"]) == set(action.OUTPUTS)
+    assert set(meta["outputs"]) == set(OUTPUTS)
     for name, spec in meta["outputs"].items():
         assert spec["value"] == f"${{{{ steps.run.outputs.{name} }}}}"
         assert spec.get("description")
@@ -100,7 +102,7 @@ def test_action_installs_from_its_own_checkout_and_never_shows_the_token(meta):
 
 
 def test_workflow_is_the_generated_example():
-    assert WORKFLOW.read_text(encoding="utf-8") == action.github_workflow("./"), REGENERATE
+    assert WORKFLOW.read_text(encoding="utf-8") == github_workflow("./"), REGENERATE
 
 
 def test_workflow_triggers(wf):
@@ -115,7 +117,7 @@ def test_workflow_triggers(wf):
     crons = [c["cron"] for c in on["schedule"]]
     assert len(crons) == 1 and len(crons[0].split()) == 5
     inputs = on["workflow_dispatch"]["inputs"]
-    assert inputs["command"]["options"] == list(action.COMMANDS)
+    assert inputs["command"]["options"] == list(COMMANDS)
     assert inputs["dry-run"]["type"] == "boolean"
 
 
@@ -134,11 +136,11 @@ def test_sync_job_never_overlaps_and_skips_its_own_write_back(wf):
     sync = wf["jobs"]["sync"]
     assert sync["concurrency"] == {"group": "guidesync", "cancel-in-progress": False}
     assert "github.event_name != 'pull_request'" in sync["if"]
-    assert f"!contains(github.event.head_commit.message, '{action.SKIP_MARK}')" in sync["if"]
+    assert f"!contains(github.event.head_commit.message, '{SKIP_MARK}')" in sync["if"]
     checkout, run = sync["steps"]
     assert checkout["uses"].startswith("actions/checkout@")
     assert run["uses"] == "./"
-    assert set(run["with"]) <= set(action.INPUTS)
+    assert set(run["with"]) <= set(INPUTS)
 
 
 def test_pull_request_job_only_plans(wf, meta):
@@ -150,15 +152,15 @@ def test_pull_request_job_only_plans(wf, meta):
     assert run["uses"] == "./"
     assert run["with"] == {"command": "plan", "commit": "false"}
     assert set(run["with"]) <= set(meta["inputs"])
-    s = action.read_settings("github", {action.INPUTS[k]: v for k, v in run["with"].items()})
+    s = read_settings("github", {INPUTS[k]: v for k, v in run["with"].items()})
     assert not s.writes and not s.committing
 
 
 def test_the_template_for_other_repositories_uses_the_published_action():
-    text = action.github_workflow()
+    text = github_workflow()
     user = yaml.safe_load(text)
     ours = load(WORKFLOW)
-    assert user["jobs"]["sync"]["steps"][1]["uses"] == action.ACTION_REF
+    assert user["jobs"]["sync"]["steps"][1]["uses"] == ACTION_REF
     user["jobs"]["sync"]["steps"][1]["uses"] = user["jobs"]["plan"]["steps"][1]["uses"] = "./"
     # This repository's copy only adds the opt-in switch (its examples must stay unlinked for the tests).
     assert ours["jobs"]["sync"]["if"] == user["jobs"]["sync"]["if"] + " && vars.GUIDESYNC_SELF_SYNC == 'true'"
@@ -170,7 +172,7 @@ def test_the_template_for_other_repositories_uses_the_published_action():
 
 
 def test_gitlab_job_is_the_generated_template():
-    assert GITLAB.read_text(encoding="utf-8") == action.gitlab_job(), REGENERATE
+    assert GITLAB.read_text(encoding="utf-8") == gitlab_job(), REGENERATE
 
 
 def test_gitlab_job_runs_the_action_script_with_its_variables():
@@ -182,8 +184,8 @@ def test_gitlab_job_runs_the_action_script_with_its_variables():
     assert "pip install" in job["script"][0] and "GUIDESYNC_PIP_SPEC" in job["script"][0]
     variables = job["variables"]
     # Every setting has a default here except the token, which must be a masked CI/CD variable.
-    assert set(action.GITLAB_INPUTS.values()) - set(variables) == {"GUIDESYNC_TOKEN"}
-    assert variables["GUIDESYNC_COMMAND"] == "sync" and variables["GUIDESYNC_COMMIT_MESSAGE"] == action.DEFAULT_MESSAGE
+    assert set(GITLAB_INPUTS.values()) - set(variables) == {"GUIDESYNC_TOKEN"}
+    assert variables["GUIDESYNC_COMMAND"] == "sync" and variables["GUIDESYNC_COMMIT_MESSAGE"] == DEFAULT_MESSAGE
     assert job["artifacts"]["reports"]["dotenv"] == variables["GUIDESYNC_DOTENV"]
     assert variables["GUIDESYNC_SUMMARY"] in job["artifacts"]["paths"]
 
@@ -193,7 +195,7 @@ def test_gitlab_rules_skip_the_write_back_and_run_on_schedule():
     first = rules[0]
     assert first["when"] == "never" and '$CI_PIPELINE_SOURCE == "push"' in first["if"]
     pattern = re.search(r"=~ /(.+)/", first["if"]).group(1)
-    assert re.search(pattern, action.DEFAULT_MESSAGE) and not re.search(pattern, "Fix the seed script")
+    assert re.search(pattern, DEFAULT_MESSAGE) and not re.search(pattern, "Fix the seed script")
     sources = [r["if"] for r in rules[1:]]
     assert any('"schedule"' in s for s in sources)
     push = next(r for r in rules[1:] if '"push"' in r["if"])
@@ -231,11 +233,11 @@ def test_actionlint_accepts_the_template_and_catches_a_wrong_input(tmp_path):
                         "GIT_CONFIG_GLOBAL": str(tmp_path / "gitconfig"), "GIT_CONFIG_NOSYSTEM": "1"})
     shutil.copy(ACTION, tmp_path / "action.yml")
     good = tmp_path / ".github" / "workflows" / "guidesync.yml"
-    good.write_text(action.github_workflow())
+    good.write_text(github_workflow())
     done = subprocess.run([ACTIONLINT, "-no-color"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     # The check is real: an input the action does not have is reported.
-    good.write_text(action.github_workflow("./").replace("command: plan", "command: plan\n          comand: sync"))
+    good.write_text(github_workflow("./").replace("command: plan", "command: plan\n          comand: sync"))
     done = subprocess.run([ACTIONLINT, "-no-color"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and 'input "comand" is not defined' in done.stdout
 
@@ -251,7 +253,7 @@ def _readme_snippets(section: str) -> list[Any]:
 
 def test_readme_github_snippet_matches_the_workflow():
     snippet = _readme_snippets("Use it in GitHub Actions")[0]
-    full = yaml.safe_load(action.github_workflow())
+    full = yaml.safe_load(github_workflow())
     assert set(triggers(snippet)) == set(triggers(full))
     assert triggers(snippet)["push"]["paths"] == triggers(full)["push"]["paths"]
     assert snippet["permissions"] == full["permissions"]
@@ -265,4 +267,4 @@ def test_readme_github_snippet_matches_the_workflow():
 
 def test_readme_gitlab_snippet_includes_the_file_init_writes():
     include = _readme_snippets("Use it in GitLab CI")[0]["include"]
-    assert include == [{"local": next(iter(action.ci_files("gitlab")))}]
+    assert include == [{"local": next(iter(ci_files("gitlab")))}]
