@@ -347,7 +347,7 @@ def init(ctx: Context, *, tracker: str | None = None, repository: str | None = N
 
 
 def _init_ci(ctx: Context, tracker: str, force: bool, lines: list[str]) -> Outcome:
-    """``init --ci``: write the example workflow (GitHub) or CI job (GitLab); see guidesync.action."""
+    """``init --ci``: write the example workflow (GitHub) or CI job (GitLab); see guidesync.ci."""
     from .ci.templates import ACTION_REF, ci_files
 
     code = OK

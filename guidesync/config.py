@@ -29,7 +29,7 @@ DEFAULT_URLS = {"github": "https://api.github.com", "gitlab": "https://gitlab.co
 TOKEN_VARIABLES = {"github": ("GITHUB_TOKEN", "GH_TOKEN"), "gitlab": ("GITLAB_TOKEN",)}
 #: The CIs guidesync knows, by the variable that says it runs inside them (GitLab CI is checked first).
 CI_FLAGS = (("GITLAB_CI", "gitlab"), ("GITHUB_ACTIONS", "github"))
-#: The action's ``url`` input (GitHub: ``INPUT_URL``, handed on by guidesync.action; GitLab: a job variable).
+#: The action's ``url`` input (GitHub: ``INPUT_URL``, handed on by guidesync.ci.run; GitLab: a job variable).
 URL_INPUT = "GUIDESYNC_URL"
 #: GitHub asks for a pause of at least one second between content-creating requests; GitLab.com
 #: allows a few hundred issue creations a minute per user.

@@ -536,6 +536,18 @@ def test_bad_inputs_are_usage_errors(env, message):
     assert message in buf.getvalue()
 
 
+@pytest.mark.parametrize("module", ["guidesync.action", "guidesync.ci"])
+def test_both_entry_points_run_the_same_script(module, tmp_path):
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), "INPUT_COMMAND": "deploy"}
+    done = subprocess.run([sys.executable, "-m", module, "--forge", "github"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout, done.stderr) == (
+        2, "::error::input command: expected one of sync, push, pull, plan, not 'deploy'\n", "")
+    shown = subprocess.run([sys.executable, "-m", module, "--help"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                           timeout=120)
+    assert shown.returncode == 0 and f"usage: python -m {module} " in shown.stdout
+
+
 def test_every_input_is_read_from_its_variable():
     env = {"INPUT_COMMAND": "pull", "INPUT_CONFIG": "cfg.yaml", "GITHUB_TOKEN": "t0k", "INPUT_DRY_RUN": "true",
            "INPUT_COMMIT": "pull-request", "INPUT_COMMIT_MESSAGE": "msg", "INPUT_URL": "https://gitlab.example.com"}
