@@ -167,7 +167,8 @@ BOOKKEEPING = ("since", "full_at", "etags")
 def pending_is_current(repo: Repo, tip: str, paths: Sequence[str], state_file: str) -> bool:
     """Does the pending write-back (``tip``) already hold exactly this run's write-back on the base
     branch's tip? Then it is kept as it is (no new commit, no push that would only churn the pull
-    request). Only compared, never merged: the files are read as bytes from the fetched commit."""
+    request). Only compared, never merged or checked out: the files are read from the fetched
+    commit with ``git show``."""
     repo.run("fetch", "--quiet", "--no-tags", repo.remote, f"refs/heads/{WRITE_BACK_BRANCH}")
     if repo.out("rev-parse", "FETCH_HEAD") != tip:
         return False
