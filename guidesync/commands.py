@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import report
-from .config import (DEFAULT_PATH, Config, ConfigError, Secret, check_state_file, find_token, load_config, starter_config,
-                     suggest_from_git, token_variable)
+from .config import (DEFAULT_PATH, Config, ConfigError, Secret, find_token, load_config, starter_config, suggest_from_git,
+                     token_variable)
 from .escape import problem_annotation
 from .guides import GuideError, Loaded, load
 from .plan import Options, Plan, Snapshot, make_plan
-from .state import State, StateError, loads
+from .state import State, StateError
+from .store import BaseStore
 from .sync import Fatal, RunResult, execute, fetch
 from .trackers import make_tracker
 from .trackers.base import BudgetExhausted, CallPolicy, Tracker, TrackerError
@@ -87,43 +88,6 @@ def status(ctx: Context, *, as_json: bool = False) -> Outcome:
     guides = [lg.guide for lg in loaded.guides]
     data = report.status_data(guides)
     return Outcome(OK, report.dumps(data) if as_json else "", data)
-
-
-def state_path(cfg: Config, root: Path) -> Path:
-    """Where the base lives: a regular file inside the repository, reached through no symbolic link
-    (a committed ``.guidesync`` link would have guidesync write outside the checkout)."""
-    where = cfg.path or "config"
-    check_state_file(cfg.state_file, where)
-    root = root.resolve()
-    path = root
-    for part in Path(cfg.state_file).parts:
-        path = path / part
-        if path.is_symlink():
-            raise ConfigError(f"{where}: key 'state_file' ({cfg.state_file}): {path.relative_to(root).as_posix()} is a "
-                              "symbolic link; guidesync keeps its state only in a regular file inside the repository")
-    try:
-        path.resolve().relative_to(root)
-    except ValueError:
-        raise ConfigError(f"{where}: key 'state_file' ({cfg.state_file}) lies outside the repository; refused") from None
-    if path.exists() and not path.is_file():
-        raise ConfigError(f"{where}: key 'state_file' ({cfg.state_file}) is not a regular file")
-    return path
-
-
-def _state(cfg: Config, root: Path) -> tuple[Path, bytes | None, State]:
-    path = state_path(cfg, root)
-    raw = read_bytes(path)
-    if raw is None:
-        return path, None, State()
-    try:
-        state = loads(raw.decode("utf-8"), cfg.state_file)
-    except UnicodeDecodeError:
-        raise StateError(f"{cfg.state_file}: not valid UTF-8") from None
-    if state.repository and cfg.repository and state.repository.lower() != cfg.repository.lower():
-        raise StateError(
-            f"{cfg.state_file}: belongs to {state.repository}, but the configured repository is {cfg.repository}"
-        )
-    return path, raw, state
 
 
 def _tracker(cfg: Config, token: Secret | None, ctx: Context, state: State | None = None) -> Tracker:
@@ -234,7 +198,8 @@ def _sync_locked(ctx: Context, cfg: Config, token: Secret | None, mode: str, pla
     loaded = _guides(ctx, cfg)
     frozen = frozenset(p.path for p in loaded.problems if p.severity == "error")
     usable = [lg for lg in loaded.guides if lg.guide.path not in frozen]
-    state_path, state_raw, state = _state(cfg, ctx.root)
+    store = BaseStore.open(cfg, ctx.root)
+    state = store.base
     guides = [lg.guide for lg in usable]
     others = _others(ctx, cfg, loaded, frozen)
     problems = list(loaded.problems)
@@ -279,7 +244,7 @@ def _sync_locked(ctx: Context, cfg: Config, token: Secret | None, mode: str, pla
     options = _options(cfg, "sync", loaded, tracker, frozen, adopt)
     both_ways = plan if mode == "sync" else make_plan(guides, state, fetched.snapshot, options, others)
     execute(plan, tracker=tracker, loaded=usable, state=state, fetched=fetched, labels=cfg.labels,
-            state_path=state_path, state_raw=state_raw, tracker_name=cfg.tracker, repository=cfg.repository or "",
+            state_path=store.path, state_raw=store.read, tracker_name=cfg.tracker, repository=cfg.repository or "",
             result=result, progress=ctx.progress, quiet=not both_ways.changes, hold_mark=loaded.explicit)
     stats = tracker.policy.stats.as_dict()
     code = FAILED if result.errors or frozen else OK
