@@ -20,7 +20,7 @@ from .guides import GuideError, Loaded, load
 from .plan import Options, Plan, Snapshot, make_plan
 from .state import State, StateError
 from .store import BaseStore
-from .sync import Fatal, RunResult, execute, fetch
+from .sync import Fatal, RunOptions, RunResult, execute, fetch
 from .trackers import make_tracker
 from .trackers.base import BudgetExhausted, CallPolicy, Tracker, TrackerError
 from .writeback import LockHeld, RunLock, read_bytes, replace_file
@@ -243,9 +243,9 @@ def _sync_locked(ctx: Context, cfg: Config, token: Secret | None, mode: str, pla
     _report_plan(plan, result)
     options = _options(cfg, "sync", loaded, tracker, frozen, adopt)
     both_ways = plan if mode == "sync" else make_plan(guides, state, fetched.snapshot, options, others)
-    execute(plan, tracker=tracker, loaded=usable, state=state, fetched=fetched, labels=cfg.labels,
-            state_path=store.path, state_raw=store.read, tracker_name=cfg.tracker, repository=cfg.repository or "",
-            result=result, progress=ctx.progress, quiet=not both_ways.changes, hold_mark=loaded.explicit)
+    execute(plan, tracker=tracker, store=store, fetched=fetched, loaded=usable, result=result,
+            options=RunOptions(cfg.labels, cfg.tracker, cfg.repository or "", progress=ctx.progress,
+                               quiet=not both_ways.changes, hold_mark=loaded.explicit))
     stats = tracker.policy.stats.as_dict()
     code = FAILED if result.errors or frozen else OK
     if as_json:
