@@ -20,7 +20,7 @@ from .guides import GuideError, Loaded, load
 from .plan import Options, Plan, Snapshot, make_plan
 from .state import State, StateError
 from .store import BaseStore
-from .sync import Fatal, RunOptions, RunResult, execute, fetch
+from .sync import Fatal, Fetched, RunOptions, RunResult, execute, fetch
 from .trackers import make_tracker
 from .trackers.base import BudgetExhausted, CallPolicy, Tracker, TrackerError
 from .writeback import LockHeld, RunLock, read_bytes, replace_file
@@ -209,21 +209,7 @@ def _sync_locked(ctx: Context, cfg: Config, token: Secret | None, mode: str, pla
         plan = make_plan(guides, state, Snapshot(offline=True), _options(cfg, mode, loaded, None, frozen, adopt), others)
         return _plan_outcome(plan, guides, offline=True, as_json=as_json, notes=notes, problems=problems, frozen=frozen)
     tracker = _tracker(cfg, token, ctx, state)
-    every = guides + others
-    linked = {t.link.number for g in every for t in g.tasks if t.link}
-    keys = {t.key for g in every for t in g.tasks if t.link is None}
-    if adopt:  # an issue to take over is read first (its labels, its body)
-        linked |= {n for n, r in state.records.items() if r.unmanaged}
-    try:
-        # The web address links are recognised by: from the base, the config or the CI; else asked
-        # once. A link the base knows that does not fit it (the pages moved) makes it ask again.
-        tracker.learn_web((t.link.url, t.link.number) for g in every for t in g.tasks
-                          if t.link and t.link.number in state.records)
-        fetched = fetch(tracker, state, cfg.labels[0], linked, full=full, full_sync_hours=cfg.full_sync_hours, keys=keys)
-    except TrackerError as exc:
-        raise Fatal(_explain(exc, cfg)) from None
-    except BudgetExhausted as exc:
-        raise Fatal(f"could not read the tracker: {exc}") from None
+    fetched = _fetch(cfg, tracker, state, guides + others, full=full, adopt=adopt)
     plan = make_plan(guides, state, fetched.snapshot, _options(cfg, mode, loaded, tracker, frozen, adopt), others)
     if planning or dry_run:
         out = _plan_outcome(plan, guides, offline=False, as_json=as_json, notes=notes, problems=problems, frozen=frozen)
@@ -232,12 +218,7 @@ def _sync_locked(ctx: Context, cfg: Config, token: Secret | None, mode: str, pla
             out.text = report.dumps(out.data)
         return out
     if plan.guards and not force:
-        msg = "\n".join(f"stopped: {g}" for g in plan.guards)
-        if as_json:  # one JSON document, shaped like ``plan --json``
-            data = report.plan_data(plan, offline=False, problems=problems)
-            data.update(notes=notes, stopped=True, requests=tracker.policy.stats.as_dict())
-            return Outcome(GUARD, report.dumps(data), data, stderr=[msg])
-        return Outcome(GUARD, msg)
+        return _stopped(plan, tracker, as_json=as_json, notes=notes, problems=problems)
     result = RunResult(mode=mode, dry_run=False, plan=plan, full_listing=fetched.full)
     result.warnings.extend(notes + [str(p) for p in problems])
     _report_plan(plan, result)
@@ -252,6 +233,34 @@ def _sync_locked(ctx: Context, cfg: Config, token: Secret | None, mode: str, pla
         data = report.result_data(result, stats)
         return Outcome(code, report.dumps(data), data, stats=stats)
     return Outcome(code, report.result_text(result), result, stats=stats)
+
+
+def _fetch(cfg: Config, tracker: Tracker, state: State, every: list, *, full: bool, adopt: Adopt) -> Fetched:
+    """Read the tracker for a plan over the guides ``every`` (acted on or not); a failure ends the run."""
+    linked = {t.link.number for g in every for t in g.tasks if t.link}
+    keys = {t.key for g in every for t in g.tasks if t.link is None}
+    if adopt:  # an issue to take over is read first (its labels, its body)
+        linked |= {n for n, r in state.records.items() if r.unmanaged}
+    try:
+        # The web address links are recognised by: from the base, the config or the CI; else asked
+        # once. A link the base knows that does not fit it (the pages moved) makes it ask again.
+        tracker.learn_web((t.link.url, t.link.number) for g in every for t in g.tasks
+                          if t.link and t.link.number in state.records)
+        return fetch(tracker, state, cfg.labels[0], linked, full=full, full_sync_hours=cfg.full_sync_hours, keys=keys)
+    except TrackerError as exc:
+        raise Fatal(_explain(exc, cfg)) from None
+    except BudgetExhausted as exc:
+        raise Fatal(f"could not read the tracker: {exc}") from None
+
+
+def _stopped(plan: Plan, tracker: Tracker, *, as_json: bool, notes: list[str], problems: list) -> Outcome:
+    """A guard stopped the run (exit 3)."""
+    msg = "\n".join(f"stopped: {g}" for g in plan.guards)
+    if as_json:  # one JSON document, shaped like ``plan --json``
+        data = report.plan_data(plan, offline=False, problems=problems)
+        data.update(notes=notes, stopped=True, requests=tracker.policy.stats.as_dict())
+        return Outcome(GUARD, report.dumps(data), data, stderr=[msg])
+    return Outcome(GUARD, msg)
 
 
 def _report_plan(plan: Plan, result: RunResult) -> None:
