@@ -15,11 +15,13 @@ from . import report
 from .config import (DEFAULT_PATH, Config, ConfigError, Secret, find_token, load_config, starter_config, suggest_from_git,
                      token_variable)
 from .escape import problem_annotation
+from .fetch import fetch
 from .guides import GuideError, Loaded, load
+from .outcome import Fetched
 from .plan import Options, Plan, Snapshot, make_plan
 from .state import State, StateError
 from .store import BaseStore
-from .sync import Fatal, Fetched, RunOptions, RunResult, execute, fetch
+from .sync import Fatal, RunOptions, RunResult, execute
 from .trackers import make_tracker
 from .trackers.base import BudgetExhausted, CallPolicy, Tracker, TrackerError
 from .writeback import LockHeld, RunLock, read_bytes, replace_file

@@ -1,7 +1,7 @@
 """One run: read the tracker, plan, carry the plan out, write guides and base back.
 
 Order of effects, so that any crash leaves a state the next run converges from:
-1. read everything (listings fail -> nothing is written);
+1. read everything (:mod:`guidesync.fetch`; listings fail -> nothing is written);
 2. tracker writes (each issue created carries a marker, so a lost response is adopted next run);
 3. the journal, when issues were (or may have been) created: the old base plus those issues;
 4. guide write-back (atomic, refused if the file changed meanwhile);
@@ -17,22 +17,19 @@ from __future__ import annotations
 from .errors import Ambiguous, Auth, Conflict, Forbidden, Gone, NotFound, RunError
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Callable
 
+from .fetch import SINCE_OVERLAP, fetch  # noqa: F401 - fetch re-exported: the run's first step
 from .guides import LoadedGuide
 from .outcome import (Fetched, MilestoneOutcome, Outcomes, RunEnd, StepOutcome, guide_edits, journal, listings_written,
                       next_base)
-from .plan import MilestoneStep, Plan, Snapshot, TaskStep
+from .plan import MilestoneStep, Plan, TaskStep
 from .render import read_marker
-from .state import GONE, REMOVED, MilestoneRecord, Record, State, format_time, parse_time
+from .state import MilestoneRecord, State
 from .store import BaseStore
 from .trackers.base import BudgetExhausted, RemoteIssue, Tracker, TrackerError
 from .writeback import ConcurrentEdit, Edit, WritebackError, apply_edits, replace_file
-
-#: Listings start this long before the newest change seen, so clock skew between the tracker's
-#: servers cannot hide a change.
-SINCE_OVERLAP = timedelta(seconds=120)
 
 
 class Fatal(RunError):
@@ -75,75 +72,6 @@ class RunResult:
                 out[e.action] += 1
         out["guides_changed"] = len(self.guides_changed)
         return out
-
-
-def full_listing_due(state: State, hours: float, now: datetime | None) -> bool:
-    if state.since is None:
-        return True
-    if hours <= 0 or now is None:
-        return False
-    last = parse_time(state.full_at)
-    return last is None or now - last >= timedelta(hours=hours)
-
-
-def fetch(tracker: Tracker, state: State, label: str, linked: set[int], *, full: bool, full_sync_hours: float,
-          keys: set[str] | None = None) -> Fetched:
-    """Read what the plan needs, in as few requests as the base allows.
-
-    ``linked``: issue numbers every guide links (so a record no guide links is read, whatever its guide);
-    ``keys``: the keys of tasks without a link (a removed task typed in again finds its old issue).
-    ``--full`` sends no ETags, so nothing is taken on trust."""
-    etags = {} if full else state.etags
-    ms_etags = {k: v for k, v in etags.items() if k.startswith("milestones")}
-    ms = tracker.list_milestones(ms_etags)
-    now = ms.server_time
-    use_full = full or full_listing_due(state, full_sync_hours, now)
-    since = None if use_full else parse_time(state.since)
-    # A full listing is the check that nothing was missed: it takes nothing on trust (no ETag).
-    issue_etags = {} if use_full else {k: v for k, v in etags.items() if k.startswith("issues")}
-    listing = tracker.list_issues(label, since, issue_etags)
-    issues: dict[int, RemoteIssue] = {i.number: i for i in listing.items or ()}
-    def settled(r: Record) -> bool:  # nothing to learn about it unless a task links it
-        return r.state in (GONE, REMOVED) or r.unmanaged
-
-    need = {n for n in linked if n not in issues and (n not in state.records or state.records[n].state == REMOVED
-                                                      or state.records[n].unmanaged)}
-    need |= {n for n, r in state.records.items() if r.state == REMOVED and keys and r.key in keys and n not in issues}
-    # Records no guide links any more: a task whose link was lost (adopted again by its key) or
-    # a removed task (closed if still open). Either way the plan needs the issue as it is now.
-    need |= {
-        n for n, r in state.records.items()
-        if n not in linked and n not in issues and not settled(r)
-    }  # ``linked`` covers every guide, so these are few: removed tasks, lost links, tasks moved without them
-    if use_full:
-        # Managed issues missing from a full listing lost their label, or were deleted or moved.
-        need |= {n for n, r in state.records.items() if n not in issues and not settled(r)}
-    gone: set[int] = set()
-    for n in sorted(need):
-        found = tracker.get_issue(n)
-        if found is None:
-            gone.add(n)
-        else:
-            issues[n] = found
-    if listing.items:
-        newest = max((i.updated_at for i in listing.items if i.updated_at), default=None)
-        since_next = format_time(newest - SINCE_OVERLAP) if newest else state.since
-    elif listing.items is None or state.since is not None:
-        since_next = state.since
-    else:
-        t = listing.server_time or now
-        since_next = format_time(t - SINCE_OVERLAP) if t else None
-    milestones = None if ms.items is None else {m.number: m for m in ms.items}
-    etags = {**ms.etags, **listing.etags}
-    snapshot = Snapshot(issues=issues, milestones=milestones, gone=frozenset(gone), complete=use_full)
-    full_at = format_time(listing.server_time or now) if use_full else state.full_at
-    # If the plan finds nothing to do about what was listed, nothing changed up to the listing's
-    # own time: the mark may move up to it (else a burst of writes is listed again run after run).
-    quiet = None
-    if listing.items and listing.server_time is not None:
-        last = parse_time(since_next)
-        quiet = format_time(max(listing.server_time - SINCE_OVERLAP, last) if last else listing.server_time - SINCE_OVERLAP)
-    return Fetched(snapshot, etags, since_next, full_at, use_full, now or listing.server_time, quiet)
 
 
 class Executor:
