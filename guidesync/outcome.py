@@ -93,10 +93,10 @@ class RunEnd:
     repository: str
     repository_url: str | None = None  # the repository's web address as the tracker knows it now
     errors: bool = False  # the run reported an error
-    complete: bool = True  # nothing was left undone (a request budget ran out)
+    complete: bool = True  # False: a request budget ran out and work was left undone
     wrote: frozenset[str] = frozenset()  # listings the run changed by writing: "issues", "milestones"
     quiet: bool = False  # a plan in both directions found nothing to do: the listing mark may move up
-    hold_mark: bool = False  # some guides were not read: the listing mark stays
+    hold_mark: bool = False  # a run over some guides only (paths given) skipped the others' changes: the mark stays
 
 
 def listings_written(actions: Iterable[str]) -> frozenset[str]:
