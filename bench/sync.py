@@ -388,7 +388,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
             def load_and_plan():
                 loaded = do_load()
-                gc.freeze()  # as the commands do once the guides are loaded
+                gc.freeze()  # as the CLI does once the guides are loaded
                 try:
                     return loaded, do_plan(loaded)
                 finally:

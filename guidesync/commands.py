@@ -6,20 +6,22 @@ Exit codes: 0 fine; 1 something failed (lint errors, tracker errors, a guide not
 
 from __future__ import annotations
 
-import gc
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
 from . import report
-from .config import (DEFAULT_PATH, Config, ConfigError, Secret, check_state_file, find_token, load_config, starter_config,
-                     suggest_from_git, token_variable)
+from .config import (DEFAULT_PATH, Config, ConfigError, Secret, find_token, load_config, starter_config, suggest_from_git,
+                     token_variable)
 from .escape import problem_annotation
+from .fetch import fetch
 from .guides import GuideError, Loaded, load
+from .outcome import Fetched
 from .plan import Options, Plan, Snapshot, make_plan
-from .state import State, StateError, loads
-from .sync import Fatal, RunResult, execute, fetch
+from .state import State, StateError
+from .store import BaseStore
+from .sync import Fatal, RunOptions, RunResult, execute
 from .trackers import make_tracker
 from .trackers.base import BudgetExhausted, CallPolicy, Tracker, TrackerError
 from .writeback import LockHeld, RunLock, read_bytes, replace_file
@@ -48,6 +50,7 @@ class Context:
     sleep: Callable[[float], None] | None = None  # tests keep waits tiny
     progress: Callable[[int, int], None] | None = None
     use_gh: bool = True
+    loaded: Callable[[], None] | None = None  # called once the guides are read (the CLI freezes them: cli._ctx)
 
 
 def _config(ctx: Context) -> Config:
@@ -58,9 +61,8 @@ def _config(ctx: Context) -> Config:
 
 def _guides(ctx: Context, cfg: Config) -> Loaded:
     loaded = load(ctx.paths, ctx.root, cfg.guides, cfg.exclude, cfg.sections)
-    # The guides live as long as the command: keep the cycle collector from walking them again
-    # and again while the plan is built (a third of the planning time for 50,000 tasks).
-    gc.freeze()
+    if ctx.loaded is not None:
+        ctx.loaded()
     return loaded
 
 
@@ -87,43 +89,6 @@ def status(ctx: Context, *, as_json: bool = False) -> Outcome:
     guides = [lg.guide for lg in loaded.guides]
     data = report.status_data(guides)
     return Outcome(OK, report.dumps(data) if as_json else "", data)
-
-
-def state_path(cfg: Config, root: Path) -> Path:
-    """Where the base lives: a regular file inside the repository, reached through no symbolic link
-    (a committed ``.guidesync`` link would have guidesync write outside the checkout)."""
-    where = cfg.path or "config"
-    check_state_file(cfg.state_file, where)
-    root = root.resolve()
-    path = root
-    for part in Path(cfg.state_file).parts:
-        path = path / part
-        if path.is_symlink():
-            raise ConfigError(f"{where}: key 'state_file' ({cfg.state_file}): {path.relative_to(root).as_posix()} is a "
-                              "symbolic link; guidesync keeps its state only in a regular file inside the repository")
-    try:
-        path.resolve().relative_to(root)
-    except ValueError:
-        raise ConfigError(f"{where}: key 'state_file' ({cfg.state_file}) lies outside the repository; refused") from None
-    if path.exists() and not path.is_file():
-        raise ConfigError(f"{where}: key 'state_file' ({cfg.state_file}) is not a regular file")
-    return path
-
-
-def _state(cfg: Config, root: Path) -> tuple[Path, bytes | None, State]:
-    path = state_path(cfg, root)
-    raw = read_bytes(path)
-    if raw is None:
-        return path, None, State()
-    try:
-        state = loads(raw.decode("utf-8"), cfg.state_file)
-    except UnicodeDecodeError:
-        raise StateError(f"{cfg.state_file}: not valid UTF-8") from None
-    if state.repository and cfg.repository and state.repository.lower() != cfg.repository.lower():
-        raise StateError(
-            f"{cfg.state_file}: belongs to {state.repository}, but the configured repository is {cfg.repository}"
-        )
-    return path, raw, state
 
 
 def _tracker(cfg: Config, token: Secret | None, ctx: Context, state: State | None = None) -> Tracker:
@@ -234,7 +199,8 @@ def _sync_locked(ctx: Context, cfg: Config, token: Secret | None, mode: str, pla
     loaded = _guides(ctx, cfg)
     frozen = frozenset(p.path for p in loaded.problems if p.severity == "error")
     usable = [lg for lg in loaded.guides if lg.guide.path not in frozen]
-    state_path, state_raw, state = _state(cfg, ctx.root)
+    store = BaseStore.open(cfg, ctx.root)
+    state = store.base
     guides = [lg.guide for lg in usable]
     others = _others(ctx, cfg, loaded, frozen)
     problems = list(loaded.problems)
@@ -244,7 +210,34 @@ def _sync_locked(ctx: Context, cfg: Config, token: Secret | None, mode: str, pla
         plan = make_plan(guides, state, Snapshot(offline=True), _options(cfg, mode, loaded, None, frozen, adopt), others)
         return _plan_outcome(plan, guides, offline=True, as_json=as_json, notes=notes, problems=problems, frozen=frozen)
     tracker = _tracker(cfg, token, ctx, state)
-    every = guides + others
+    fetched = _fetch(cfg, tracker, state, guides + others, full=full, adopt=adopt)
+    plan = make_plan(guides, state, fetched.snapshot, _options(cfg, mode, loaded, tracker, frozen, adopt), others)
+    if planning or dry_run:
+        out = _plan_outcome(plan, guides, offline=False, as_json=as_json, notes=notes, problems=problems, frozen=frozen)
+        if as_json:
+            out.data["requests"] = tracker.policy.stats.as_dict()
+            out.text = report.dumps(out.data)
+        return out
+    if plan.guards and not force:
+        return _stopped(plan, tracker, as_json=as_json, notes=notes, problems=problems)
+    result = RunResult(mode=mode, dry_run=False, plan=plan, full_listing=fetched.full)
+    result.warnings.extend(notes + [str(p) for p in problems])
+    _report_plan(plan, result)
+    options = _options(cfg, "sync", loaded, tracker, frozen, adopt)
+    both_ways = plan if mode == "sync" else make_plan(guides, state, fetched.snapshot, options, others)
+    execute(plan, tracker=tracker, store=store, fetched=fetched, loaded=usable, result=result,
+            options=RunOptions(cfg.labels, cfg.tracker, cfg.repository or "", progress=ctx.progress,
+                               quiet=not both_ways.changes, hold_mark=loaded.explicit))
+    stats = tracker.policy.stats.as_dict()
+    code = FAILED if result.errors or frozen else OK
+    if as_json:
+        data = report.result_data(result, stats)
+        return Outcome(code, report.dumps(data), data, stats=stats)
+    return Outcome(code, report.result_text(result), result, stats=stats)
+
+
+def _fetch(cfg: Config, tracker: Tracker, state: State, every: list, *, full: bool, adopt: Adopt) -> Fetched:
+    """Read the tracker for a plan over the guides ``every`` (acted on or not); a failure ends the run."""
     linked = {t.link.number for g in every for t in g.tasks if t.link}
     keys = {t.key for g in every for t in g.tasks if t.link is None}
     if adopt:  # an issue to take over is read first (its labels, its body)
@@ -254,39 +247,21 @@ def _sync_locked(ctx: Context, cfg: Config, token: Secret | None, mode: str, pla
         # once. A link the base knows that does not fit it (the pages moved) makes it ask again.
         tracker.learn_web((t.link.url, t.link.number) for g in every for t in g.tasks
                           if t.link and t.link.number in state.records)
-        fetched = fetch(tracker, state, cfg.labels[0], linked, full=full, full_sync_hours=cfg.full_sync_hours, keys=keys)
+        return fetch(tracker, state, cfg.labels[0], linked, full=full, full_sync_hours=cfg.full_sync_hours, keys=keys)
     except TrackerError as exc:
         raise Fatal(_explain(exc, cfg)) from None
     except BudgetExhausted as exc:
         raise Fatal(f"could not read the tracker: {exc}") from None
-    plan = make_plan(guides, state, fetched.snapshot, _options(cfg, mode, loaded, tracker, frozen, adopt), others)
-    if planning or dry_run:
-        out = _plan_outcome(plan, guides, offline=False, as_json=as_json, notes=notes, problems=problems, frozen=frozen)
-        if as_json:
-            out.data["requests"] = tracker.policy.stats.as_dict()
-            out.text = report.dumps(out.data)
-        return out
-    if plan.guards and not force:
-        msg = "\n".join(f"stopped: {g}" for g in plan.guards)
-        if as_json:  # one JSON document, shaped like ``plan --json``
-            data = report.plan_data(plan, offline=False, problems=problems)
-            data.update(notes=notes, stopped=True, requests=tracker.policy.stats.as_dict())
-            return Outcome(GUARD, report.dumps(data), data, stderr=[msg])
-        return Outcome(GUARD, msg)
-    result = RunResult(mode=mode, dry_run=False, plan=plan, full_listing=fetched.full)
-    result.warnings.extend(notes + [str(p) for p in problems])
-    _report_plan(plan, result)
-    options = _options(cfg, "sync", loaded, tracker, frozen, adopt)
-    both_ways = plan if mode == "sync" else make_plan(guides, state, fetched.snapshot, options, others)
-    execute(plan, tracker=tracker, loaded=usable, state=state, fetched=fetched, labels=cfg.labels,
-            state_path=state_path, state_raw=state_raw, tracker_name=cfg.tracker, repository=cfg.repository or "",
-            result=result, progress=ctx.progress, quiet=not both_ways.changes, hold_mark=loaded.explicit)
-    stats = tracker.policy.stats.as_dict()
-    code = FAILED if result.errors or frozen else OK
-    if as_json:
-        data = report.result_data(result, stats)
-        return Outcome(code, report.dumps(data), data, stats=stats)
-    return Outcome(code, report.result_text(result), result, stats=stats)
+
+
+def _stopped(plan: Plan, tracker: Tracker, *, as_json: bool, notes: list[str], problems: list) -> Outcome:
+    """A guard stopped the run (exit 3)."""
+    msg = "\n".join(f"stopped: {g}" for g in plan.guards)
+    if as_json:  # one JSON document, shaped like ``plan --json``
+        data = report.plan_data(plan, offline=False, problems=problems)
+        data.update(notes=notes, stopped=True, requests=tracker.policy.stats.as_dict())
+        return Outcome(GUARD, report.dumps(data), data, stderr=[msg])
+    return Outcome(GUARD, msg)
 
 
 def _report_plan(plan: Plan, result: RunResult) -> None:

@@ -67,6 +67,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 from unittest import mock
 
+from guidesync import store as gstore
 from guidesync import sync as gsync
 from guidesync.parse import ITEM_START, LINK_AT_END, parse_guide
 from guidesync.render import read_marker
@@ -389,8 +390,9 @@ def kill_switch(plan: FaultPlan | None, state_path: Path) -> Iterator[dict[str, 
             writes[0] += 1
         return real_call(self, fn, write=write, idempotent=idempotent)
 
+    # guides are written by the engine, the base by its store: both through replace_file
     with mock.patch.object(gsync, "write_guides", write_guides), mock.patch.object(gsync, "replace_file", replace_file), \
-            mock.patch.object(CallPolicy, "call", call):
+            mock.patch.object(gstore, "replace_file", replace_file), mock.patch.object(CallPolicy, "call", call):
         yield info
 
 

@@ -179,6 +179,21 @@ def test_lint_examples_is_clean(project):
     assert result.stdout.strip().splitlines()[-1] == "2 guides, 0 errors, 0 warnings"
 
 
+def test_only_the_cli_freezes_the_guides_for_the_cycle_collector(project):
+    import gc
+
+    from guidesync import commands
+
+    gc.unfreeze()  # earlier CLI runs in this process froze theirs
+    try:
+        assert commands.lint(commands.Context(paths=("examples/guides",))).code == 0
+        assert gc.get_freeze_count() == 0  # a program using guidesync.commands keeps its collector as it was
+        assert run("lint", "examples/guides").exit_code == 0
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+
+
 def test_lint_reports_an_error_with_file_and_line(project):
     (project / "guides").mkdir()
     (project / "guides" / "dup.md").write_text(DUPLICATE_MILESTONE)
