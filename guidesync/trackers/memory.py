@@ -120,6 +120,14 @@ class Remote:
         self.clock.stamp()
         return number
 
+    def delete_milestone(self, number: int) -> None:
+        """Gone, and off every issue that was in it (their ``updated_at`` unchanged, as on GitHub)."""
+        del self.milestones[number]
+        for issue in self.issues.values():
+            if issue.milestone == number:
+                issue.milestone = None
+        self.clock.stamp()
+
     def edit_milestone(self, number: int, **fields: Any) -> None:
         """``title``, ``description``, ``state`` (open, closed)."""
         if any(m.title == fields.get("title") and m.number != number for m in self.milestones.values()):
