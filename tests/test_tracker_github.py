@@ -33,6 +33,9 @@ class GitHubPerson(Person):
     def lock(self, n: int) -> None:
         self.server.lock_issue(REPO, n)
 
+    def delete_milestone(self, number: int) -> None:
+        self.server.delete_milestone(REPO, number)
+
     def later(self, seconds: float) -> None:
         self.server.clock.tick(seconds)
 

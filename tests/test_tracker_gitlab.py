@@ -31,6 +31,9 @@ class GitLabPerson(Person):
     def delete(self, n: int) -> None:
         self.server.delete_issue(REPO, n)
 
+    def delete_milestone(self, number: int) -> None:
+        self.server.delete_milestone(REPO, number)
+
     def later(self, seconds: float) -> None:
         self.server.clock.tick(seconds)
 

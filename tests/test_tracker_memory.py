@@ -27,6 +27,9 @@ class MemoryPerson(Person):
     def lock(self, n: int) -> None:
         self.remote.lock_issue(n)
 
+    def delete_milestone(self, number: int) -> None:
+        self.remote.delete_milestone(number)
+
     def later(self, seconds: float) -> None:
         self.remote.clock.tick(seconds)
 

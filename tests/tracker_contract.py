@@ -34,6 +34,9 @@ class Person:
     def delete(self, n: int) -> None:
         raise NotImplementedError
 
+    def delete_milestone(self, number: int) -> None:
+        raise NotImplementedError
+
     def lock(self, n: int) -> None:  # pragma: no cover - where the forge (or its fake) cannot lock
         pytest.skip("issues cannot be locked here")
 
@@ -159,6 +162,15 @@ class TrackerContract:
         assert listed == {a.number: "Phase 1: Groundwork", b.number: "Phase 2"}
         with pytest.raises(Conflict):
             tracker.create_milestone("Phase 2", "")
+
+    def test_numbers_are_never_given_twice(self, tracker, person):
+        gone = tracker.create_issue("Doomed", "", None, [LABEL]).number
+        person.delete(gone)
+        assert tracker.create_issue("Next", "", None, [LABEL]).number != gone
+        ms = tracker.create_milestone("Doomed", "").number
+        person.delete_milestone(ms)
+        again = tracker.create_milestone("Doomed", "")
+        assert again.number != ms and [m.number for m in tracker.list_milestones({}).items] == [again.number]
 
     def test_ensure_label_is_idempotent(self, tracker, person):
         before = tracker.policy.stats.sent

@@ -71,6 +71,11 @@ class Remote:
         self.milestones: dict[int, RemoteMilestone] = {}
         self.labels: dict[str, str] = {}  # lower case -> as named
         self.counts = {"total": 0, "writes": 0}  # requests the trackers sent
+        self._last = {"issue": 0, "milestone": 0}  # numbers are never given twice
+
+    def _number(self, kind: str) -> int:
+        self._last[kind] += 1
+        return self._last[kind]
 
     def label(self, name: str) -> str:
         return self.labels.setdefault(name.lower(), name)  # labels are made as issues get them
@@ -78,7 +83,7 @@ class Remote:
     def create_issue(self, title: str, body: str = "", labels: Iterable[str] = (), milestone: int | None = None) -> int:
         if milestone is not None and milestone not in self.milestones:
             raise TrackerError("invalid", f"milestone {milestone} does not exist", status=422)
-        number = len(self.issues) + 1
+        number = self._number("issue")
         self.issues[number] = _Issue(number, title, body, [self.label(n) for n in dict.fromkeys(labels)], milestone,
                                      self.clock.stamp())
         return number
@@ -115,7 +120,7 @@ class Remote:
     def create_milestone(self, title: str, description: str = "") -> int:
         if any(m.title == title for m in self.milestones.values()):
             raise TrackerError("conflict", f"milestone {title!r} already exists", status=422)
-        number = len(self.milestones) + 1
+        number = self._number("milestone")
         self.milestones[number] = RemoteMilestone(number, title, description)
         self.clock.stamp()
         return number
