@@ -256,6 +256,7 @@ class Adapter:
 
     - ``_request(verb, path, what, *, body=None, ...)``: one request under the call policy;
     - ``_labels_path`` and ``label_color``: where labels are, and the colour of a new one;
+    - ``blob_path`` and ``LIMITS``: where a file's page is, and the title and body lengths;
     - ``_parse_issue(data)``: an issue of the forge's answer as a :class:`RemoteIssue`;
     - ``web``: the repository's :class:`~guidesync.trackers.web.WebAddress`.
     """
@@ -264,6 +265,8 @@ class Adapter:
     policy: CallPolicy
     web: WebAddress
     label_color: str
+    blob_path: str  # where a file's page is under the repository's web address
+    LIMITS: dict[str, int]  # title and body lengths
     max_listed = MAX_LISTED  # items one listing may hold (tests lower it)
 
     def _request(self, verb: str, path: str, what: str, **kw: Any) -> Any:
@@ -293,6 +296,16 @@ class Adapter:
             if not self.web.fits(url, number):
                 break  # asked (at most once); a link that still does not fit is not ours
         return address
+
+    def issue_number_from_url(self, url: str) -> int | None:
+        self.learn_web()
+        return self.web.number(url)
+
+    def guide_url(self, path: str, branch: str) -> str:
+        return f"{self.learn_web()}/{self.blob_path}/{quote(branch)}/{quote(path)}"
+
+    def limits(self) -> dict[str, int]:
+        return dict(self.LIMITS)
 
     def check_access(self) -> None:
         """One request that proves the token and the repository (and learns its web address)."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 from typing import Any, Iterable
-from urllib.parse import quote
 
 import github
 from github import GithubException
@@ -172,6 +171,8 @@ class GitHubTracker(Adapter):
 
     name = "github"
     label_color = "0e8a16"
+    blob_path = "blob"
+    LIMITS = {"title": 255, "body": 65536}
     _labels_path = "/labels"
     _parse_issue = staticmethod(_issue)
 
@@ -285,15 +286,6 @@ class GitHubTracker(Adapter):
             raise TrackerError("invalid", f"repository {self.repository}: GitHub's answer has no web address "
                                "(html_url); set web_url in the configuration")
         return url
-
-    def issue_number_from_url(self, url: str) -> int | None:
-        return self.web.number(url)
-
-    def guide_url(self, path: str, branch: str) -> str:
-        return f"{self.web.ensure()}/blob/{quote(branch)}/{quote(path)}"
-
-    def limits(self) -> dict[str, int]:
-        return {"title": 255, "body": 65536}
 
     def list_milestones(self, etags: dict[str, str]) -> Listing:
         items, new, t = self._pages(

@@ -21,7 +21,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timezone
 from typing import Any, Iterable
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import gitlab
 import requests
@@ -165,6 +165,8 @@ class GitLabTracker(Adapter):
 
     name = "gitlab"
     label_color = "#0e8a16"
+    blob_path = "-/blob"
+    LIMITS = LIMITS
     _parse_issue = staticmethod(_issue)
 
     def __init__(self, repository: str, token: str | None, *, url: str = DEFAULT_URL, policy: CallPolicy, timeout: float = 30,
@@ -336,16 +338,6 @@ class GitLabTracker(Adapter):
         if self.web.told is None and self._told_root and self.web.learned is None:
             self.web.ask()
         return super().learn_web(links)
-
-    def issue_number_from_url(self, url: str) -> int | None:
-        self.learn_web()
-        return self.web.number(url)
-
-    def guide_url(self, path: str, branch: str) -> str:
-        return f"{self.learn_web()}/-/blob/{quote(branch)}/{quote(path)}"
-
-    def limits(self) -> dict[str, int]:
-        return dict(LIMITS)
 
     def list_milestones(self, etags: dict[str, str]) -> Listing:
         # GitLab has no conditional requests here: no etags. include_ancestors (GitLab 16.7+)
