@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, TypeVar
 from urllib.parse import quote
 
-from .base import UNSET, CallPolicy, Listing, RemoteIssue, RemoteMilestone, TrackerError, Unset, WebAddress
+from .base import UNSET, CallPolicy, Listing, RemoteIssue, RemoteMilestone, TrackerError, Unset, WebAddress, given
 
 T = TypeVar("T")
 WEB_ROOT = "https://tracker.example"
@@ -246,8 +246,7 @@ class MemoryTracker:
         def change() -> RemoteMilestone:
             if number not in self.remote.milestones:
                 raise TrackerError("not_found", f"milestone {number}: not found", status=404)
-            fields = {k: v for k, v in (("title", title), ("description", description)) if not isinstance(v, Unset)}
-            self.remote.edit_milestone(number, **fields)
+            self.remote.edit_milestone(number, **given(title=title, description=description))
             return self.remote.milestones[number]
 
         return self._call(change, write=True)
@@ -262,9 +261,7 @@ class MemoryTracker:
 
     def update_issue(self, number: int, *, title: str | Unset = UNSET, body: str | Unset = UNSET,
                      milestone: int | None | Unset = UNSET, labels: tuple[str, ...] | Unset = UNSET) -> RemoteIssue:
-        fields = {k: v for k, v in (("title", title), ("body", body), ("milestone", milestone), ("labels", labels))
-                  if not isinstance(v, Unset)}
-        return self._write(number, **{k: list(v) if k == "labels" else v for k, v in fields.items()})
+        return self._write(number, **given(title=title, body=body, milestone=milestone, labels=labels))
 
     def close_issue(self, number: int, reason: str) -> RemoteIssue:
         return self._write(number, state=reason)
