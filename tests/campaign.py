@@ -216,7 +216,7 @@ class Ops:
         self.forge = forge
         self.server = forge.server
         self.repo = forge.repo
-        self.github = forge.name == "github"
+        self.github = forge.name != "gitlab"  # the fake GitHub's state API (or the in-memory look-alike, tests/fakes/memory.py)
 
     def issues(self) -> dict[int, dict[str, Any]]:
         """Live issues: {number: {state (open/completed/not_planned), labels, body, milestone (number),

@@ -17,8 +17,11 @@ import yaml
 
 from guidesync import commands
 from guidesync.commands import Context, Outcome
+from guidesync.trackers import make_tracker
+from guidesync.trackers.memory import MemoryTracker
 from tests.fakes.github import FakeGitHub
 from tests.fakes.gitlab import FakeGitLab
+from tests.fakes.memory import MemoryServer
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "guides"
@@ -168,6 +171,37 @@ class GitLabForge(Forge):
         self.server.rate_limit(path, method=method, nth=nth, retry_after=retry_after)
 
 
+class MemoryForge(GitHubForge):
+    """The in-memory tracker (guidesync.trackers.memory) behind the fake GitHub's state API: for the
+    engine's scenarios that are not about HTTP. The configuration says github; the run's tracker is
+    a MemoryTracker on this forge's Remote (see :func:`memory_trackers`)."""
+
+    name = "memory"
+
+    def __init__(self, repo: str = "acme/shop"):
+        self.repo = repo
+        self.server = MemoryServer(repo)  # type: ignore[assignment]
+
+    def rate_limit(self, path: str, method: str = "POST", nth: int = 1, retry_after: int = 1) -> None:
+        raise NotImplementedError("the in-memory tracker has no rate limit: run this test over HTTP")
+
+
+def memory_trackers(monkeypatch: pytest.MonkeyPatch, forges: dict[str, MemoryForge]) -> None:
+    """Runs whose configured url is a memory forge's get a MemoryTracker on it (with the run's own
+    CallPolicy); any other url the adapter, as always.
+
+    commands.py has no hook to hand a tracker in (``Context.tracker_factory`` would be one line
+    there); until it has, this replaces the factory it imported, for the test only."""
+
+    def factory(name: str, repository: str, token: str | None, *, url: str, policy: Any, **kw: Any) -> Any:
+        forge = forges.get(url.rstrip("/"))
+        if forge is None:
+            return make_tracker(name, repository, token, url=url, policy=policy, **kw)
+        return MemoryTracker(forge.server.remote, policy=policy)
+
+    monkeypatch.setattr(commands, "make_tracker", factory)
+
+
 @dataclass
 class Workspace:
     root: Path
@@ -215,6 +249,8 @@ def not_inside_ci(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _forge(name: str, **kw: Any) -> Forge:
+    if name == "memory":
+        return MemoryForge(**kw)
     return GitHubForge(**kw) if name == "github" else GitLabForge(**kw)
 
 
@@ -241,9 +277,11 @@ LAYOUTS: dict[str, tuple[str, dict[str, Any]]] = {
 def make_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Workspace]:
     """Build a workspace on a fresh fake forge; GitHub traffic is checked against the OpenAPI spec."""
     made: list[Workspace] = []
+    in_memory: dict[str, MemoryForge] = {}
 
     def make(forge: str = "github", guides: tuple[str, ...] = ("phase-1-foundation.md", "checkout-redesign.md"), **kw: Any) -> Workspace:
-        """``forge``: "github", "gitlab" or one of LAYOUTS (its fake's settings, then ``kw``)."""
+        """``forge``: "github", "gitlab", "memory" (the in-memory tracker) or one of LAYOUTS (its
+        fake's settings, then ``kw``)."""
         if forge in LAYOUTS:
             forge, preset = LAYOUTS[forge]
             kw = {**preset, **kw}
@@ -252,6 +290,10 @@ def make_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[
         for g in guides:
             shutil.copy(EXAMPLES / g, root / "guides" / g)
         ws = Workspace(root, _forge(forge, **kw))
+        if isinstance(ws.forge, MemoryForge):
+            if not in_memory:
+                memory_trackers(monkeypatch, in_memory)
+            in_memory[ws.forge.server.url] = ws.forge
         ws.write_config()
         made.append(ws)
         monkeypatch.chdir(root)
@@ -270,6 +312,9 @@ def make_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[
 
 
 FORGES = ["github", "gitlab"]
+#: where engine scenarios that are not about HTTP run: the in-memory tracker (the tracker contract,
+#: tests/tracker_contract.py, holds it to what both adapters do over HTTP)
+ENGINE = ["memory"]
 
 
 LINK = re.compile(r" \(\[#(\d+)\]\([^)]+\)\)")

@@ -1,5 +1,7 @@
-"""Issue 10: no destructive action on an uncertain match. Each test reproduces one defect over HTTP
-on both fake forges, with the fakes' clock moved on by hours between runs, as real syncs are."""
+"""Issue 10: no destructive action on an uncertain match. Each test reproduces one defect with the
+tracker's clock moved on by hours between runs, as real syncs are: on the in-memory tracker (the
+engine's scenarios; the tracker contract holds it to what the adapters do), and over HTTP on both
+fake forges where the scenario is about them (two processes at once, GitLab's milestone numbers)."""
 
 from __future__ import annotations
 
@@ -13,14 +15,14 @@ import threading
 
 import pytest
 
-from tests.conftest import FORGES, ROOT, links, number_of
+from tests.conftest import ENGINE, FORGES, ROOT, links, number_of
 
 PHASE = "phase-1-foundation.md"
 IMPL = "checkout-redesign.md"
 HOUR = 3600
 
 
-@pytest.fixture(params=FORGES)
+@pytest.fixture(params=ENGINE)
 def ws(request, make_workspace):
     ws = make_workspace(request.param)
     assert ws.run("push").code == 0
@@ -183,7 +185,7 @@ def test_a_scoped_push_never_closes_a_task_that_moved_to_another_guide(ws):
 
 
 def test_two_guides_with_the_same_phase_are_refused_not_merged(make_workspace):
-    ws = make_workspace("github", guides=(PHASE,))
+    ws = make_workspace("memory", guides=(PHASE,))
     ws.write("phase-9-copy.md", ws.read(PHASE).replace("Seed script", "Other seed"))
     out = ws.run("push", as_json=True)
     data = json.loads(out.text)
@@ -200,7 +202,7 @@ def test_two_guides_with_the_same_phase_are_refused_not_merged(make_workspace):
 
 
 def test_empty_items_are_not_tasks_and_a_hard_break_keeps_its_place(make_workspace):
-    ws = make_workspace("github", guides=(PHASE,))
+    ws = make_workspace("memory", guides=(PHASE,))
     phase = ws.read(PHASE).replace("- [ ] Seed script `scripts/seed.py` for local development",
                                    "- [ ]\n- [x]\n- [ ] Seed script\\\n  for local development")
     ws.write(PHASE, phase)
@@ -232,7 +234,7 @@ def test_push_json_stopped_by_a_guard_prints_one_json_document(ws):
 
 
 def test_a_task_ending_with_another_repositorys_issue_link_syncs(make_workspace):
-    ws = make_workspace("github", guides=(PHASE,))
+    ws = make_workspace("memory", guides=(PHASE,))
     foreign = "https://github.com/other/lib/issues/9"
     ws.write(PHASE, ws.read(PHASE).replace("for local development", f"for local development ([#9]({foreign}))"))
     assert ws.run("push").code == 0
@@ -246,14 +248,14 @@ def test_a_task_ending_with_another_repositorys_issue_link_syncs(make_workspace)
 
 
 def test_html_comments_stay_out_of_titles(make_workspace):
-    ws = make_workspace("github", guides=(PHASE,))
+    ws = make_workspace("memory", guides=(PHASE,))
     ws.write(PHASE, ws.read(PHASE).replace("for local development", "for local development <!-- ask Sam -->"))
     assert ws.run("push").code == 0
     assert "Seed script `scripts/seed.py` for local development" in {i["title"] for i in ws.forge.issues().values()}
 
 
 def test_plan_json_lists_guide_errors_as_problems_with_file_and_line(make_workspace):
-    ws = make_workspace("github", guides=(PHASE,))
+    ws = make_workspace("memory", guides=(PHASE,))
     ws.write("broken.md", "# Phase 2: Broken - Detailed Implementation Guide\n\nno checklist here\n")
     data = json.loads(ws.run("plan", as_json=True).text)
     assert any(p["file"] == "guides/broken.md" and p["severity"] in ("error", "warning") for p in data["problems"])

@@ -1,8 +1,11 @@
 """Tracker surprises: things people (or GitHub/GitLab) do to managed issues behind guidesync's back.
 
-Each scenario runs against the fake GitHub and the fake GitLab through the real client libraries,
-changes the tracker directly through the fakes' state API, then syncs. Every one must end with a
-clear message, no crash, no lost guide byte and no duplicate issue.
+Each scenario changes the tracker directly (through the fakes' state API), then syncs. Every one must
+end with a clear message, no crash, no lost guide byte and no duplicate issue. Those about what the
+forges answer (a transfer or a move, a lock, an archived repository) run against the fake GitHub and
+the fake GitLab through the real client libraries; those about what the engine makes of a deletion,
+a rename or a label taken off (``@on_engine``) run on the in-memory tracker, which the tracker
+contract (tests/tracker_contract.py) holds to what the adapters report.
 
 What guidesync does, scenario by scenario (asserted below):
 
@@ -35,7 +38,7 @@ import pytest
 from typer.testing import CliRunner
 
 from guidesync.cli import app
-from tests.conftest import FORGES, links, number_of
+from tests.conftest import ENGINE, FORGES, links, number_of
 
 PHASE = "phase-1-foundation.md"
 IMPL = "checkout-redesign.md"
@@ -82,9 +85,14 @@ def ws(request, make_workspace):
     return w
 
 
+#: the scenario runs on the in-memory tracker instead of the two fake forges
+on_engine = pytest.mark.parametrize("ws", ENGINE, indirect=True)
+
+
 # -- deleted ---------------------------------------------------------------------------------------
 
 
+@on_engine
 def test_deleted_issue_is_reported_kept_linked_and_never_recreated(ws):
     impl = ws.read(IMPL)
     n = number_of(impl, "Cache cart totals")
@@ -112,6 +120,7 @@ def test_deleted_issue_is_reported_kept_linked_and_never_recreated(ws):
     assert ws.forge.writes() == writes and ws.read(IMPL) == impl
 
 
+@on_engine
 def test_removing_the_link_of_a_deleted_issue_creates_a_new_one(ws):
     impl = ws.read(IMPL)
     n = number_of(impl, "Cache cart totals")
@@ -133,6 +142,7 @@ def test_removing_the_link_of_a_deleted_issue_creates_a_new_one(ws):
     assert out.code == 0 and ws.forge.writes() == writes and ws.read(IMPL) == text
 
 
+@on_engine
 def test_deleted_issue_is_found_by_the_next_write_to_it(ws):
     impl = ws.read(IMPL)
     n = number_of(impl, "Cache cart totals")
@@ -226,6 +236,7 @@ def _milestone_number(ws, title: str) -> int:
     return next(n for n, t in ws.forge.milestones().items() if t == title)
 
 
+@on_engine
 def test_milestone_renamed_on_the_tracker_is_kept_until_the_guide_renames_it(ws):
     m1 = _milestone_number(ws, MS1)
     ws.forge.server.rename_milestone("acme/shop", m1, "Cart API (renamed by hand)")
@@ -256,6 +267,7 @@ def test_milestone_renamed_on_the_tracker_is_kept_until_the_guide_renames_it(ws)
     assert ws.forge.issues()[n]["milestone"] == "Checkout Redesign - Milestone 1: Cart endpoints"
 
 
+@on_engine
 def test_milestone_deleted_on_the_tracker_is_recreated_and_its_issues_put_back(ws):
     impl = ws.read(IMPL)
     ms1_issues = {number_of(impl, f) for f in ("Add `GET /cart", "Move discount", "Cache cart totals")}
@@ -279,6 +291,7 @@ def test_milestone_deleted_on_the_tracker_is_recreated_and_its_issues_put_back(w
     assert out.code == 0 and ws.forge.writes() == writes  # converged
 
 
+@on_engine
 def test_deleted_milestone_is_explained(ws):
     ws.forge.server.delete_milestone("acme/shop", _milestone_number(ws, MS1))
     plan = ws.run("plan")
@@ -290,6 +303,7 @@ def test_deleted_milestone_is_explained(ws):
 # -- labels ----------------------------------------------------------------------------------------
 
 
+@on_engine
 def test_label_removed_by_hand_is_added_back_and_reported(ws):
     impl = ws.read(IMPL)
     n = number_of(impl, "Cache cart totals")
@@ -317,14 +331,15 @@ def test_label_removed_by_hand_is_added_back_and_reported(ws):
 # -- milestone changed by hand ---------------------------------------------------------------------
 
 
+@on_engine
 def test_issue_moved_to_another_milestone_by_hand_moves_back_on_the_next_content_change(ws):
     impl = ws.read(IMPL)
     n = number_of(impl, "Cache cart totals")
     m2 = _milestone_number(ws, MS2)
-    if ws.forge.name == "github":
-        ws.forge.server.edit_issue("acme/shop", n, milestone=m2)
-    else:
+    if ws.forge.name == "gitlab":
         ws.forge.server.edit_issue("acme/shop", n, milestone_id=m2)
+    else:
+        ws.forge.server.edit_issue("acme/shop", n, milestone=m2)
 
     # Plain syncs (incremental or full) do not fight the person: the guide did not change.
     writes = ws.forge.writes()

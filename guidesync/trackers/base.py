@@ -1,24 +1,34 @@
-"""The interface the sync engine talks to, the values it exchanges, and the shared call policy.
+"""The interface the sync engine talks to, the values it exchanges, and the adapters' shared skeleton.
 
 An adapter (GitHub, GitLab) turns these calls into its client library's calls and the library's
-errors into :class:`TrackerError` kinds. Everything that is the same on every forge (retrying,
-pacing, honouring Retry-After, keeping within the rate-limit budget, counting requests) lives in
-:class:`CallPolicy`, so no adapter re-implements it.
+errors into :class:`TrackerError` kinds; it keeps only its paths, payloads and mapping, and
+:class:`Adapter` holds what is the same on every forge (the status-to-kind table, the label that
+marks managed issues, the web address). Retrying, pacing, honouring Retry-After, keeping within
+the rate-limit budget and counting requests live in :class:`~guidesync.trackers.policy.CallPolicy`
+(every adapter's requests run through :meth:`CallPolicy.call`, one request per call); the web
+address rules in :mod:`guidesync.trackers.web`. Both are re-exported here.
 """
 
 from __future__ import annotations
 
 import re
-import time
-from dataclasses import dataclass, field, replace
+import time  # noqa: F401 - tests reach the clock retry_wait reads through this module
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable, Iterable, Mapping, Protocol, TypeVar
-from urllib.parse import urlsplit
+from typing import Any, Iterable, Mapping, Protocol
+from urllib.parse import quote
 
-from ..errors import BudgetExhausted, RateLimited, TrackerError, Transient  # noqa: F401 - the adapters' vocabulary
+from ..errors import BudgetExhausted, Conflict, NotFound, RateLimited, TrackerError, Transient  # noqa: F401 - the adapters' vocabulary
+from .policy import CallPolicy, RequestStats, retry_wait  # noqa: F401 - re-exported
+from .web import WebAddress, issue_number_in, web_key  # noqa: F401 - re-exported
 
-T = TypeVar("T")
+__all__ = [  # what the package and the tests import from here
+    "Adapter", "BudgetExhausted", "CallPolicy", "LABEL_DESCRIPTION", "LINK_NEXT", "Listing", "MAX_LISTED", "PageGuard",
+    "RateLimited", "RemoteIssue", "RemoteMilestone", "RequestStats", "STATUS_KINDS", "Tracker", "TrackerError",
+    "Transient", "UNSET", "Unset", "WebAddress", "api_time", "connection_error", "given", "header_time",
+    "issue_number_in", "retry_wait", "status_error", "web_key",
+]
 
 #: The next page in a ``Link`` header (GitHub and GitLab write it alike).
 LINK_NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
@@ -108,154 +118,6 @@ def header_time(headers: Mapping[str, Any]) -> datetime | None:
 
 
 
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-_NUMBER = re.compile(r"[0-9]{1,12}")
-
-
-def web_key(url: str) -> tuple[str, str] | None:
-    """How two web addresses are compared: (host[:port], path), lower-case, without the scheme,
-    user info, a scheme's default port, query, fragment and trailing slashes. None when ``url``
-    is not an http(s) address.
-
-    http and https of the same host count as one: both forges serve their pages on https and send
-    http there, so a hand-typed ``http://`` link names the same page; a different host, an explicit
-    different port or a different path is another place."""
-    try:
-        parts = urlsplit(str(url).strip())
-        port = parts.port
-    except ValueError:
-        return None
-    scheme = parts.scheme.lower()
-    if scheme not in _DEFAULT_PORTS or not parts.hostname:
-        return None
-    host = parts.hostname.lower()
-    if port is not None and port != _DEFAULT_PORTS[scheme]:
-        host += f":{port}"
-    return host, parts.path.rstrip("/").lower()
-
-
-def issue_number_in(url: str, repository_urls: Iterable[str], kinds: Iterable[str]) -> int | None:
-    """N when ``url`` is ``{repository_url}/{kind}/N`` for one of the repository's web addresses
-    (compared by :func:`web_key`: any case, a trailing slash, a query or a fragment allowed)."""
-    key = web_key(url)
-    if key is None:
-        return None
-    host, path = key
-    for repository_url in repository_urls:
-        base = web_key(repository_url)
-        if base is None or base[0] != host:
-            continue
-        for kind in kinds:
-            head = f"{base[1]}/{kind}/"
-            if path.startswith(head) and _NUMBER.fullmatch(path[len(head):]):
-                return int(path[len(head):])
-    return None
-
-
-class WebAddress:
-    """The repository's web address, learned, never derived from the API URL.
-
-    - ``told``: from the configuration (``web_url``) or the CI's own variables; links are built
-      from it and recognised by it, and it is not kept in the base;
-    - ``learned``: what the tracker said (``learn()``, one request), or what it said in an earlier
-      run (kept in the base); :attr:`learned` is what the engine keeps.
-
-    A link is the repository's when it fits any of them (an address the tracker gave earlier and
-    no longer gives still names this repository's issues: links written with it stay its own). The
-    tracker is asked at most once a run: when nothing is known yet, or when one of its own answers
-    does not fit what is known (a base from before the instance moved, a wrong ``web_url``), so a
-    stale address costs one request, once."""
-
-    def __init__(self, learn: Callable[[], str], kinds: tuple[str, ...], *, told: str | None = None,
-                 remembered: str | None = None):
-        self._learn = learn
-        self.kinds = kinds
-        self.told = told.rstrip("/") if told else None
-        self.learned = remembered.rstrip("/") if remembered else None
-        self.asked = False  # the tracker was asked in this run
-        self._earlier: list[str] = []  # addresses learned before the one the tracker gives now
-
-    @property
-    def known(self) -> bool:
-        return self.told is not None or self.learned is not None
-
-    def own_page(self, url: str, number: int) -> bool:
-        """Could ``url`` be written into a guide as issue ``number``'s link? A plain URL, and once
-        the address is known (never asked for just this), that issue's own page."""
-        from ..model import plain_url
-
-        return plain_url(url) and (not self.known or self.number(url) == number)
-
-    def checked(self, issue: "RemoteIssue") -> "RemoteIssue":
-        """An issue from an answer, its URL kept only if :meth:`own_page` (never written otherwise)."""
-        if issue.url and not self.own_page(issue.url, issue.number):
-            return replace(issue, url="")
-        return issue
-
-    def ensure(self) -> str:
-        """The address links are built from (the told one first); asks the tracker if none is known."""
-        if self.told is None and self.learned is None:
-            self.ask()
-        return self.told or self.learned  # type: ignore[return-value]
-
-    def ask(self) -> None:
-        url = self._learn().strip().rstrip("/")
-        if self.learned and self.learned != url:
-            self._earlier.append(self.learned)
-        self.learned, self.asked = url, True
-
-    def number(self, url: str) -> int | None:
-        self.ensure()
-        return issue_number_in(url, [u for u in (self.told, self.learned, *self._earlier) if u], self.kinds)
-
-    def fits(self, url: str, number: int) -> bool:
-        """Is ``url``, from one of the tracker's own answers, issue ``number`` of this repository?
-        When it is not and the tracker was not asked in this run, ask it once and look again."""
-        if self.number(url) == number:
-            return True
-        if self.asked:
-            return False
-        self.ask()
-        return self.number(url) == number
-
-    def check(self, url: str, number: int) -> None:
-        """:meth:`fits` for an answer that is this repository's anyway (a listing, a creation):
-        learns again if it does not fit; asks nothing when no address is known yet."""
-        if self.told is not None or self.learned is not None:
-            self.fits(url, number)
-
-
-def _seconds(value: Any) -> float | None:
-    try:
-        return float(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
-
-
-def retry_wait(headers: Mapping[str, Any], reset: str, *, spent: str | None = None,
-               now: Callable[[], float] | None = None) -> float | None:
-    """Seconds to wait after a rate-limited answer (lower-case ``headers``): ``Retry-After`` in
-    seconds or as an HTTP date, else the ``reset`` header (epoch seconds) — with ``spent``, only
-    when that header says the budget is at 0 (GitHub's ``x-ratelimit-remaining``). None: unknown."""
-    now = now or time.time
-    value = headers.get("retry-after")
-    if value is not None:
-        seconds = _seconds(value)
-        if seconds is not None:
-            return max(0.0, seconds)
-        try:
-            when = parsedate_to_datetime(str(value))
-        except (TypeError, ValueError, IndexError):
-            when = None
-        if when is not None:
-            return max(0.0, when.timestamp() - now())
-        return None
-    if spent is not None and str(headers.get(spent, "")).strip() != "0":
-        return None
-    epoch = _seconds(headers.get(reset))
-    return None if epoch is None else max(0.0, epoch - now())
-
-
 class Unset:
     """Marker for "leave this field alone" in updates."""
 
@@ -301,112 +163,6 @@ class Listing:
     items: tuple | None
     etags: dict[str, str] = field(default_factory=dict)
     server_time: datetime | None = None
-
-
-@dataclass
-class RequestStats:
-    sent: int = 0
-    charged: int = 0  # sent minus 304 answers (GitHub does not charge those)
-    writes: int = 0
-    retries: int = 0
-    waited: float = 0.0  # seconds spent in Retry-After / pacing pauses
-    remaining: int | None = None  # the rate-limit budget the last answer reported
-
-    def note_remaining(self, headers: Mapping[str, Any], name: str) -> None:
-        """Take the rate-limit budget from an answer's ``name`` header (any case), if it has one."""
-        for key, value in headers.items():
-            if key.lower() == name:
-                try:
-                    self.remaining = int(value)
-                except ValueError:
-                    pass
-
-    def as_dict(self) -> dict[str, float | int | None]:
-        return {
-            "sent": self.sent,
-            "charged": self.charged,
-            "writes": self.writes,
-            "retries": self.retries,
-            "waited": round(self.waited, 3),
-            "remaining": self.remaining,
-        }
-
-
-class CallPolicy:
-    """Retries, pacing and budget, shared by every adapter.
-
-    - reads are retried on ``transient`` and ``rate_limited`` errors; writes only on
-      ``rate_limited`` (the server said it did nothing) and on ``transient`` when ``idempotent``;
-    - writes are serial and at least ``write_interval`` seconds apart;
-    - a Retry-After longer than ``max_wait`` or a budget below ``reserve`` raises
-      :class:`BudgetExhausted` instead of sleeping for ages or running dry mid-way.
-    """
-
-    def __init__(
-        self,
-        *,
-        write_interval: float = 1.0,
-        max_retries: int = 4,
-        max_wait: float = 120.0,
-        reserve: int = 20,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-    ):
-        self.write_interval = write_interval
-        self.max_retries = max_retries
-        self.max_wait = max_wait
-        self.reserve = reserve
-        self.sleep = sleep
-        self.clock = clock
-        self.stats = RequestStats()
-        self._last_write: float | None = None
-
-    def _pause(self, seconds: float) -> None:
-        if seconds > 0:
-            self.stats.waited += seconds
-            self.sleep(seconds)
-
-    def check_budget(self) -> None:
-        remaining = self.stats.remaining
-        if remaining is not None and remaining <= self.reserve:
-            raise BudgetExhausted(
-                f"only {remaining} API requests left in this rate-limit window (reserve {self.reserve}); "
-                "stopping here, the next run resumes"
-            )
-
-    def call(self, fn: Callable[[], T], *, write: bool = False, idempotent: bool = True) -> T:
-        """Run one tracker call under the policy."""
-        attempt = 0
-        while True:
-            if write:
-                self.check_budget()
-                if self._last_write is not None:
-                    self._pause(self.write_interval - (self.clock() - self._last_write))
-            try:
-                result = fn()
-                return result
-            except TrackerError as exc:
-                retry = isinstance(exc, RateLimited) or (isinstance(exc, Transient) and (not write or idempotent))
-                if not retry or attempt >= self.max_retries:
-                    if isinstance(exc, RateLimited):
-                        raise BudgetExhausted(f"rate limited by the tracker: {exc}") from exc
-                    if write and not idempotent and isinstance(exc, Transient):
-                        raise TrackerError("ambiguous", str(exc), status=exc.status) from exc
-                    raise
-                wait = exc.retry_after if exc.retry_after is not None else min(2.0**attempt, self.max_wait)
-                if wait > self.max_wait:
-                    raise BudgetExhausted(
-                        f"the tracker asks to wait {wait:.0f} s (more than max_retry_wait {self.max_wait:.0f} s); "
-                        "stopping here, the next run resumes"
-                    ) from exc
-                attempt += 1
-                self.stats.retries += 1
-                self._pause(wait)
-                if isinstance(exc, RateLimited):
-                    self.stats.remaining = None  # the window the server asked us to wait for has passed
-            finally:
-                if write:
-                    self._last_write = self.clock()
 
 
 class Tracker(Protocol):
@@ -469,3 +225,103 @@ class Tracker(Protocol):
 
     def limits(self) -> dict[str, int]:
         """Forge limits: ``title`` and ``body`` lengths in characters."""
+
+
+#: HTTP status -> error kind, as every forge answers; an adapter adds its own cases (GitHub's
+#: rate-limited 403, GitLab's 409 and "already taken" 400, each forge's redirects).
+STATUS_KINDS = {401: "auth", 403: "forbidden", 404: "not_found", 410: "gone", 429: "rate_limited"}
+
+#: the description of the label that marks managed issues
+LABEL_DESCRIPTION = "Managed by guidesync from the implementation guides"
+
+
+def status_error(status: int, message: str, *, kinds: Mapping[int, str] | None = None,
+                 messages: Mapping[str, str] | None = None, retry_after: float | None = None) -> TrackerError:
+    """The :class:`TrackerError` for an HTTP error answer: its kind from the adapter's own
+    ``kinds``, else :data:`STATUS_KINDS`, else transient (5xx) or invalid; ``messages`` per kind
+    replace ``message``; ``retry_after`` goes with a rate-limited kind only."""
+    kind = (kinds or {}).get(status) or STATUS_KINDS.get(status) or ("transient" if status >= 500 else "invalid")
+    return TrackerError(kind, (messages or {}).get(kind, message), status=status,
+                        retry_after=retry_after if kind == "rate_limited" else None)
+
+
+def connection_error(exc: BaseException, what: str) -> TrackerError:
+    """A transport failure (reset, timeout, refused): transient, named by its class only (its
+    text may hold a URL or a header)."""
+    return TrackerError("transient", f"{what}: connection problem ({type(exc).__name__})")
+
+
+class Adapter:
+    """What both adapters do alike; each supplies its paths, payloads and mapping:
+
+    - ``_request(verb, path, what, *, body=None, ...)``: one request under the call policy;
+    - ``_labels_path`` and ``label_color``: where labels are, and the colour of a new one;
+    - ``blob_path`` and ``LIMITS``: where a file's page is, and the title and body lengths;
+    - ``_parse_issue(data)``: an issue of the forge's answer as a :class:`RemoteIssue`;
+    - ``web``: the repository's :class:`~guidesync.trackers.web.WebAddress`.
+    """
+
+    name: str
+    policy: CallPolicy
+    web: WebAddress
+    label_color: str
+    blob_path: str  # where a file's page is under the repository's web address
+    LIMITS: dict[str, int]  # title and body lengths
+    max_listed = MAX_LISTED  # items one listing may hold (tests lower it)
+
+    def _request(self, verb: str, path: str, what: str, **kw: Any) -> Any:
+        raise NotImplementedError
+
+    @property
+    def _labels_path(self) -> str:
+        raise NotImplementedError
+
+    @staticmethod
+    def _parse_issue(data: dict[str, Any]) -> RemoteIssue:
+        raise NotImplementedError
+
+    def _issue(self, data: dict[str, Any]) -> RemoteIssue:
+        """An issue from an answer; its URL only if it is a plain URL of this very issue's page."""
+        return self.web.checked(self._parse_issue(data))
+
+    @property
+    def repository_url(self) -> str | None:
+        return self.web.learned
+
+    def learn_web(self, links: Iterable[tuple[str, int]] = ()) -> str:
+        """The repository's web address (asked once when nothing knows it). ``links``: (url, number)
+        of links the base says are this repository's; one that does not fit makes it ask once."""
+        address = self.web.ensure()
+        for url, number in links:
+            if not self.web.fits(url, number):
+                break  # asked (at most once); a link that still does not fit is not ours
+        return address
+
+    def issue_number_from_url(self, url: str) -> int | None:
+        self.learn_web()
+        return self.web.number(url)
+
+    def guide_url(self, path: str, branch: str) -> str:
+        return f"{self.learn_web()}/{self.blob_path}/{quote(branch)}/{quote(path)}"
+
+    def limits(self) -> dict[str, int]:
+        return dict(self.LIMITS)
+
+    def check_access(self) -> None:
+        """One request that proves the token and the repository (and learns its web address)."""
+        self.web.ask()
+
+    def ensure_label(self, name: str) -> bool:
+        """Read the label; create it when it is missing (True). Created meanwhile by somebody else
+        (a conflict) counts as created."""
+        try:
+            self._request("GET", f"{self._labels_path}/{quote(name, safe='')}", f"reading label {name!r}")
+            return False
+        except NotFound:
+            pass
+        try:
+            self._request("POST", self._labels_path, f"creating label {name!r}",
+                          body={"name": name, "color": self.label_color, "description": LABEL_DESCRIPTION})
+        except Conflict:
+            pass
+        return True

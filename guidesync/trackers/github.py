@@ -11,17 +11,15 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 from typing import Any, Iterable
-from urllib.parse import quote
 
 import github
 from github import GithubException
 
-from ..errors import Conflict, Gone, NotFound
-from .base import retry_wait
+from ..errors import Gone, NotFound
 from .base import (
     LINK_NEXT,
-    MAX_LISTED,
     UNSET,
+    Adapter,
     CallPolicy,
     Listing,
     PageGuard,
@@ -31,8 +29,11 @@ from .base import (
     Unset,
     WebAddress,
     api_time,
+    connection_error,
     given,
     header_time,
+    retry_wait,
+    status_error,
 )
 from .http import shown_origin, under_api
 
@@ -104,21 +105,14 @@ def translate(exc: Exception, what: str) -> TrackerError:
         headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
         msg = f"{what}: GitHub answered {status}: {_message(exc)}"
         retry_after = headers.get("retry-after")
-        if status == 401:
-            return TrackerError("auth", f"{what}: GitHub rejected the token (401 Bad credentials)", status=status)
+        messages = {"auth": f"{what}: GitHub rejected the token (401 Bad credentials)"}
         if status == 429 or (status == 403 and (retry_after is not None or "rate limit" in msg.lower())):
             wait = retry_wait(headers, "x-ratelimit-reset", spent="x-ratelimit-remaining")
-            return TrackerError("rate_limited", msg, status=status, retry_after=wait)
-        if status == 403:
-            return TrackerError("forbidden", msg, status=status)
-        if status == 404:
-            return TrackerError("not_found", msg, status=status)
+            return status_error(status, msg, kinds={403: "rate_limited"}, retry_after=wait)
         location = headers.get("location")
         to = f" to {shown_origin(location)}" if location and "://" in location else ""
         if status == 301:  # a transferred issue (a write's redirect is never followed)
             return TrackerError("gone", f"{what}: GitHub answered 301, moved away{to}; not followed", status=status)
-        if status == 410:
-            return TrackerError("gone", msg, status=status)
         if status is not None and 300 <= status < 400:
             return TrackerError("invalid", f"{what}: GitHub answered {status}, a redirect{to}; guidesync does not follow "
                                 "it (the token would go along, a write would be replayed): check the configured url",
@@ -127,15 +121,14 @@ def translate(exc: Exception, what: str) -> TrackerError:
             data = exc.data if isinstance(exc.data, dict) else {}
             codes = {e.get("code") for e in data.get("errors") or () if isinstance(e, dict)}
             return TrackerError("conflict" if "already_exists" in codes else "invalid", msg, status=status)
-        if status is not None and status >= 500:
-            return TrackerError("transient", msg, status=status)
-        return TrackerError("invalid", msg, status=status)
+        if status is None:
+            return TrackerError("invalid", msg, status=status)
+        return status_error(status, msg, messages=messages)
     if isinstance(exc, RuntimeError) and "redirected" in str(exc):
         # PyGithub follows a 301 of a read only on the same host and raises this otherwise.
         return TrackerError("invalid", f"{what}: GitHub redirected to another host or scheme; not followed: "
                             "check the configured url")
-    name = type(exc).__name__
-    return TrackerError("transient", f"{what}: connection problem ({name})")
+    return connection_error(exc, what)
 
 
 def _without_write_redirects(base: type) -> type:
@@ -173,11 +166,15 @@ def _install_write_redirect_guard() -> None:
     _guard_installed = True
 
 
-class GitHubTracker:
+class GitHubTracker(Adapter):
     """The :class:`~guidesync.trackers.base.Tracker` for GitHub."""
 
     name = "github"
-    max_listed = MAX_LISTED  # items one listing may hold (tests lower it)
+    label_color = "0e8a16"
+    blob_path = "blob"
+    LIMITS = {"title": 255, "body": 65536}
+    _labels_path = "/labels"
+    _parse_issue = staticmethod(_issue)
 
     def __init__(self, repository: str, token: str | None, *, url: str = DEFAULT_API, policy: CallPolicy, timeout: float = 30,
                  web_url: str | None = None, repository_url: str | None = None):
@@ -222,9 +219,6 @@ class GitHubTracker:
         url = path if path.startswith("http") else self._repo_path + path
 
         def call() -> tuple[dict[str, Any], Any, int]:
-            self.policy.stats.sent += 1
-            if write:
-                self.policy.stats.writes += 1
             try:
                 # requestJson, not requestJsonAndCheck: with no connection given it always talks to
                 # the configured host (an absolute URL keeps only its path and query), and it hands
@@ -236,13 +230,11 @@ class GitHubTracker:
                     raise self._requester.createException(status, h, data)
             except GithubException as exc:
                 self.policy.stats.note_remaining(exc.headers or {}, "x-ratelimit-remaining")
-                self.policy.stats.charged += 1
                 raise translate(exc, what) from None
             except Exception as exc:  # transport errors: connection reset, timeout, …
-                self.policy.stats.charged += 1
                 raise translate(exc, what) from None
-            if status != 304:
-                self.policy.stats.charged += 1
+            if status == 304:
+                self.policy.stats.free()
             self.policy.stats.note_remaining(h, "x-ratelimit-remaining")
             return h, data, status
 
@@ -284,24 +276,7 @@ class GitHubTracker:
                                    f"not on the API {shown_origin(self.api_url)}; not followed (the token would go along)")
         return items, new_etags, server_time
 
-    def _issue(self, data: dict[str, Any]) -> RemoteIssue:
-        """An issue from an answer; its URL only if it is a plain URL of this very issue's page."""
-        return self.web.checked(_issue(data))
-
     # -- the interface ----------------------------------------------------------------------
-
-    @property
-    def repository_url(self) -> str | None:
-        return self.web.learned
-
-    def learn_web(self, links: Iterable[tuple[str, int]] = ()) -> str:
-        """The repository's web address (asked once when nothing knows it). ``links``: (url, number)
-        of links the base says are this repository's; one that does not fit makes it ask once."""
-        address = self.web.ensure()
-        for url, number in links:
-            if not self.web.fits(url, number):
-                break  # asked (at most once); a link that still does not fit is not ours
-        return address
 
     def _ask_web(self) -> str:
         """The repository's html_url, from GitHub (GET /repos/{owner}/{repo})."""
@@ -311,19 +286,6 @@ class GitHubTracker:
             raise TrackerError("invalid", f"repository {self.repository}: GitHub's answer has no web address "
                                "(html_url); set web_url in the configuration")
         return url
-
-    def issue_number_from_url(self, url: str) -> int | None:
-        return self.web.number(url)
-
-    def guide_url(self, path: str, branch: str) -> str:
-        return f"{self.web.ensure()}/blob/{quote(branch)}/{quote(path)}"
-
-    def limits(self) -> dict[str, int]:
-        return {"title": 255, "body": 65536}
-
-    def check_access(self) -> None:
-        """One request that proves the token and the repository (and learns its web address)."""
-        self.web.ask()
 
     def list_milestones(self, etags: dict[str, str]) -> Listing:
         items, new, t = self._pages(
@@ -359,23 +321,6 @@ class GitHubTracker:
         if not isinstance(data, dict) or not self.web.fits(str(data.get("html_url", "")), number):
             return None  # transferred: the redirect led to another repository's issue
         return self._issue(data)
-
-    def ensure_label(self, name: str) -> bool:
-        try:
-            self._request("GET", f"/labels/{quote(name, safe='')}", f"reading label {name!r}")
-            return False
-        except TrackerError as exc:
-            if not isinstance(exc, NotFound):
-                raise
-        try:
-            self._request(
-                "POST", "/labels", f"creating label {name!r}",
-                body={"name": name, "color": "0e8a16", "description": "Managed by guidesync from the implementation guides"},
-            )
-        except TrackerError as exc:
-            if not isinstance(exc, Conflict):
-                raise
-        return True
 
     def create_milestone(self, title: str, description: str) -> RemoteMilestone:
         _, data, _ = self._request(

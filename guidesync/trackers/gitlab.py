@@ -21,18 +21,17 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timezone
 from typing import Any, Iterable
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import gitlab
 import requests
 from gitlab import exceptions as glexc
 
-from ..errors import Conflict, Gone, NotFound
-from .base import retry_wait
+from ..errors import Gone, NotFound
 from .base import (
     LINK_NEXT,
-    MAX_LISTED,
     UNSET,
+    Adapter,
     CallPolicy,
     Listing,
     PageGuard,
@@ -42,8 +41,11 @@ from .base import (
     Unset,
     WebAddress,
     api_time,
+    connection_error,
     given,
     header_time,
+    retry_wait,
+    status_error,
 )
 from .http import NoForeignRedirects, shown_origin
 
@@ -52,6 +54,8 @@ DEFAULT_URL = "https://gitlab.com"
 LIMITS = {"title": 255, "body": 1_000_000}
 #: error texts GitLab answers (400) when the object already exists
 _CONFLICT_TEXTS = ("already being used", "already exists", "has already been taken")
+#: GitLab's own cases on top of the common status table
+_KINDS = {409: "conflict"}
 #: no retry, no sleep inside python-gitlab: CallPolicy decides
 _NO_RETRY = {"obey_rate_limit": False, "retry_transient_errors": False, "max_retries": 0}
 #: where an issue's page is under the project's web address; GitLab still answers the old form
@@ -144,34 +148,26 @@ def translate(exc: Exception, what: str, headers: dict[str, str] | None = None) 
                 f"{what}: GitLab answered {status}, a redirect{to}; guidesync follows no redirect of a write and none "
                 "to another host (the token would go along): check the configured url", status=status)
         msg = f"{what}: GitLab answered {status}: {_message(exc)}"
-        if status == 401:
-            return TrackerError("auth", f"{what}: GitLab rejected the token (401 Unauthorized)", status=status)
-        if status == 429:
-            return TrackerError("rate_limited", msg, status=status, retry_after=retry_wait(headers, "ratelimit-reset"))
-        if status == 403:
-            return TrackerError("forbidden", msg + " (the token may not write here, or the project is archived)", status=status)
-        if status == 404:
-            return TrackerError("not_found", msg, status=status)
-        if status == 409:
-            return TrackerError("conflict", msg, status=status)
-        if status == 410:
-            return TrackerError("gone", msg, status=status)
+        kinds = dict(_KINDS)
         if status == 400 and any(t in msg.lower() for t in _CONFLICT_TEXTS):
-            return TrackerError("conflict", msg, status=status)
-        if status >= 500:
-            return TrackerError("transient", msg, status=status)
-        return TrackerError("invalid", msg, status=status)
+            kinds[400] = "conflict"
+        messages = {"auth": f"{what}: GitLab rejected the token (401 Unauthorized)",
+                    "forbidden": msg + " (the token may not write here, or the project is archived)"}
+        return status_error(status, msg, kinds=kinds, messages=messages,
+                            retry_after=retry_wait(headers, "ratelimit-reset") if status == 429 else None)
     if isinstance(exc, glexc.GitlabError):  # e.g. GitlabParsingError: not JSON
         return TrackerError("invalid", f"{what}: GitLab's answer could not be read; check the configured url")
-    name = type(exc).__name__
-    return TrackerError("transient", f"{what}: connection problem ({name})")
+    return connection_error(exc, what)
 
 
-class GitLabTracker:
+class GitLabTracker(Adapter):
     """The :class:`~guidesync.trackers.base.Tracker` for GitLab."""
 
     name = "gitlab"
-    max_listed = MAX_LISTED  # items one listing may hold (tests lower it)
+    label_color = "#0e8a16"
+    blob_path = "-/blob"
+    LIMITS = LIMITS
+    _parse_issue = staticmethod(_issue)
 
     def __init__(self, repository: str, token: str | None, *, url: str = DEFAULT_URL, policy: CallPolicy, timeout: float = 30,
                  web_url: str | None = None, repository_url: str | None = None):
@@ -218,11 +214,7 @@ class GitLabTracker:
         """One HTTP request under the call policy: (lower-case headers, parsed JSON or None)."""
         write = verb != "GET"
 
-        def call() -> tuple[dict[str, str], Any]:
-            self.policy.stats.sent += 1
-            self.policy.stats.charged += 1  # GitLab has no free (304) answers
-            if write:
-                self.policy.stats.writes += 1
+        def call() -> tuple[dict[str, str], Any]:  # counted by the policy (GitLab has no free 304s)
             self._last.response = None
             try:
                 response = self._gl.http_request(
@@ -306,6 +298,10 @@ class GitLabTracker:
         return None
 
     @property
+    def _labels_path(self) -> str:
+        return self._project.labels.path
+
+    @property
     def _issues_path(self) -> str:
         return self._project.issues.path
 
@@ -333,15 +329,7 @@ class GitLabTracker:
                                "(web_url); set web_url in the configuration")
         return url
 
-    def _issue(self, data: dict[str, Any]) -> RemoteIssue:
-        """An issue from an answer; its URL only if it is a plain URL of this very issue's page."""
-        return self.web.checked(_issue(data))
-
     # -- the interface ----------------------------------------------------------------------
-
-    @property
-    def repository_url(self) -> str | None:
-        return self.web.learned
 
     def learn_web(self, links: Iterable[tuple[str, int]] = ()) -> str:
         """The project's web address (asked once when nothing knows it; a project configured by
@@ -349,25 +337,7 @@ class GitLabTracker:
         the base says are this project's; one that does not fit makes it ask once."""
         if self.web.told is None and self._told_root and self.web.learned is None:
             self.web.ask()
-        address = self.web.ensure()
-        for url, number in links:
-            if not self.web.fits(url, number):
-                break
-        return address
-
-    def issue_number_from_url(self, url: str) -> int | None:
-        self.learn_web()
-        return self.web.number(url)
-
-    def guide_url(self, path: str, branch: str) -> str:
-        return f"{self.learn_web()}/-/blob/{quote(branch)}/{quote(path)}"
-
-    def limits(self) -> dict[str, int]:
-        return dict(LIMITS)
-
-    def check_access(self) -> None:
-        """One request that proves the token and the project (and learns its path and web address)."""
-        self.web.ask()
+        return super().learn_web(links)
 
     def list_milestones(self, etags: dict[str, str]) -> Listing:
         # GitLab has no conditional requests here: no etags. include_ancestors (GitLab 16.7+)
@@ -405,24 +375,6 @@ class GitLabTracker:
         if not isinstance(data, dict) or "iid" not in data or _moved(data):
             return None
         return self._issue(self._checked_web(data))
-
-    def ensure_label(self, name: str) -> bool:
-        try:
-            self._request("GET", f"{self._project.labels.path}/{quote(name, safe='')}", f"reading label {name!r}")
-            return False
-        except TrackerError as exc:
-            if not isinstance(exc, NotFound):
-                raise
-        try:
-            self._request(
-                "POST", self._project.labels.path, f"creating label {name!r}",
-                body={"name": name, "color": "#0e8a16",
-                      "description": "Managed by guidesync from the implementation guides"},
-            )
-        except TrackerError as exc:
-            if not isinstance(exc, Conflict):
-                raise
-        return True
 
     def create_milestone(self, title: str, description: str) -> RemoteMilestone:
         _, data = self._request(

@@ -1,0 +1,165 @@
+"""The call policy every adapter runs its requests under: retries, pacing, the rate-limit budget,
+honouring Retry-After, and counting the requests (:class:`RequestStats`)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any, Callable, Mapping, TypeVar
+
+from ..errors import BudgetExhausted, RateLimited, TrackerError, Transient
+
+T = TypeVar("T")
+
+
+def _seconds(value: Any) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def retry_wait(headers: Mapping[str, Any], reset: str, *, spent: str | None = None,
+               now: Callable[[], float] | None = None) -> float | None:
+    """Seconds to wait after a rate-limited answer (lower-case ``headers``): ``Retry-After`` in
+    seconds or as an HTTP date, else the ``reset`` header (epoch seconds) — with ``spent``, only
+    when that header says the budget is at 0 (GitHub's ``x-ratelimit-remaining``). None: unknown."""
+    now = now or time.time
+    value = headers.get("retry-after")
+    if value is not None:
+        seconds = _seconds(value)
+        if seconds is not None:
+            return max(0.0, seconds)
+        try:
+            when = parsedate_to_datetime(str(value))
+        except (TypeError, ValueError, IndexError):
+            when = None
+        if when is not None:
+            return max(0.0, when.timestamp() - now())
+        return None
+    if spent is not None and str(headers.get(spent, "")).strip() != "0":
+        return None
+    epoch = _seconds(headers.get(reset))
+    return None if epoch is None else max(0.0, epoch - now())
+
+
+@dataclass
+class RequestStats:
+    sent: int = 0
+    charged: int = 0  # sent minus 304 answers (GitHub does not charge those)
+    writes: int = 0
+    retries: int = 0
+    waited: float = 0.0  # seconds spent in Retry-After / pacing pauses
+    remaining: int | None = None  # the rate-limit budget the last answer reported
+
+    def count(self, write: bool) -> None:
+        """One request sent (charged until :meth:`free` says otherwise)."""
+        self.sent += 1
+        self.charged += 1
+        if write:
+            self.writes += 1
+
+    def free(self) -> None:
+        """The last request was answered 304 Not Modified, which GitHub does not charge."""
+        self.charged -= 1
+
+    def note_remaining(self, headers: Mapping[str, Any], name: str) -> None:
+        """Take the rate-limit budget from an answer's ``name`` header (any case), if it has one."""
+        for key, value in headers.items():
+            if key.lower() == name:
+                try:
+                    self.remaining = int(value)
+                except ValueError:
+                    pass
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        return {
+            "sent": self.sent,
+            "charged": self.charged,
+            "writes": self.writes,
+            "retries": self.retries,
+            "waited": round(self.waited, 3),
+            "remaining": self.remaining,
+        }
+
+
+class CallPolicy:
+    """Retries, pacing, budget and request counting, shared by every adapter.
+
+    - every attempt :meth:`call` makes is one request, counted in :attr:`stats` (sent, charged,
+      writes); the adapter only says when an answer was free (:meth:`RequestStats.free`) and
+      what budget it reported (:meth:`RequestStats.note_remaining`);
+
+    - reads are retried on ``transient`` and ``rate_limited`` errors; writes only on
+      ``rate_limited`` (the server said it did nothing) and on ``transient`` when ``idempotent``;
+    - writes are serial and at least ``write_interval`` seconds apart;
+    - a Retry-After longer than ``max_wait`` or a budget below ``reserve`` raises
+      :class:`BudgetExhausted` instead of sleeping for ages or running dry mid-way.
+    """
+
+    def __init__(
+        self,
+        *,
+        write_interval: float = 1.0,
+        max_retries: int = 4,
+        max_wait: float = 120.0,
+        reserve: int = 20,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.write_interval = write_interval
+        self.max_retries = max_retries
+        self.max_wait = max_wait
+        self.reserve = reserve
+        self.sleep = sleep
+        self.clock = clock
+        self.stats = RequestStats()
+        self._last_write: float | None = None
+
+    def _pause(self, seconds: float) -> None:
+        if seconds > 0:
+            self.stats.waited += seconds
+            self.sleep(seconds)
+
+    def check_budget(self) -> None:
+        remaining = self.stats.remaining
+        if remaining is not None and remaining <= self.reserve:
+            raise BudgetExhausted(
+                f"only {remaining} API requests left in this rate-limit window (reserve {self.reserve}); "
+                "stopping here, the next run resumes"
+            )
+
+    def call(self, fn: Callable[[], T], *, write: bool = False, idempotent: bool = True) -> T:
+        """Run one tracker call under the policy."""
+        attempt = 0
+        while True:
+            if write:
+                self.check_budget()
+                if self._last_write is not None:
+                    self._pause(self.write_interval - (self.clock() - self._last_write))
+            self.stats.count(write)
+            try:
+                return fn()
+            except TrackerError as exc:
+                retry = isinstance(exc, RateLimited) or (isinstance(exc, Transient) and (not write or idempotent))
+                if not retry or attempt >= self.max_retries:
+                    if isinstance(exc, RateLimited):
+                        raise BudgetExhausted(f"rate limited by the tracker: {exc}") from exc
+                    if write and not idempotent and isinstance(exc, Transient):
+                        raise TrackerError("ambiguous", str(exc), status=exc.status) from exc
+                    raise
+                wait = exc.retry_after if exc.retry_after is not None else min(2.0**attempt, self.max_wait)
+                if wait > self.max_wait:
+                    raise BudgetExhausted(
+                        f"the tracker asks to wait {wait:.0f} s (more than max_retry_wait {self.max_wait:.0f} s); "
+                        "stopping here, the next run resumes"
+                    ) from exc
+                attempt += 1
+                self.stats.retries += 1
+                self._pause(wait)
+                if isinstance(exc, RateLimited):
+                    self.stats.remaining = None  # the window the server asked us to wait for has passed
+            finally:
+                if write:
+                    self._last_write = self.clock()

@@ -1,0 +1,52 @@
+"""The tracker contract, met by the in-memory tracker (guidesync.trackers.memory)."""
+
+from __future__ import annotations
+
+import pytest
+
+from guidesync.trackers.memory import MemoryTracker, Remote
+from tests.tracker_contract import Person, TrackerContract, policy
+
+
+class MemoryPerson(Person):
+    def __init__(self, remote: Remote):
+        self.remote = remote
+
+    def tracker(self) -> MemoryTracker:
+        return MemoryTracker(self.remote, policy=policy())
+
+    def close(self, n: int, reason: str = "completed") -> None:
+        self.remote.close_issue(n, reason)
+
+    def retitle(self, n: int, title: str) -> None:
+        self.remote.edit_issue(n, title=title)
+
+    def delete(self, n: int) -> None:
+        self.remote.delete_issue(n)
+
+    def lock(self, n: int) -> None:
+        self.remote.lock_issue(n)
+
+    def delete_milestone(self, number: int) -> None:
+        self.remote.delete_milestone(number)
+
+    def later(self, seconds: float) -> None:
+        self.remote.clock.tick(seconds)
+
+    def comments(self, n: int) -> list[str]:
+        return list(self.remote.issues[n].comments)
+
+    def requests(self) -> dict[str, int]:
+        return dict(self.remote.counts)
+
+
+class TestMemoryTracker(TrackerContract):
+    @pytest.fixture
+    def person(self):
+        return MemoryPerson(Remote())
+
+
+def test_a_new_tracker_has_its_own_remote():
+    a, b = MemoryTracker(), MemoryTracker()
+    a.create_issue("A", "", None, ["guidesync"])
+    assert b.list_issues("guidesync", None, {}).items == ()

@@ -1,0 +1,243 @@
+"""The tracker contract: what the engine may rely on from any :class:`~guidesync.trackers.base.Tracker`.
+
+One class of tests (like vdirsyncer's ``StorageTests``), subclassed once per tracker: the GitHub
+adapter over the fake GitHub, the GitLab adapter over the fake GitLab, and the in-memory tracker.
+A subclass gives two fixtures: ``person``, somebody acting on the tracker's side (a
+:class:`Person`), and ``tracker``, a fresh tracker on the same repository (``person.tracker()``).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from guidesync.errors import Conflict, Forbidden, Gone, Invalid, NotFound
+from guidesync.trackers.base import CallPolicy, Tracker
+
+LABEL = "guidesync"
+
+
+class Person:
+    """What people do on the tracker, outside guidesync (each forge's fake, or the memory remote)."""
+
+    reasons = True  # the tracker keeps close reasons (GitLab has none)
+    etags = True  # an unchanged listing can come back "not modified"
+
+    def tracker(self) -> Tracker:
+        raise NotImplementedError
+
+    def close(self, n: int, reason: str = "completed") -> None:
+        raise NotImplementedError
+
+    def retitle(self, n: int, title: str) -> None:
+        raise NotImplementedError
+
+    def delete(self, n: int) -> None:
+        raise NotImplementedError
+
+    def delete_milestone(self, number: int) -> None:
+        raise NotImplementedError
+
+    def lock(self, n: int) -> None:  # pragma: no cover - where the forge (or its fake) cannot lock
+        pytest.skip("issues cannot be locked here")
+
+    def later(self, seconds: float) -> None:
+        raise NotImplementedError
+
+    def comments(self, n: int) -> list[str]:
+        raise NotImplementedError
+
+    def requests(self) -> dict[str, int]:
+        """What the tracker's side saw: {"total", "writes"}."""
+        raise NotImplementedError
+
+
+def policy() -> CallPolicy:
+    return CallPolicy(write_interval=0, sleep=lambda s: None)
+
+
+class TrackerContract:
+    @pytest.fixture
+    def person(self) -> Person:
+        raise NotImplementedError
+
+    @pytest.fixture
+    def tracker(self, person: Person) -> Tracker:
+        tracker = person.tracker()
+        tracker.learn_web()  # as every run starts (an adapter may ask for the address once)
+        return tracker
+
+    # -- issues ------------------------------------------------------------------------------
+
+    def test_create_then_get_and_list(self, tracker, person):
+        a = tracker.create_issue("First", "body one", None, [LABEL])
+        b = tracker.create_issue("Second", "", None, [LABEL, "extra"])
+        assert b.number != a.number
+        assert (a.title, a.body, a.state, a.milestone, LABEL in a.labels) == ("First", "body one", "open", None, True)
+        assert a.updated_at is not None and not a.locked
+        assert tracker.issue_number_from_url(a.url) == a.number
+        got = tracker.get_issue(a.number)
+        assert (got.number, got.title, got.body, got.state, got.url) == (a.number, "First", "body one", "open", a.url)
+        listed = tracker.list_issues(LABEL, None, {})
+        assert {i.number for i in listed.items} == {a.number, b.number}
+        assert listed.server_time is not None
+
+    def test_listing_takes_only_the_label_and_every_state(self, tracker, person):
+        kept = tracker.create_issue("Kept", "", None, [LABEL])
+        tracker.create_issue("Other", "", None, ["other"])
+        person.close(kept.number)
+        (only,) = tracker.list_issues(LABEL, None, {}).items
+        assert only.number == kept.number and only.state == "completed"
+
+    def test_update_title_body_labels_milestone(self, tracker, person):
+        ms = tracker.create_milestone("Phase 1", "")
+        n = tracker.create_issue("Old", "old body", None, [LABEL]).number
+        updated = tracker.update_issue(n, title="New", body="new body", milestone=ms.number, labels=(LABEL, "more"))
+        assert (updated.title, updated.body, updated.milestone) == ("New", "new body", ms.number)
+        assert set(updated.labels) == {LABEL, "more"}
+        cleared = tracker.update_issue(n, milestone=None)
+        assert cleared.milestone is None and cleared.title == "New"
+        assert tracker.get_issue(n).title == "New"
+
+    def test_close_with_a_reason_and_reopen(self, tracker, person):
+        n = tracker.create_issue("Task", "", None, [LABEL]).number
+        closed = tracker.close_issue(n, "not_planned")
+        assert closed.state == ("not_planned" if person.reasons else "completed")
+        assert tracker.get_issue(n).state == closed.state
+        assert tracker.reopen_issue(n).state == "open"
+        assert tracker.close_issue(n, "completed").state == "completed"
+
+    def test_a_person_closing_with_a_reason_is_seen(self, tracker, person):
+        n = tracker.create_issue("Task", "", None, [LABEL]).number
+        person.close(n, "not_planned")
+        assert tracker.get_issue(n).state == ("not_planned" if person.reasons else "completed")
+
+    def test_an_unknown_issue_is_not_found(self, tracker):
+        assert tracker.get_issue(999) is None
+        with pytest.raises(NotFound):
+            tracker.update_issue(999, title="x")
+        with pytest.raises(NotFound):
+            tracker.close_issue(999, "completed")
+        with pytest.raises(NotFound):
+            tracker.comment(999, "hello")
+
+    def test_a_deleted_issue_is_none_and_refuses_writes(self, tracker, person):
+        n = tracker.create_issue("Doomed", "", None, [LABEL]).number
+        person.delete(n)
+        assert tracker.get_issue(n) is None
+        assert tracker.list_issues(LABEL, None, {}).items == ()
+        with pytest.raises((NotFound, Gone)):
+            tracker.update_issue(n, title="back")
+
+    def test_an_unknown_milestone_is_refused_or_left_off(self, tracker):
+        try:
+            created = tracker.create_issue("Task", "", 9999, [LABEL])
+        except (Invalid, NotFound):
+            return  # GitHub: 422
+        assert created.milestone is None  # GitLab leaves it off
+
+    # -- comments ----------------------------------------------------------------------------
+
+    def test_comment(self, tracker, person):
+        n = tracker.create_issue("Task", "", None, [LABEL]).number
+        tracker.comment(n, "Closed: the task left its guide.")
+        assert person.comments(n) == ["Closed: the task left its guide."]
+
+    def test_a_locked_issue_refuses_comments(self, tracker, person):
+        n = tracker.create_issue("Task", "", None, [LABEL]).number
+        person.lock(n)
+        assert tracker.get_issue(n).locked
+        with pytest.raises(Forbidden):
+            tracker.comment(n, "hello")
+
+    # -- milestones and labels ---------------------------------------------------------------
+
+    def test_milestones_create_update_list(self, tracker):
+        a = tracker.create_milestone("Phase 1", "first")
+        b = tracker.create_milestone("Phase 2", "")
+        assert (a.title, a.description, a.state) == ("Phase 1", "first", "open") and a.number != b.number
+        renamed = tracker.update_milestone(a.number, title="Phase 1: Groundwork")
+        assert renamed.title == "Phase 1: Groundwork" and renamed.description == "first"
+        assert tracker.update_milestone(b.number, description="second").description == "second"
+        listed = {m.number: m.title for m in tracker.list_milestones({}).items}
+        assert listed == {a.number: "Phase 1: Groundwork", b.number: "Phase 2"}
+        with pytest.raises(Conflict):
+            tracker.create_milestone("Phase 2", "")
+
+    def test_numbers_are_never_given_twice(self, tracker, person):
+        gone = tracker.create_issue("Doomed", "", None, [LABEL]).number
+        person.delete(gone)
+        assert tracker.create_issue("Next", "", None, [LABEL]).number != gone
+        ms = tracker.create_milestone("Doomed", "").number
+        person.delete_milestone(ms)
+        again = tracker.create_milestone("Doomed", "")
+        assert again.number != ms and [m.number for m in tracker.list_milestones({}).items] == [again.number]
+
+    def test_ensure_label_is_idempotent(self, tracker, person):
+        before = tracker.policy.stats.sent
+        assert tracker.ensure_label(LABEL) is True
+        assert tracker.policy.stats.sent - before == 2  # read (missing), then create
+        assert tracker.ensure_label(LABEL) is False
+        assert tracker.policy.stats.sent - before == 3  # read only
+        assert person.tracker().ensure_label(LABEL) is False
+        n = tracker.create_issue("Task", "", None, [LABEL]).number
+        assert LABEL in tracker.get_issue(n).labels
+
+    # -- listings: since and not modified ----------------------------------------------------
+
+    def test_since_lists_only_what_changed_after_the_mark(self, tracker, person):
+        a = tracker.create_issue("A", "", None, [LABEL]).number
+        b = tracker.create_issue("B", "", None, [LABEL]).number
+        person.later(3600)
+        mark = tracker.list_issues(LABEL, None, {}).server_time
+        assert tracker.list_issues(LABEL, mark, {}).items == ()
+        person.later(60)
+        person.retitle(b, "B, retitled")
+        (changed,) = tracker.list_issues(LABEL, mark, {}).items
+        assert changed.number == b and changed.title == "B, retitled" and changed.updated_at >= mark
+        assert {i.number for i in tracker.list_issues(LABEL, None, {}).items} == {a, b}
+
+    def test_an_unchanged_listing_is_not_modified_and_free(self, tracker, person):
+        n = tracker.create_issue("A", "", None, [LABEL]).number
+        tracker.create_milestone("Phase 1", "")
+        first = tracker.list_issues(LABEL, None, {})
+        ms = tracker.list_milestones({})
+        stats = tracker.policy.stats
+        charged, sent = stats.charged, stats.sent
+        again = tracker.list_issues(LABEL, None, first.etags)
+        ms_again = tracker.list_milestones(ms.etags)
+        assert stats.sent == sent + 2
+        if person.etags:
+            assert again.items is None and ms_again.items is None and stats.charged == charged
+            assert again.etags == first.etags
+        else:
+            assert again.items == first.items and ms_again.items == ms.items
+        person.later(60)
+        person.retitle(n, "A, retitled")
+        changed = tracker.list_issues(LABEL, None, first.etags)
+        assert [i.title for i in changed.items] == ["A, retitled"]
+
+    # -- requests ----------------------------------------------------------------------------
+
+    def test_requests_are_counted_as_the_tracker_sees_them(self, tracker, person):
+        seen, stats = person.requests(), tracker.policy.stats
+        sent, writes = stats.sent, stats.writes
+        n = tracker.create_issue("A", "", None, [LABEL]).number
+        tracker.get_issue(n)
+        tracker.update_issue(n, title="B")
+        tracker.list_issues(LABEL, None, {})
+        assert (stats.sent - sent, stats.writes - writes) == (4, 2)
+        now = person.requests()
+        assert (now["total"] - seen["total"], now["writes"] - seen["writes"]) == (4, 2)
+
+    # -- web addresses -----------------------------------------------------------------------
+
+    def test_web_addresses(self, tracker):
+        address = tracker.learn_web()
+        assert address.startswith(("http://", "https://"))
+        assert tracker.guide_url("guides/phase 1.md", "main").startswith(address + "/")
+        assert "phase%201.md" in tracker.guide_url("guides/phase 1.md", "main")
+        n = tracker.create_issue("A", "", None, [LABEL])
+        assert tracker.issue_number_from_url(n.url + "/") == n.number
+        assert tracker.issue_number_from_url("https://elsewhere.example/other/repo/issues/1") is None
+        assert set(tracker.limits()) >= {"title", "body"}
+
