@@ -13,4 +13,4 @@ from .ci.run import main
 __all__ = ["main"]
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(freeze=True))

@@ -4,4 +4,4 @@ import sys
 
 from .run import main
 
-sys.exit(main(prog="python -m guidesync.ci"))
+sys.exit(main(prog="python -m guidesync.ci", freeze=True))

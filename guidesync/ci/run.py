@@ -34,11 +34,12 @@ shown.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence, TextIO
+from typing import Any, Callable, Mapping, Sequence, TextIO
 
 from .. import commands, report
 from ..config import DEFAULT_PATH, URL_INPUT, Config, load_config
@@ -100,10 +101,11 @@ def tool_env(s: Settings, env: Mapping[str, str]) -> dict[str, str]:
     return penv
 
 
-def start(s: Settings, root: Path, env: Mapping[str, str], out: TextIO) -> RunContext:
+def start(s: Settings, root: Path, env: Mapping[str, str], out: TextIO,
+          loaded: Callable[[], None] | None = None) -> RunContext:
     repo = Repo(root, dict(env), s)
     repo._remember(s.token)
-    tool = commands.Context(config_path=s.config, root=root, env=tool_env(s, env), use_gh=False)
+    tool = commands.Context(config_path=s.config, root=root, env=tool_env(s, env), use_gh=False, loaded=loaded)
     return RunContext(settings=s, root=root, repo=repo, console=Console(out, repo.redact, s.annotations), tool=tool)
 
 
@@ -252,9 +254,11 @@ def finish(rc: RunContext, code: int, synced: Synced | None = None) -> int:
     return code
 
 
-def run(settings: Settings, *, root: Path, env: Mapping[str, str], out: TextIO) -> int:
-    """One CI run (the steps above, in order); the exit code."""
-    rc = start(settings, root, env, out)
+def run(settings: Settings, *, root: Path, env: Mapping[str, str], out: TextIO,
+        loaded: Callable[[], None] | None = None) -> int:
+    """One CI run (the steps above, in order); the exit code. ``loaded`` is called once the guides
+    are read (the process entry points pass ``gc.freeze``)."""
+    rc = start(settings, root, env, out, loaded)
     try:
         refuse_event(rc)
         if loop_guard(rc):
@@ -273,7 +277,9 @@ def run(settings: Settings, *, root: Path, env: Mapping[str, str], out: TextIO) 
 
 
 def main(argv: Sequence[str] | None = None, *, env: Mapping[str, str] | None = None, cwd: str | os.PathLike[str] | None = None,
-         out: TextIO | None = None, prog: str = "python -m guidesync.action") -> int:
+         out: TextIO | None = None, prog: str = "python -m guidesync.action", freeze: bool = False) -> int:
+    """The command line; ``freeze`` (the process entry points only) freezes the collector once the
+    guides are read, as the CLI does."""
     env = os.environ if env is None else env
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("--forge", choices=("github", "gitlab"), default=None,
@@ -286,4 +292,4 @@ def main(argv: Sequence[str] | None = None, *, env: Mapping[str, str] | None = N
     except ActionError as exc:
         print(escaped_annotation("error", str(exc)) if forge == "github" else shown(f"guidesync: error: {exc}"), file=out)
         return exc.code
-    return run(settings, root=Path(cwd or os.getcwd()), env=env, out=out)
+    return run(settings, root=Path(cwd or os.getcwd()), env=env, out=out, loaded=gc.freeze if freeze else None)
