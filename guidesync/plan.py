@@ -8,30 +8,21 @@ that lost all its links) until ``--force``.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from difflib import SequenceMatcher
-from dataclasses import dataclass, field, replace
-from typing import Callable, Mapping
+from dataclasses import dataclass, replace
 
 from .model import Guide, Milestone, Problem, Task
-from .render import ZWSP, IssueContent, content_hash, issue_title, milestone_description, neutralize, read_marker, render_issue
+from .render import ZWSP, IssueContent, issue_title, neutralize, read_marker, render_issue
 from .state import GONE, REMOVED, MilestoneRecord, Record, State
+from .guards import lost_links, mass_close, refuse_duplicate_titles, removals_allowed
+from .milestones import milestone_records, plan_milestones
 from .decide import StateDecision, decide_state, revive
 from .planmodel import COMPLETED, DUPLICATE, MODES, NOT_PLANNED, OPEN, MilestoneStep, Options, Plan, Snapshot, TaskStep
 from .trackers.base import RemoteIssue, RemoteMilestone
 
 #: How alike a leftover issue's title and a task must be for the task to take the issue over.
 SIMILAR_HERE, SIMILAR_ELSEWHERE = 0.6, 0.9
-
-
-#: "Phase 3:" / "Milestone 2:" in a milestone title: titles with different numbers are different sections.
-_SECTION_NUMBER = re.compile(r"(?:^Phase|\bMilestone)\s+([^\s:]+)\s*:", re.IGNORECASE)
-
-
-def _section_number(title: str) -> str | None:
-    m = _SECTION_NUMBER.search(title)
-    return m.group(1).casefold() if m else None
 
 
 def _link_as_text(task: Task) -> Task:
@@ -77,101 +68,18 @@ class _Planner:
         self._titles: set[str] | None = None  # the titles every task would get, once asked
         self.claimed: dict[int, Task] = {}  # issue numbers some task of some guide links
 
-    # -- guides that cannot be synced --------------------------------------------------------
+    # -- guides that cannot be synced, milestones -------------------------------------------
 
     def refuse_duplicate_titles(self) -> None:
-        """Two sections with one milestone title would share a milestone: the one the base does not
-        know (else the later path) is refused until the titles differ."""
-        owners: dict[str, str] = {}
-        refused: set[str] = set()
-        every = sorted(self.guides + self.others, key=lambda g: g.path)
-        ranked = sorted(every, key=lambda g: (not any(m.key in self.state.milestones for m in g.milestones), g.path))
-        for g in ranked:
-            for m in g.milestones:
-                if not m.tasks:
-                    continue
-                if m.title in owners and owners[m.title] != m.key:
-                    self.problems.append(Problem(g.path, m.line, f"milestone title {m.title!r} is also used by "
-                                                 f"{owners[m.title]}; this guide is not synced until the titles differ"))
-                    refused.add(g.path)
-                owners.setdefault(m.title, m.key)
+        problems, refused = refuse_duplicate_titles(self.guides, self.others, self.state)
+        self.problems += problems
         if refused:
             self.others = self.others + tuple(g for g in self.guides if g.path in refused)
             self.guides = tuple(g for g in self.guides if g.path not in refused)
             self.opts = replace(self.opts, frozen_guides=self.opts.frozen_guides | refused)
 
-    # -- milestones -------------------------------------------------------------------------
-
     def check_milestone_records(self) -> None:
-        """Keep a milestone record only for the section it belongs to. A section renamed in its
-        guide keeps its record; a guide moved (``git mv``) takes its records along, found by title;
-        the records of guides and sections that are gone are dropped, never handed to a newcomer."""
-        sections = {m.key: m for g in self.guides + self.others for m in g.milestones}
-        titles = {m.title for m in sections.values()}
-        orphans: dict[str, MilestoneRecord] = {}
-        for key, rec in sorted(self.state.milestones.items()):
-            m = sections.get(key)
-            if m is not None and (rec.title == m.title or (
-                    rec.title not in titles and _section_number(rec.title) == _section_number(m.title)
-                    and self._keeps_issues_of(m, rec))):
-                self.ms_records[key] = rec
-            else:
-                orphans[key] = rec
-        acting = {g.path for g in self.guides}
-        for key, rec in orphans.items():
-            heir = next((k for k, m in sorted(sections.items()) if m.title == rec.title and k not in self.ms_records), None)
-            path = key.rsplit("#", 1)[0]
-            if heir is not None:
-                self.ms_records[heir] = rec
-            elif path in self.opts.frozen_guides or (not self.opts.all_guides and path not in acting):
-                self._kept_orphans[key] = rec  # its guide may come back as it was: not ours to judge now
-
-    def _keeps_issues_of(self, m: Milestone, rec: MilestoneRecord) -> bool:
-        """A renamed section is the same section only if it still holds a task whose issue the base
-        has in that milestone (a guide replaced at the same path holds none of them)."""
-        for t in m.tasks:
-            r = self.state.records.get(t.link.number) if t.link is not None else None
-            if r is not None and r.milestone == rec.number and r.state not in (GONE, REMOVED):
-                return True
-        return False
-
-    def milestones(self) -> list[MilestoneStep]:
-        steps: list[MilestoneStep] = []
-        by_title: dict[str, RemoteMilestone] = {}
-        for m in (self.snap.milestones or {}).values():
-            if m.title not in by_title or not m.group:
-                by_title[m.title] = m
-        for guide in self.guides:
-            for ms in guide.milestones:
-                if not ms.tasks:
-                    continue
-                desc = milestone_description(ms, guide, self.opts.guide_url(guide.path))
-                step = self._milestone(ms, desc, by_title)
-                self.ms_numbers[ms.key] = step.number
-                steps.append(step)
-        return steps
-
-    def _milestone(self, ms: Milestone, desc: str, by_title: Mapping[str, RemoteMilestone]) -> MilestoneStep:
-        rec = self.ms_records.get(ms.key)
-        remote = self.snap.milestones
-        dhash = content_hash(ms.title, desc)
-        notes: tuple[str, ...] = ()
-        if rec is not None and (remote is None or rec.number in remote or self.snap.offline):
-            return MilestoneStep(
-                ms.key, ms.title, desc, rec.number,
-                update_title=rec.title != ms.title and self.pushing,
-                update_description=(rec.hash != dhash) and self.pushing,
-            )
-        if rec is not None:
-            notes = (f"milestone {rec.title!r} was deleted on the tracker; it is created again",)
-        found = by_title.get(ms.title)
-        if found is not None:
-            return MilestoneStep(
-                ms.key, ms.title, desc, found.number,
-                update_description=self.pushing and not found.group and found.description != desc,
-                adopted=True, group=found.group, notes=notes,
-            )
-        return MilestoneStep(ms.key, ms.title, desc, None, notes=notes)
+        self.ms_records, self._kept_orphans = milestone_records(self.guides, self.others, self.state, self.opts)
 
     # -- which issue is whose ---------------------------------------------------------------
 
@@ -417,8 +325,8 @@ class _Planner:
         return title in self._titles
 
     def _removals_allowed(self) -> bool:
-        """Only a run that read every guide cleanly may call a task gone."""
-        return not self.opts.frozen_guides
+        return removals_allowed(self.opts)
+
 
     def _url_of(self, number: int) -> str | None:
         issue = self.snap.issues.get(number)
@@ -587,34 +495,8 @@ class _Planner:
                 steps.append(TaskStep(None, n, forget=True, record=tomb, fallback=rec, notes=(f"left the guide {rec.guide}; issue kept",)))
         return steps
 
-    # -- guards -----------------------------------------------------------------------------
-
     def guards(self, steps: list[TaskStep]) -> list[str]:
-        out: list[str] = []
-        closing = [s for s in steps if s.close and not s.create]
-        if len(closing) > self.opts.max_close:
-            out.append(
-                f"this run would close {len(closing)} issues (max_close is {self.opts.max_close}); "
-                "check the guides, then run again with --force"
-            )
-        linked_now: dict[str, int] = defaultdict(int)
-        for guide in self.guides:
-            linked_now[guide.path] = sum(1 for t in guide.tasks if t.link is not None)
-        had: dict[str, int] = defaultdict(int)
-        for rec in self.state.records.values():
-            if rec.state != REMOVED:
-                had[rec.guide] += 1
-        dropping: dict[str, int] = defaultdict(int)
-        for s in steps:
-            if s.forget and s.fallback is not None:
-                dropping[s.fallback.guide] += 1
-        for path, count in sorted(dropping.items()):
-            if linked_now.get(path, 0) == 0 and had[path] > 0:
-                out.append(
-                    f"{path} had {had[path]} linked tasks and now has none (deleted, truncated or mis-merged?); "
-                    "run again with --force if that is intended"
-                )
-        return out
+        return mass_close(steps, self.opts) + lost_links(steps, self.guides, self.state)
 
     def _warn(self, task: Task, message: str) -> None:
         self.problems.append(Problem(task.guide, task.line, message, "warning"))
@@ -636,12 +518,7 @@ def make_plan(guides: tuple[Guide, ...] | list[Guide], state: State, snapshot: S
     planner = _Planner(acting, tuple(g for g in others if g.path not in paths), state, snapshot, options)
     planner.refuse_duplicate_titles()
     planner.check_milestone_records()
-    ms_steps = planner.milestones() if planner.pushing else []
-    if not planner.pushing:
-        for guide in planner.guides:
-            for ms in guide.milestones:
-                rec = planner.ms_records.get(ms.key)
-                planner.ms_numbers[ms.key] = rec.number if rec else None
+    ms_steps, planner.ms_numbers = plan_milestones(planner.guides, planner.ms_records, snapshot, planner.opts)
     steps = planner.tasks()
     guards = planner.guards(steps)
     needs_label = planner.pushing and not state.label and any(s.create for s in steps)
