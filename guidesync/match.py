@@ -38,7 +38,7 @@ class Match:
     number: int | None = None
     evidence: str | None = None  # LINK (its own link), MARKER, MOVED, JOURNAL or DUPLICATE; None: no issue
     append_link: bool = False  # the task line ends with another repository's link: ours goes after it
-    adopting: bool = False  # taken over on request (``--adopt``)
+    adopting: bool = False  # its issue is taken over on request (``--adopt``)
     unmanaged: bool = False  # no evidence the issue is this task's, and not adopted: never written to
     revives: bool = False  # the base's record of the issue is a tombstone: the task came back
 
@@ -185,9 +185,10 @@ def _find_by_marker(unlinked: list[_Pending], state: State, snap: Snapshot, mark
             by_key[rec.key].add(n)
     for n, (_, key) in markers.items():
         by_key[key].add(n)
+    ordered = {k: sorted(v) for k, v in by_key.items()}
     rest: list[_Pending] = []
     for p in unlinked:
-        free = [n for n in sorted(by_key.get(p.task.key, ())) if n not in claimed and n not in snap.gone]
+        free = [n for n in ordered.get(p.task.key, ()) if n not in claimed and n not in snap.gone]
         if free:
             _take(p, free[0], MARKER, claimed)
         else:
@@ -294,9 +295,9 @@ def _freeze(p: _Pending, state: State, snap: Snapshot, opts: Options, markers: M
             alive: set[str]) -> Match:
     """The match made, with what the base record and the marker say about its issue."""
     task = p.task
-    adopting = opts.adopt_all or (task.guide, task.line) in opts.adopt
     if p.number is None:
-        return Match(p.guide, p.ms, task, append_link=p.append_link, adopting=adopting)
+        return Match(p.guide, p.ms, task, append_link=p.append_link)
+    adopting = opts.adopt_all or (task.guide, task.line) in opts.adopt
     rec = state.records.get(p.number)
     remote = snap.issues.get(p.number)
     unmanaged = not adopting and p.evidence != JOURNAL and not _managed(task, rec, remote, markers, alive)
