@@ -341,8 +341,9 @@ def test_adopted_issue_already_in_step_is_not_updated():
 
 def test_adopted_issue_is_moved_into_a_milestone_created_in_the_same_run():
     # The milestone does not exist yet (want_ms is None) and the issue is in no milestone, so
-    # plan._linked compares None with None and plans no update; the executor then records the new
-    # milestone number in the base anyway, so the issue is never moved.
+    # the planner's content comparison (steps._content_changed) compares None with None and plans
+    # no update; the executor then records the new milestone number in the base anyway, so the
+    # issue is never moved.
     g = phase_guide(task("Skeleton"))
     snap = Snapshot(issues={7: remote(g, g.tasks[0], 7, milestone=None)}, milestones={}, complete=True)
     plan = make_plan([g], State(), snap, opts())

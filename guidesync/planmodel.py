@@ -1,0 +1,148 @@
+"""The planner's values: what it reads (the tracker :class:`Snapshot`, the run's :class:`Options`)
+and what it decides (a :class:`Plan` of frozen :class:`MilestoneStep` and :class:`TaskStep`). Pure data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+from .model import Problem, Task
+from .render import IssueContent, content_hash
+from .state import MilestoneRecord, Record
+from .trackers.base import RemoteIssue, RemoteMilestone
+
+OPEN, COMPLETED, NOT_PLANNED, DUPLICATE = "open", "completed", "not_planned", "duplicate"
+MODES = ("push", "pull", "sync")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the tracker looks like now, as far as this run read it."""
+
+    issues: Mapping[int, RemoteIssue] = field(default_factory=dict)  # listed or fetched this run
+    milestones: Mapping[int, RemoteMilestone] | None = None  # None: unchanged since the base
+    gone: frozenset[int] = frozenset()  # deleted or moved away
+    complete: bool = False  # ``issues`` holds every managed issue
+    offline: bool = False  # no tracker was asked at all
+
+
+@dataclass(frozen=True)
+class Options:
+    mode: str = "sync"
+    labels: tuple[str, ...] = ("guidesync",)
+    on_removed: str = "close"
+    max_close: int = 50
+    all_guides: bool = True  # no paths given: a record whose guide is not among ``guides`` is acted on (its guide is gone)
+    frozen_guides: frozenset[str] = frozenset()  # guides with errors: their records are left untouched, and no
+    # issue is closed as removed while any guide has errors (a task may have moved into it)
+    adopt: frozenset[tuple[str, int]] = frozenset()  # (guide, 0-based line): linked issues to take over explicitly
+    adopt_all: bool = False  # ``--adopt``: take over every hand-linked issue
+    guide_url: Callable[[str], str] = lambda path: path
+    owns_link: Callable[[str, int], bool] = lambda url, number: True
+    limits: Mapping[str, int] = field(default_factory=lambda: {"title": 255, "body": 65536})
+
+
+    @property
+    def pushes(self) -> bool:
+        """This run writes the tracker."""
+        return self.mode in ("push", "sync")
+
+    @property
+    def pulls(self) -> bool:
+        """This run writes the guides."""
+        return self.mode in ("pull", "sync")
+
+
+@dataclass(frozen=True)
+class MilestoneStep:
+    key: str
+    title: str
+    description: str
+    number: int | None  # None: create it
+    update_title: bool = False
+    update_description: bool = False
+    adopted: bool = False  # an existing tracker milestone of the same title
+    group: bool = False
+    notes: tuple[str, ...] = ()
+
+    @property
+    def create(self) -> bool:
+        return self.number is None
+
+    @property
+    def record(self) -> MilestoneRecord | None:
+        if self.number is None:
+            return None
+        return MilestoneRecord(self.number, self.title, content_hash(self.title, self.description))
+
+    @property
+    def writes(self) -> bool:
+        return self.create or self.update_title or self.update_description
+
+
+@dataclass(frozen=True)
+class TaskStep:
+    """Everything to do for one task (or one issue whose task left the guides)."""
+
+    task: Task | None
+    number: int | None  # None: the issue is to be created
+    content: IssueContent | None = None
+    milestone_key: str | None = None
+    create: bool = False
+    adopt_url: str | None = None  # an existing issue found by its marker: write its link
+    update: bool = False  # push title/body/milestone/labels
+    labels: tuple[str, ...] | None = None  # the full label set to send with the update (label lost)
+    close: str | None = None  # close with this reason (completed, not_planned, duplicate)
+    reopen: bool = False
+    comment: str | None = None
+    set_box: bool | None = None  # write this box state into the guide
+    append_link: bool = False  # the task line ends with another repository's link: add ours after it
+    waits: bool = False  # a change seen on the tracker that this run cannot write into the guide (push)
+    forget: bool = False  # the task left the guides: drop the base record, or keep ``record`` (a tombstone)
+    record: Record | None = None  # the base record once every step above has succeeded
+    fallback: Record | None = None  # the record if the state steps did not all happen
+    notes: tuple[str, ...] = ()
+
+    @property
+    def tracker_writes(self) -> int:
+        return int(self.create) + int(self.update) + int(self.close is not None) + int(self.reopen) + int(self.comment is not None)
+
+    @property
+    def guide_edit(self) -> bool:
+        return self.set_box is not None or self.adopt_url is not None or self.create
+
+    @property
+    def is_noop(self) -> bool:
+        return not (self.tracker_writes or self.guide_edit or self.forget)
+
+
+@dataclass(frozen=True)
+class Plan:
+    milestones: tuple[MilestoneStep, ...] = ()
+    tasks: tuple[TaskStep, ...] = ()
+    ensure_label: bool = False
+    problems: tuple[Problem, ...] = ()
+    guards: tuple[str, ...] = ()
+    unsure_found: Mapping[int, str] = field(default_factory=dict)  # unsure creations found: issue -> marker key
+    milestone_records: Mapping[str, MilestoneRecord] | None = None  # the base's milestone records, checked; None: as in the base
+
+    @property
+    def changes(self) -> tuple[TaskStep, ...]:
+        return tuple(s for s in self.tasks if not s.is_noop)
+
+    def counts(self) -> dict[str, int]:
+        c = {
+            "milestones_created": sum(1 for m in self.milestones if m.create),
+            "milestones_updated": sum(1 for m in self.milestones if not m.create and m.writes),
+            "created": sum(1 for s in self.tasks if s.create),
+            "adopted": sum(1 for s in self.tasks if s.adopt_url),
+            "updated": sum(1 for s in self.tasks if s.update),
+            "closed": sum(1 for s in self.tasks if s.close),
+            "reopened": sum(1 for s in self.tasks if s.reopen),
+            "checked": sum(1 for s in self.tasks if s.set_box is True),
+            "unchecked": sum(1 for s in self.tasks if s.set_box is False),
+            "forgotten": sum(1 for s in self.tasks if s.forget),
+        }
+        return c
+
