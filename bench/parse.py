@@ -6,7 +6,7 @@ Writes ``--files`` generated guides (both templates, ~25 tasks and ~5 KB each) i
 folder, reads them back into memory, then times (best of ``--repeat``):
 
   a) ``MarkdownIt("commonmark", {"tasklists": True}).parse(text)`` of every file, and
-  b) ``guidesync.parse.parse_guide(text, path)`` of every file,
+  b) ``guidesync.core.parse.parse_guide(text, path)`` of every file,
 
 and measures with tracemalloc the peak memory of parsing every guide one at a time, from disk,
 keeping only the Guide models. The target is (b) within 1.5x of (a).
@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from markdown_it import MarkdownIt  # noqa: E402
 
-from guidesync.parse import parse_guide  # noqa: E402
+from guidesync.core.parse import parse_guide  # noqa: E402
 
 WORDS = (
     "add update remove cache index service endpoint handler schema migration queue worker retry "

@@ -351,9 +351,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from markdown_it import MarkdownIt
 
     from guidesync.guides import load
-    from guidesync.parse import DEFAULT_SECTIONS
-    from guidesync.plan import Options, Snapshot, make_plan
-    from guidesync.state import State
+    from guidesync.core.parse import DEFAULT_SECTIONS
+    from guidesync.core.plan import Options, Snapshot, make_plan
+    from guidesync.core.base import Base
 
     print(f"# {machine()}; times are the best of {args.repeat} runs, CPU seconds (wall in brackets)", flush=True)
     print(f"{'guides':>6} {'tasks':>6} {'MB':>5} | {'md-it parse':>15} | {'load (parse)':>15} {'plan':>13} "
@@ -369,7 +369,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
             assert len(files) == g, (len(files), g)
             size = sum(len(t.encode()) for t in files.values()) / 2**20
             paths = sorted((root / "guides").glob("*.md"))
-            md = MarkdownIt("commonmark", {"tasklists": True})  # what guidesync.parse uses
+            md = MarkdownIt("commonmark", {"tasklists": True})  # what guidesync.core.parse uses
 
             def bare_parse():
                 n = 0
@@ -384,7 +384,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
                 return load(None, root, ["**/*.md"], [], DEFAULT_SECTIONS)
 
             def do_plan(loaded):
-                return make_plan([lg.guide for lg in loaded.guides], State(), Snapshot(offline=True), Options(mode="push"))
+                return make_plan([lg.guide for lg in loaded.guides], Base(), Snapshot(offline=True), Options(mode="push"))
 
             def load_and_plan():
                 loaded = do_load()

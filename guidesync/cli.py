@@ -12,7 +12,7 @@ from rich.console import Console
 from . import __version__, commands, report
 from .commands import Context, Outcome
 from .errors import GuidesyncError, exit_code
-from .escape import shown
+from .core.escape import shown
 
 app = typer.Typer(
     add_completion=False,

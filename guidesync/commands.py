@@ -14,12 +14,12 @@ from typing import Any, Callable
 from . import report
 from .config import (DEFAULT_PATH, Config, ConfigError, Secret, find_token, load_config, starter_config, suggest_from_git,
                      token_variable)
-from .escape import problem_annotation
+from .core.escape import problem_annotation
 from .fetch import fetch
 from .guides import GuideError, Loaded, load
-from .outcome import Fetched
-from .plan import Options, Plan, Snapshot, make_plan
-from .state import State, StateError
+from .core.outcome import Fetched
+from .core.plan import Options, Plan, Snapshot, make_plan
+from .core.base import Base, BaseFileError
 from .store import BaseStore
 from .sync import Fatal, RunOptions, RunResult, execute
 from .trackers import make_tracker
@@ -71,7 +71,7 @@ def lint(ctx: Context, *, as_json: bool = False, annotations: bool = False) -> O
     loaded = _guides(ctx, cfg)
     problems = list(loaded.problems)
     guides = [lg.guide for lg in loaded.guides]
-    plan = make_plan(guides, State(), Snapshot(offline=True), Options(mode="push"))
+    plan = make_plan(guides, Base(), Snapshot(offline=True), Options(mode="push"))
     problems += [p for p in plan.problems if p.severity == "error"]
     errors = [p for p in problems if p.severity == "error"]
     if as_json:
@@ -91,7 +91,7 @@ def status(ctx: Context, *, as_json: bool = False) -> Outcome:
     return Outcome(OK, report.dumps(data) if as_json else "", data)
 
 
-def _tracker(cfg: Config, token: Secret | None, ctx: Context, state: State | None = None) -> Tracker:
+def _tracker(cfg: Config, token: Secret | None, ctx: Context, base: Base | None = None) -> Tracker:
     kw: dict[str, Any] = {}
     if ctx.sleep is not None:
         kw["sleep"] = ctx.sleep
@@ -104,7 +104,7 @@ def _tracker(cfg: Config, token: Secret | None, ctx: Context, state: State | Non
     )
     assert cfg.repository is not None
     return make_tracker(cfg.tracker, cfg.repository, token.reveal() if token else None, url=cfg.api_url, policy=policy,
-                        timeout=cfg.timeout, web_url=cfg.web_url, repository_url=state.repository_url if state else None)
+                        timeout=cfg.timeout, web_url=cfg.web_url, repository_url=base.repository_url if base else None)
 
 
 def _options(cfg: Config, mode: str, loaded: Loaded, tracker: Tracker | None, frozen: frozenset[str],
@@ -200,18 +200,18 @@ def _sync_locked(ctx: Context, cfg: Config, token: Secret | None, mode: str, pla
     frozen = frozenset(p.path for p in loaded.problems if p.severity == "error")
     usable = [lg for lg in loaded.guides if lg.guide.path not in frozen]
     store = BaseStore.open(cfg, ctx.root)
-    state = store.base
+    base = store.base
     guides = [lg.guide for lg in usable]
     others = _others(ctx, cfg, loaded, frozen)
     problems = list(loaded.problems)
     if frozen:
         notes = notes + ["guides with errors are not synced: " + ", ".join(sorted(frozen))]
     if offline:
-        plan = make_plan(guides, state, Snapshot(offline=True), _options(cfg, mode, loaded, None, frozen, adopt), others)
+        plan = make_plan(guides, base, Snapshot(offline=True), _options(cfg, mode, loaded, None, frozen, adopt), others)
         return _plan_outcome(plan, guides, offline=True, as_json=as_json, notes=notes, problems=problems, frozen=frozen)
-    tracker = _tracker(cfg, token, ctx, state)
-    fetched = _fetch(cfg, tracker, state, guides + others, full=full, adopt=adopt)
-    plan = make_plan(guides, state, fetched.snapshot, _options(cfg, mode, loaded, tracker, frozen, adopt), others)
+    tracker = _tracker(cfg, token, ctx, base)
+    fetched = _fetch(cfg, tracker, base, guides + others, full=full, adopt=adopt)
+    plan = make_plan(guides, base, fetched.snapshot, _options(cfg, mode, loaded, tracker, frozen, adopt), others)
     if planning or dry_run:
         out = _plan_outcome(plan, guides, offline=False, as_json=as_json, notes=notes, problems=problems, frozen=frozen)
         if as_json:
@@ -224,7 +224,7 @@ def _sync_locked(ctx: Context, cfg: Config, token: Secret | None, mode: str, pla
     result.warnings.extend(notes + [str(p) for p in problems])
     _report_plan(plan, result)
     options = _options(cfg, "sync", loaded, tracker, frozen, adopt)
-    both_ways = plan if mode == "sync" else make_plan(guides, state, fetched.snapshot, options, others)
+    both_ways = plan if mode == "sync" else make_plan(guides, base, fetched.snapshot, options, others)
     execute(plan, tracker=tracker, store=store, fetched=fetched, loaded=usable, result=result,
             options=RunOptions(cfg.labels, cfg.tracker, cfg.repository or "", progress=ctx.progress,
                                quiet=not both_ways.changes, hold_mark=loaded.explicit))
@@ -236,18 +236,18 @@ def _sync_locked(ctx: Context, cfg: Config, token: Secret | None, mode: str, pla
     return Outcome(code, report.result_text(result), result, stats=stats)
 
 
-def _fetch(cfg: Config, tracker: Tracker, state: State, every: list, *, full: bool, adopt: Adopt) -> Fetched:
+def _fetch(cfg: Config, tracker: Tracker, base: Base, every: list, *, full: bool, adopt: Adopt) -> Fetched:
     """Read the tracker for a plan over the guides ``every`` (acted on or not); a failure ends the run."""
     linked = {t.link.number for g in every for t in g.tasks if t.link}
     keys = {t.key for g in every for t in g.tasks if t.link is None}
     if adopt:  # an issue to take over is read first (its labels, its body)
-        linked |= {n for n, r in state.records.items() if r.unmanaged}
+        linked |= {n for n, r in base.records.items() if r.unmanaged}
     try:
         # The web address links are recognised by: from the base, the config or the CI; else asked
         # once. A link the base knows that does not fit it (the pages moved) makes it ask again.
         tracker.learn_web((t.link.url, t.link.number) for g in every for t in g.tasks
-                          if t.link and t.link.number in state.records)
-        return fetch(tracker, state, cfg.labels[0], linked, full=full, full_sync_hours=cfg.full_sync_hours, keys=keys)
+                          if t.link and t.link.number in base.records)
+        return fetch(tracker, base, cfg.labels[0], linked, full=full, full_sync_hours=cfg.full_sync_hours, keys=keys)
     except TrackerError as exc:
         raise Fatal(_explain(exc, cfg)) from None
     except BudgetExhausted as exc:
@@ -342,5 +342,5 @@ def _init_ci(ctx: Context, tracker: str, force: bool, lines: list[str]) -> Outco
     return Outcome(code, "\n".join(lines))
 
 
-ERRORS = (ConfigError, GuideError, StateError)
+ERRORS = (ConfigError, GuideError, BaseFileError)
 __all__ = ["Context", "ERRORS", "Fatal", "LockHeld", "Outcome", "adopt", "init", "lint", "status", "sync"]

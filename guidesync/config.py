@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from .parse import Sections
+from .core.parse import Sections
 
 DEFAULT_PATH = Path("config/guidesync.yaml")
 TRACKERS = ("github", "gitlab")

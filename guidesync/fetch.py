@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from .outcome import Fetched
-from .plan import Snapshot
-from .state import GONE, REMOVED, Record, State, format_time, parse_time
+from .core.outcome import Fetched
+from .core.plan import Snapshot
+from .core.base import GONE, REMOVED, Record, Base, format_time, parse_time
 from .trackers.base import RemoteIssue, Tracker
 
 #: Listings start this long before the newest change seen, so clock skew between the tracker's
@@ -14,28 +14,28 @@ from .trackers.base import RemoteIssue, Tracker
 SINCE_OVERLAP = timedelta(seconds=120)
 
 
-def full_listing_due(state: State, hours: float, now: datetime | None) -> bool:
-    if state.since is None:
+def full_listing_due(base: Base, hours: float, now: datetime | None) -> bool:
+    if base.since is None:
         return True
     if hours <= 0 or now is None:
         return False
-    last = parse_time(state.full_at)
+    last = parse_time(base.full_at)
     return last is None or now - last >= timedelta(hours=hours)
 
 
-def fetch(tracker: Tracker, state: State, label: str, linked: set[int], *, full: bool, full_sync_hours: float,
+def fetch(tracker: Tracker, base: Base, label: str, linked: set[int], *, full: bool, full_sync_hours: float,
           keys: set[str] | None = None) -> Fetched:
     """Read what the plan needs, in as few requests as the base allows.
 
     ``linked``: issue numbers every guide links (so a record no guide links is read, whatever its guide);
     ``keys``: the keys of tasks without a link (a removed task typed in again finds its old issue).
     ``--full`` sends no ETags, so nothing is taken on trust."""
-    etags = {} if full else state.etags
+    etags = {} if full else base.etags
     ms_etags = {k: v for k, v in etags.items() if k.startswith("milestones")}
     ms = tracker.list_milestones(ms_etags)
     now = ms.server_time
-    use_full = full or full_listing_due(state, full_sync_hours, now)
-    since = None if use_full else parse_time(state.since)
+    use_full = full or full_listing_due(base, full_sync_hours, now)
+    since = None if use_full else parse_time(base.since)
     # A full listing is the check that nothing was missed: it takes nothing on trust (no ETag).
     issue_etags = {} if use_full else {k: v for k, v in etags.items() if k.startswith("issues")}
     listing = tracker.list_issues(label, since, issue_etags)
@@ -43,18 +43,18 @@ def fetch(tracker: Tracker, state: State, label: str, linked: set[int], *, full:
     def settled(r: Record) -> bool:  # nothing to learn about it unless a task links it
         return r.state in (GONE, REMOVED) or r.unmanaged
 
-    need = {n for n in linked if n not in issues and (n not in state.records or state.records[n].state == REMOVED
-                                                      or state.records[n].unmanaged)}
-    need |= {n for n, r in state.records.items() if r.state == REMOVED and keys and r.key in keys and n not in issues}
+    need = {n for n in linked if n not in issues and (n not in base.records or base.records[n].state == REMOVED
+                                                      or base.records[n].unmanaged)}
+    need |= {n for n, r in base.records.items() if r.state == REMOVED and keys and r.key in keys and n not in issues}
     # Records no guide links any more: a task whose link was lost (adopted again by its key) or
     # a removed task (closed if still open). Either way the plan needs the issue as it is now.
     need |= {
-        n for n, r in state.records.items()
+        n for n, r in base.records.items()
         if n not in linked and n not in issues and not settled(r)
     }  # ``linked`` covers every guide, so these are few: removed tasks, lost links, tasks moved without them
     if use_full:
         # Managed issues missing from a full listing lost their label, or were deleted or moved.
-        need |= {n for n, r in state.records.items() if n not in issues and not settled(r)}
+        need |= {n for n, r in base.records.items() if n not in issues and not settled(r)}
     gone: set[int] = set()
     for n in sorted(need):
         found = tracker.get_issue(n)
@@ -64,16 +64,16 @@ def fetch(tracker: Tracker, state: State, label: str, linked: set[int], *, full:
             issues[n] = found
     if listing.items:
         newest = max((i.updated_at for i in listing.items if i.updated_at), default=None)
-        since_next = format_time(newest - SINCE_OVERLAP) if newest else state.since
-    elif listing.items is None or state.since is not None:
-        since_next = state.since
+        since_next = format_time(newest - SINCE_OVERLAP) if newest else base.since
+    elif listing.items is None or base.since is not None:
+        since_next = base.since
     else:
         t = listing.server_time or now
         since_next = format_time(t - SINCE_OVERLAP) if t else None
     milestones = None if ms.items is None else {m.number: m for m in ms.items}
     etags = {**ms.etags, **listing.etags}
     snapshot = Snapshot(issues=issues, milestones=milestones, gone=frozenset(gone), complete=use_full)
-    full_at = format_time(listing.server_time or now) if use_full else state.full_at
+    full_at = format_time(listing.server_time or now) if use_full else base.full_at
     # If the plan finds nothing to do about what was listed, nothing changed up to the listing's
     # own time: the mark may move up to it (else a burst of writes is listed again run after run).
     quiet = None

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from .escape import controls
-from .model import Guide, Problem
-from .parse import Sections, parse_guide
+from .core.escape import controls
+from .core.model import Guide, Problem
+from .core.parse import Sections, parse_guide
 
 MAX_BYTES = 8 * 1024 * 1024
 SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".venv", "venv", ".tox", "__pycache__", ".guidesync"}

@@ -10,9 +10,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .escape import shown
-from .model import Guide, Problem
-from .plan import Plan, TaskStep
+from .core.escape import shown
+from .core.model import Guide, Problem
+from .core.plan import Plan, TaskStep
 from .sync import RunResult
 
 

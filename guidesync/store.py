@@ -11,8 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from .config import Config, ConfigError, check_state_file
-from .state import State, StateError, dumps, loads
-from .writeback import WritebackError, read_bytes, replace_file
+from .core.base import Base, BaseFileError, dumps, loads
+from .core.edit import WritebackError
+from .writeback import read_bytes, replace_file
 
 
 def base_path(cfg: Config, root: Path) -> Path:
@@ -45,7 +46,7 @@ class BaseStore:
         self.where = where  # the file's name in messages (the configured ``state_file``)
         self.read: bytes | None = None  # the bytes read
         self.on_disk: bytes | None = None
-        self.base = State()
+        self.base = Base()
 
     @classmethod
     def open(cls, cfg: Config, root: Path) -> BaseStore:
@@ -54,21 +55,21 @@ class BaseStore:
         store.load(cfg.repository)
         return store
 
-    def load(self, repository: str | None = None) -> State:
+    def load(self, repository: str | None = None) -> Base:
         raw = read_bytes(self.path)
-        base = State()
+        base = Base()
         if raw is not None:
             try:
                 base = loads(raw.decode("utf-8"), self.where)
             except UnicodeDecodeError:
-                raise StateError(f"{self.where}: not valid UTF-8") from None
+                raise BaseFileError(f"{self.where}: not valid UTF-8") from None
             if base.repository and repository and base.repository.lower() != repository.lower():
-                raise StateError(f"{self.where}: belongs to {base.repository}, but the configured repository is {repository}")
+                raise BaseFileError(f"{self.where}: belongs to {base.repository}, but the configured repository is {repository}")
         self.read = self.on_disk = raw
         self.base = base
         return base
 
-    def save(self, base: State) -> str | None:
+    def save(self, base: Base) -> str | None:
         """Write ``base`` atomically, if the file still holds :attr:`on_disk`. Returns None, or
         why it was not written (the file is then left as it was)."""
         data = dumps(base).encode("utf-8")

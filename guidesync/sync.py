@@ -8,7 +8,7 @@ Order of effects, so that any crash leaves a state the next run converges from:
 5. base write (atomic), recording only what really happened.
 
 The executor says what became of each step; the guide edits and the bases to write follow from
-the plan and those outcomes alone (:mod:`guidesync.outcome`); the base file is written by its
+the plan and those outcomes alone (:mod:`guidesync.core.outcome`); the base file is written by its
 store (:mod:`guidesync.store`).
 """
 
@@ -20,16 +20,17 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Callable
 
-from .fetch import SINCE_OVERLAP, fetch  # noqa: F401 - fetch re-exported: the run's first step
+from .fetch import SINCE_OVERLAP
 from .guides import LoadedGuide
-from .outcome import (Fetched, MilestoneOutcome, Outcomes, RunEnd, StepOutcome, guide_edits, journal, listings_written,
+from .core.outcome import (Fetched, MilestoneOutcome, Outcomes, RunEnd, StepOutcome, guide_edits, journal, listings_written,
                       next_base)
-from .plan import MilestoneStep, Plan, TaskStep
-from .render import read_marker
-from .state import MilestoneRecord, State
+from .core.plan import MilestoneStep, Plan, TaskStep
+from .core.render import read_marker
+from .core.base import MilestoneRecord, Base
 from .store import BaseStore
 from .trackers.base import BudgetExhausted, RemoteIssue, Tracker, TrackerError
-from .writeback import ConcurrentEdit, Edit, WritebackError, apply_edits, replace_file
+from .core.edit import Edit, WritebackError, apply_edits
+from .writeback import ConcurrentEdit, replace_file
 
 
 class Fatal(RunError):
@@ -341,7 +342,7 @@ def execute(plan: Plan, *, tracker: Tracker, store: BaseStore, fetched: Fetched,
     return result
 
 
-def _save(store: BaseStore, base: State, result: RunResult) -> None:
+def _save(store: BaseStore, base: Base, result: RunResult) -> None:
     error = store.save(base)
     if error is not None:
         result.errors.append(error)

@@ -69,9 +69,9 @@ from unittest import mock
 
 from guidesync import store as gstore
 from guidesync import sync as gsync
-from guidesync.parse import ITEM_START, LINK_AT_END, parse_guide
-from guidesync.render import read_marker
-from guidesync.state import State, dumps, loads
+from guidesync.core.parse import ITEM_START, LINK_AT_END, parse_guide
+from guidesync.core.render import read_marker
+from guidesync.core.base import Base, dumps, loads
 from guidesync.sync import Fatal
 from guidesync.trackers.base import CallPolicy
 from tests.conftest import EXAMPLES, GitHubForge, GitLabForge, Workspace
@@ -506,9 +506,9 @@ class Schedule:
         out["state"] = p.read_bytes() if p.exists() else None
         return out
 
-    def state(self) -> State:
+    def state(self) -> Base:
         text = self.ws.state_text()
-        return loads(text) if text else State()
+        return loads(text) if text else Base()
 
     def tasks(self, name: str):
         return parsed(self.actual(name), self.rel(name))

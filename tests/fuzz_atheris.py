@@ -24,10 +24,10 @@ import atheris
 
 with atheris.instrument_imports():
     from guidesync.guides import GuideError, decode
-    from guidesync.model import IssueLink
-    from guidesync.parse import ITEM_START, LINE_BREAK, parse_guide
-    from guidesync.render import read_marker, render_issue
-    from guidesync.writeback import Edit, apply_edits
+    from guidesync.core.model import IssueLink
+    from guidesync.core.parse import ITEM_START, LINE_BREAK, parse_guide
+    from guidesync.core.render import read_marker, render_issue
+    from guidesync.core.edit import Edit, apply_edits
 
 HEADS = (
     b"",

@@ -72,7 +72,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, settings as Settings, stra
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule, run_state_machine_as_test
 
 from guidesync import commands
-from guidesync.state import loads
+from guidesync.core.base import loads
 from guidesync.sync import Fatal, RunResult
 from tests.campaign import Ops
 

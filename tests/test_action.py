@@ -28,7 +28,7 @@ from guidesync.ci.git import PUSH_ATTEMPTS, TRAILER, WRITE_BACK_BRANCH, Repo
 from guidesync.ci.run import main
 from guidesync.ci.settings import GITHUB_BOT, GITLAB_INPUTS, INPUTS, Settings, read_settings
 from guidesync.ci.templates import ACTION_REF, DEFAULT_MESSAGE, gitlab_job
-from guidesync.escape import problem_annotation
+from guidesync.core.escape import problem_annotation
 from tests.conftest import EXAMPLES, TOKEN
 from tests.fakes.base import Request, Response
 from tests.fakes.github import _R, FakeGitHub

@@ -27,7 +27,7 @@ from guidesync.config import (
     starter_config,
     suggest_from_git,
 )
-from guidesync.parse import Sections
+from guidesync.core.parse import Sections
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "config" / "guidesync.yaml"

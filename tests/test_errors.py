@@ -9,7 +9,7 @@ import pytest
 from guidesync import errors
 from guidesync.config import ConfigError
 from guidesync.guides import GuideError
-from guidesync.state import StateError
+from guidesync.core.base import BaseFileError
 from guidesync.sync import Fatal
 from guidesync.trackers.base import BudgetExhausted, TrackerError
 from guidesync.writeback import LockHeld
@@ -35,7 +35,7 @@ def test_an_unknown_kind_stays_a_plain_tracker_error():
 
 
 @pytest.mark.parametrize("exc, code", [
-    (ConfigError("x"), 2), (GuideError("x"), 2), (StateError("x"), 2),
+    (ConfigError("x"), 2), (GuideError("x"), 2), (BaseFileError("x"), 2),
     (Fatal("x"), 1), (LockHeld("/tmp/x"), 1), (TrackerError("auth", "x"), 1), (BudgetExhausted("x"), 1),
     (ValueError("x"), 1),
 ])

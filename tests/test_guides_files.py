@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from guidesync.guides import MAX_BYTES, GuideError, decode, discover, expand, load, read_guide
-from guidesync.parse import DEFAULT_SECTIONS, Sections
+from guidesync.core.parse import DEFAULT_SECTIONS, Sections
 from tests.guide_samples import FULL_IMPLEMENTATION, FULL_PHASE, phase
 
 PHASE = phase("- [ ] a\n- [x] b\n")

@@ -21,10 +21,10 @@ from typer.testing import CliRunner
 
 from guidesync.cli import app
 from guidesync.guides import MAX_BYTES, GuideError, decode, read_guide
-from guidesync.model import IssueLink
-from guidesync.parse import DEFAULT_SECTIONS, ITEM_START, LINE_BREAK, parse_guide
-from guidesync.render import ZWSP, issue_body, issue_title, neutralize, read_marker
-from guidesync.writeback import Edit, apply_edits
+from guidesync.core.model import IssueLink
+from guidesync.core.parse import DEFAULT_SECTIONS, ITEM_START, LINE_BREAK, parse_guide
+from guidesync.core.render import ZWSP, issue_body, issue_title, neutralize, read_marker
+from guidesync.core.edit import Edit, apply_edits
 from tests.conftest import FORGES
 
 FUZZ = settings(max_examples=200, deadline=None,

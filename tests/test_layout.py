@@ -1,8 +1,10 @@
-"""The shape of the package: no import cycle anywhere (function-level imports included)."""
+"""The shape of the package: no import cycle anywhere (function-level imports included); the core
+imports nothing outside it that could reach the network, the disk or the clock."""
 
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "guidesync"
@@ -73,3 +75,60 @@ def test_no_import_cycle():
 def test_the_cycle_finder_finds_one():
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+#: What the pure core may import besides itself: the standard library's pure modules, the Markdown
+#: parser and the error hierarchy (a leaf: it imports nothing of guidesync's).
+CORE_MAY_IMPORT = {"__future__", "collections", "dataclasses", "datetime", "difflib", "enum", "functools",
+                   "hashlib", "json", "re", "typing", "unicodedata", "urllib.parse", "markdown_it",
+                   "markdown_it.token", "guidesync.errors"}
+#: Calls that would reach the disk, a process or the clock, whatever module they come from.
+IO_CALLS = {"open", "print", "input", "now", "today", "utcnow", "time", "sleep", "urlopen"}
+
+
+def core_imports() -> dict[str, set[str]]:
+    """Each core module -> the modules it imports (absolute names), function-level imports included."""
+    out: dict[str, set[str]] = {}
+    for path in sorted((PACKAGE / "core").glob("*.py")):
+        name = _module(path)
+        package = "guidesync.core"
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                found |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    found.add(".".join(base + ([node.module] if node.module else [])))
+                else:
+                    found.add(node.module or "")
+        out[name] = found
+    return out
+
+
+def test_the_core_imports_no_io_module():
+    imports = core_imports()
+    assert "guidesync.core.plan" in imports and "guidesync.core.base" in imports
+    for module, found in imports.items():
+        outside = {m for m in found if not m.startswith("guidesync.core")} - CORE_MAY_IMPORT
+        assert not outside, f"{module} imports {sorted(outside)}"
+
+
+def test_the_core_calls_nothing_that_does_io():
+    for path in sorted((PACKAGE / "core").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+                assert name not in IO_CALLS, f"{path.name}:{node.lineno} calls {name}()"
+
+
+def test_the_error_hierarchy_is_a_leaf():
+    assert not import_graph()["guidesync.errors"]
+
+
+def test_the_core_check_sees_a_forbidden_import(tmp_path, monkeypatch):
+    core = tmp_path / "guidesync" / "core"
+    core.mkdir(parents=True)
+    (core / "bad.py").write_text("from ..trackers.base import RemoteIssue\nimport os\n")
+    monkeypatch.setattr(sys.modules[__name__], "PACKAGE", tmp_path / "guidesync")
+    assert core_imports() == {"guidesync.core.bad": {"guidesync.trackers.base", "os"}}

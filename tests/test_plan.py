@@ -16,8 +16,8 @@ from dataclasses import replace
 
 import pytest
 
-from guidesync.model import Guide, GuideKind, IssueLink, Milestone, SubItem, Task
-from guidesync.plan import (
+from guidesync.core.model import Guide, GuideKind, IssueLink, Milestone, SubItem, Task
+from guidesync.core.plan import (
     COMPLETED,
     GONE,
     NOT_PLANNED,
@@ -30,8 +30,8 @@ from guidesync.plan import (
     make_plan,
     revive,
 )
-from guidesync.render import content_hash, marker, milestone_description, render_issue
-from guidesync.state import MilestoneRecord, Record, State
+from guidesync.core.render import content_hash, marker, milestone_description, render_issue
+from guidesync.core.base import MilestoneRecord, Record, Base
 from guidesync.trackers.base import RemoteIssue, RemoteMilestone
 
 # -- the decision table ---------------------------------------------------------------------------
@@ -215,14 +215,14 @@ def in_step(guide: Guide, t: Task, n: int, *, checked: bool | None = None, state
                   state or (COMPLETED if t.checked else OPEN), c.hash, milestone)
 
 
-def synced(guide: Guide, links: dict[int, Task], **remote_states: str) -> tuple[State, Snapshot]:
+def synced(guide: Guide, links: dict[int, Task], **remote_states: str) -> tuple[Base, Snapshot]:
     """A base and a snapshot in which every linked task of a phase guide is in step (milestone 1)."""
     records, issues = {}, {}
     for n, t in links.items():
         st = remote_states.get(f"n{n}", COMPLETED if t.checked else OPEN)
         records[n] = in_step(guide, t, n)
         issues[n] = remote(guide, t, n, st)
-    state = State(label=True, milestones=ms_records(guide, {PHASE_MS: 1}), records=records)
+    state = Base(label=True, milestones=ms_records(guide, {PHASE_MS: 1}), records=records)
     snap = Snapshot(issues=issues, milestones=remote_ms(guide, {PHASE_MS: 1}), complete=True)
     return state, snap
 
@@ -238,7 +238,7 @@ def only(plan, number=None, text=None):
 
 def test_unlinked_tasks_are_created_checked_ones_closed_at_once():
     g = phase_guide(task("Skeleton"), task("Schema", checked=True))
-    plan = make_plan([g], State(), Snapshot(milestones={}, complete=True), opts())
+    plan = make_plan([g], Base(), Snapshot(milestones={}, complete=True), opts())
     (ms,) = plan.milestones
     assert ms.create and ms.number is None and ms.title == "Phase 1: Foundation"
     a, b = plan.tasks
@@ -256,7 +256,7 @@ def test_unlinked_tasks_are_created_checked_ones_closed_at_once():
 
 def test_no_label_creation_when_the_base_knows_it_exists():
     g = phase_guide(task("Skeleton"))
-    plan = make_plan([g], State(label=True), Snapshot(milestones={}, complete=True), opts())
+    plan = make_plan([g], Base(label=True), Snapshot(milestones={}, complete=True), opts())
     assert not plan.ensure_label and plan.tasks[0].create
 
 
@@ -266,7 +266,7 @@ def test_an_issue_carrying_the_task_marker_is_adopted_not_created():
     body = content(g, skeleton).body
     assert marker(skeleton) in body
     snap = Snapshot(issues={7: remote(g, skeleton, 7, body=body)}, milestones={}, complete=True)
-    plan = make_plan([g], State(), snap, opts())
+    plan = make_plan([g], Base(), snap, opts())
     step = only(plan, text="Skeleton")
     assert (step.create, step.number, step.adopt_url) == (False, 7, url(7))
     assert step.guide_edit and step.record is not None and step.record.key == skeleton.key
@@ -279,7 +279,7 @@ def test_an_issue_with_another_tasks_marker_is_not_adopted():
     other = phase_guide(task("Something else entirely")).tasks[0]
     snap = Snapshot(issues={7: remote(g, g.tasks[0], 7, title="Something else entirely", body=marker(other) + "\nold")},
                     milestones={}, complete=True)
-    plan = make_plan([g], State(), snap, opts())
+    plan = make_plan([g], Base(), snap, opts())
     assert plan.tasks[0].create and plan.tasks[0].adopt_url is None
     assert any("#7" in p.message and "no task matches it" in p.message for p in plan.problems)
 
@@ -291,7 +291,7 @@ def test_a_leftover_issue_of_a_reworded_task_is_adopted_not_duplicated():
     after = phase_guide(task("Add the health check endpoint with a timeout"))
     snap = Snapshot(issues={7: remote(before, before.tasks[0], 7)}, milestones=remote_ms(after, {PHASE_MS: 1}), complete=True)
     journal = {7: Record(before.path, before.tasks[0].key, False, OPEN, "", 1, pending=True)}
-    state = State(label=True, milestones=ms_records(after, {PHASE_MS: 1}), records=journal)
+    state = Base(label=True, milestones=ms_records(after, {PHASE_MS: 1}), records=journal)
     step = make_plan([after], state, snap, opts()).tasks[0]
     assert not step.create and step.adopt_url == url(7) and step.update
 
@@ -302,7 +302,7 @@ def test_a_similar_issue_nobody_journalled_is_never_taken_over():
     before = phase_guide(task("Feature added at hour 24"))
     after = phase_guide(task("Feature added at hour 31"))
     snap = Snapshot(issues={7: remote(before, before.tasks[0], 7)}, milestones=remote_ms(after, {PHASE_MS: 1}), complete=True)
-    state = State(label=True, milestones=ms_records(after, {PHASE_MS: 1}))
+    state = Base(label=True, milestones=ms_records(after, {PHASE_MS: 1}))
     (step,) = make_plan([after], state, snap, opts()).tasks
     assert step.create and step.number is None
 
@@ -312,7 +312,7 @@ def test_a_journalled_leftover_alike_two_tasks_is_taken_by_neither():
     after = phase_guide(task("Add the health check endpoint now"), task("Add the health check endpoints"))
     snap = Snapshot(issues={7: remote(before, before.tasks[0], 7)}, milestones=remote_ms(after, {PHASE_MS: 1}), complete=True)
     journal = {7: Record(before.path, before.tasks[0].key, False, OPEN, "", 1, pending=True)}
-    state = State(label=True, milestones=ms_records(after, {PHASE_MS: 1}), records=journal)
+    state = Base(label=True, milestones=ms_records(after, {PHASE_MS: 1}), records=journal)
     plan = make_plan([after], state, snap, opts())
     assert [s.create for s in plan.tasks if s.task] == [True, True]
 
@@ -320,14 +320,14 @@ def test_a_journalled_leftover_alike_two_tasks_is_taken_by_neither():
 def test_a_marker_in_a_deleted_issue_is_not_adopted():
     g = phase_guide(task("Skeleton"))
     snap = Snapshot(issues={7: remote(g, g.tasks[0], 7)}, milestones={}, gone=frozenset({7}), complete=True)
-    plan = make_plan([g], State(), snap, opts())
+    plan = make_plan([g], Base(), snap, opts())
     assert plan.tasks[0].create
 
 
 def test_adopted_and_checked_task_closes_the_issue_and_moves_it_to_its_milestone():
     g = phase_guide(task("Skeleton", checked=True))
     snap = Snapshot(issues={7: remote(g, g.tasks[0], 7, milestone=None)}, milestones=remote_ms(g, {PHASE_MS: 1}), complete=True)
-    step = make_plan([g], State(), snap, opts()).tasks[0]
+    step = make_plan([g], Base(), snap, opts()).tasks[0]
     assert step.adopt_url == url(7) and step.close == COMPLETED
     assert step.update and step.record.milestone == 1  # it was in no milestone
 
@@ -335,7 +335,7 @@ def test_adopted_and_checked_task_closes_the_issue_and_moves_it_to_its_milestone
 def test_adopted_issue_already_in_step_is_not_updated():
     g = phase_guide(task("Skeleton"))
     snap = Snapshot(issues={7: remote(g, g.tasks[0], 7, milestone=1)}, milestones=remote_ms(g, {PHASE_MS: 1}), complete=True)
-    step = make_plan([g], State(), snap, opts()).tasks[0]
+    step = make_plan([g], Base(), snap, opts()).tasks[0]
     assert step.adopt_url == url(7) and not step.update and step.tracker_writes == 0
 
 
@@ -346,7 +346,7 @@ def test_adopted_issue_is_moved_into_a_milestone_created_in_the_same_run():
     # issue is never moved.
     g = phase_guide(task("Skeleton"))
     snap = Snapshot(issues={7: remote(g, g.tasks[0], 7, milestone=None)}, milestones={}, complete=True)
-    plan = make_plan([g], State(), snap, opts())
+    plan = make_plan([g], Base(), snap, opts())
     assert plan.milestones[0].create
     assert plan.tasks[0].adopt_url == url(7) and plan.tasks[0].update
 
@@ -356,7 +356,7 @@ def test_a_task_whose_link_was_lost_is_not_created_again_when_its_issue_was_not_
     # a merge). An incremental listing does not include #5 (unchanged), so the planner cannot build
     # its URL - and plans a second issue instead of adopting #5.
     g = phase_guide(task("Skeleton"))
-    state = State(label=True, milestones=ms_records(g, {PHASE_MS: 1}), records={5: in_step(g, g.tasks[0], 5)})
+    state = Base(label=True, milestones=ms_records(g, {PHASE_MS: 1}), records={5: in_step(g, g.tasks[0], 5)})
     plan = make_plan([g], state, Snapshot(milestones=None), opts())
     assert not any(s.create for s in plan.tasks)
 
@@ -409,7 +409,7 @@ def test_task_moved_to_another_milestone_moves_the_issue():
         4: in_step(g, g.milestones[0].tasks[1], 4, milestone=11),
         5: in_step(g, g.milestones[1].tasks[0], 5, milestone=12),
     }
-    state = State(label=True, milestones=ms_records(g, numbers), records=records)
+    state = Base(label=True, milestones=ms_records(g, numbers), records=records)
     snap = Snapshot(issues={}, milestones=remote_ms(g, numbers))
     # Move "Pricing" from milestone 1 to milestone 2.
     moved = impl_guide((task("Cart endpoint", link=3),), (task("Page", link=5), task("Pricing", link=4)))
@@ -496,7 +496,7 @@ def test_pull_creates_nothing_and_forgets_nothing():
 
 def test_unknown_mode_is_refused():
     with pytest.raises(ValueError):
-        make_plan([], State(), Snapshot(), Options(mode="plan"))
+        make_plan([], Base(), Snapshot(), Options(mode="plan"))
 
 
 # -- guards -----------------------------------------------------------------------------------------------------
@@ -515,7 +515,7 @@ def test_closing_more_than_max_close_needs_force():
 
 def test_creating_checked_tasks_does_not_count_towards_max_close():
     g = phase_guide(*(task(f"Task {i}", checked=True) for i in range(5)))
-    plan = make_plan([g], State(), Snapshot(milestones={}, complete=True), opts(max_close=1))
+    plan = make_plan([g], Base(), Snapshot(milestones={}, complete=True), opts(max_close=1))
     assert plan.counts()["closed"] == 5 and plan.guards == ()
 
 
@@ -555,7 +555,7 @@ def test_two_tasks_linking_one_issue_is_an_error_and_neither_is_synced():
 def test_a_link_to_another_repository_is_part_of_the_task_text():
     foreign = "https://github.com/other/lib/issues/9"
     g = phase_guide(task("Upstream fix", link=9, link_url=foreign, checked=True), task("Skeleton"))
-    plan = make_plan([g], State(), Snapshot(milestones={}, complete=True), opts())
+    plan = make_plan([g], Base(), Snapshot(milestones={}, complete=True), opts())
     assert plan.problems == ()
     first, second = plan.tasks
     assert first.create and first.append_link and first.task.text == f"Upstream fix ([#9]({foreign}))"
@@ -607,7 +607,7 @@ def test_records_of_guides_out_of_scope_are_left_alone_when_paths_were_given():
 def test_milestone_of_the_same_title_is_adopted():
     g = phase_guide(task("Skeleton"))
     snap = Snapshot(milestones={4: RemoteMilestone(4, "Phase 1: Foundation", "old text")}, complete=True)
-    plan = make_plan([g], State(), snap, opts())
+    plan = make_plan([g], Base(), snap, opts())
     (ms,) = plan.milestones
     assert (ms.number, ms.create, ms.adopted, ms.update_description) == (4, False, True, True)
     assert ms.record == MilestoneRecord(4, "Phase 1: Foundation", content_hash(ms.title, ms.description))
@@ -620,9 +620,9 @@ def test_project_milestone_is_preferred_to_a_group_milestone_of_the_same_title()
         2: RemoteMilestone(2, "Phase 1: Foundation", "", group=True),
         9: RemoteMilestone(9, "Phase 1: Foundation", ""),
     }, complete=True)
-    assert make_plan([g], State(), snap, opts()).milestones[0].number == 9
+    assert make_plan([g], Base(), snap, opts()).milestones[0].number == 9
     only_group = Snapshot(milestones={2: RemoteMilestone(2, "Phase 1: Foundation", "x", group=True)}, complete=True)
-    (ms,) = make_plan([g], State(), only_group, opts()).milestones
+    (ms,) = make_plan([g], Base(), only_group, opts()).milestones
     assert ms.number == 2 and ms.group and not ms.update_description  # a group milestone is not edited
 
 
@@ -657,7 +657,7 @@ def test_milestone_renamed_in_the_guide_is_updated():
 
 def test_milestone_without_tasks_gets_no_step():
     g = impl_guide((task("Cart endpoint"),), ())
-    plan = make_plan([g], State(), Snapshot(milestones={}, complete=True), opts())
+    plan = make_plan([g], Base(), Snapshot(milestones={}, complete=True), opts())
     assert [m.key for m in plan.milestones] == [M1]
 
 
@@ -666,7 +666,7 @@ def test_milestone_without_tasks_gets_no_step():
 
 def test_offline_plan_creates_unlinked_and_leaves_unknown_links_alone():
     g = phase_guide(task("Skeleton"), task("Schema", link=4, checked=True))
-    plan = make_plan([g], State(), Snapshot(offline=True), opts())
+    plan = make_plan([g], Base(), Snapshot(offline=True), opts())
     new, linked = only(plan, text="Skeleton"), only(plan, text="Schema")
     assert new.create and linked.number == 4
     assert linked.tracker_writes == 0 and linked.set_box is None and any("offline" in n for n in linked.notes)

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from guidesync.model import IssueLink
-from guidesync.parse import parse_guide
-from guidesync.writeback import Edit, apply_edits
+from guidesync.core.model import IssueLink
+from guidesync.core.parse import parse_guide
+from guidesync.core.edit import Edit, apply_edits
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 

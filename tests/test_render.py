@@ -7,8 +7,8 @@ import re
 import pytest
 from markdown_it import MarkdownIt
 
-from guidesync.model import Guide, GuideKind, Milestone, SubItem, Task
-from guidesync.render import (
+from guidesync.core.model import Guide, GuideKind, Milestone, SubItem, Task
+from guidesync.core.render import (
     ELLIPSIS,
     ZWSP,
     IssueContent,

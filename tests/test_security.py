@@ -424,8 +424,8 @@ def test_next_page_links_are_checked_by_guidesync_even_under_python_O(forge, hos
 
 # -- 4. only this issue's own page is ever written into a guide ------------------------------------
 
-from guidesync.model import IssueLink  # noqa: E402
-from guidesync.writeback import Edit, WritebackError, apply_edits  # noqa: E402
+from guidesync.core.model import IssueLink  # noqa: E402
+from guidesync.core.edit import Edit, WritebackError, apply_edits  # noqa: E402
 
 
 def _forge_urls(ws, forge: str, bad) -> None:
@@ -478,7 +478,7 @@ def test_an_issue_url_that_is_not_its_own_page_is_never_written(make_workspace, 
 
 
 def test_the_writer_refuses_a_link_that_is_not_a_plain_url():
-    from guidesync.model import plain_url
+    from guidesync.core.model import plain_url
 
     text = "- [ ] task\n- [ ] other\n"
     assert apply_edits(text, [Edit(0, link=IssueLink(3, "https://github.com/a/b/issues/3"))]) == \
@@ -573,7 +573,7 @@ def test_the_action_log_carries_only_its_own_commands(make_workspace, tmp_path):
 
 
 def test_one_escaping_function_and_the_toolkit_escapes():
-    from guidesync.escape import annotation, escape_data, escape_property, shown
+    from guidesync.core.escape import annotation, escape_data, escape_property, shown
 
     assert shown("::error::x\n  ::add-mask::y\nok :: fine\n##[group]z") == \
         "\\::error::x\n  \\::add-mask::y\nok :: fine\n##\\[group]z"

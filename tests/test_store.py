@@ -7,24 +7,24 @@ import os
 import pytest
 
 from guidesync.config import Config, ConfigError
-from guidesync.state import Record, State, StateError, dumps
+from guidesync.core.base import Record, Base, BaseFileError, dumps
 from guidesync.store import BaseStore, base_path
 
-BASE = State(tracker="github", repository="o/r", since="2024-05-01T10:00:00Z",
+BASE = Base(tracker="github", repository="o/r", since="2024-05-01T10:00:00Z",
              records={3: Record("g.md", "k", False, "open", "h", None)})
 
 
 def test_an_absent_file_is_an_empty_base(tmp_path):
     store = BaseStore.open(Config(repository="o/r"), tmp_path)
     assert store.path == tmp_path.resolve() / ".guidesync" / "state.json"
-    assert store.base == State() and store.read is None and store.on_disk is None and not store.changed
+    assert store.base == Base() and store.read is None and store.on_disk is None and not store.changed
 
 
 def test_save_writes_the_file_and_the_next_save_expects_it(tmp_path):
     store = BaseStore.open(Config(), tmp_path)
     assert store.save(BASE) is None
     assert store.path.read_text() == dumps(BASE) and store.changed
-    later = State(tracker="github", repository="o/r")
+    later = Base(tracker="github", repository="o/r")
     assert store.save(later) is None  # compared with what it wrote, not with what it read
     assert store.path.read_text() == dumps(later)
     again = BaseStore.open(Config(repository="O/R"), tmp_path)  # the repository compared whatever the case
@@ -37,7 +37,7 @@ def test_a_base_changed_meanwhile_is_not_overwritten(tmp_path):
     store.path.write_text(dumps(BASE))
     store.load()
     store.path.write_text("somebody else's\n")
-    error = store.save(State())
+    error = store.save(Base())
     assert error is not None and error.startswith(f"{store.path}: not written: ") and "changed on disk" in error
     assert store.path.read_text() == "somebody else's\n"
     assert store.on_disk == dumps(BASE).encode() and not store.changed  # still what it knows to be there
@@ -53,11 +53,11 @@ def test_a_base_of_another_repository_or_not_utf8_is_refused(tmp_path):
     path = tmp_path / ".guidesync" / "state.json"
     path.parent.mkdir()
     path.write_text(dumps(BASE))
-    with pytest.raises(StateError, match="belongs to o/r, but the configured repository is o/other"):
+    with pytest.raises(BaseFileError, match="belongs to o/r, but the configured repository is o/other"):
         BaseStore.open(Config(repository="o/other"), tmp_path)
     assert BaseStore.open(Config(), tmp_path).base == BASE  # no repository configured: nothing to compare
     path.write_bytes(b"\xff\xfe{}")
-    with pytest.raises(StateError, match=r"\.guidesync/state\.json: not valid UTF-8"):
+    with pytest.raises(BaseFileError, match=r"\.guidesync/state\.json: not valid UTF-8"):
         BaseStore.open(Config(), tmp_path)
 
 

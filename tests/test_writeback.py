@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from guidesync import writeback
-from guidesync.model import IssueLink
-from guidesync.parse import parse_guide
-from guidesync.writeback import ConcurrentEdit, Edit, LockHeld, RunLock, WritebackError, apply_edits, edit_line, replace_file
+from guidesync.core.model import IssueLink
+from guidesync.core.parse import parse_guide
+from guidesync.core.edit import Edit, WritebackError, apply_edits, edit_line
+from guidesync.writeback import ConcurrentEdit, LockHeld, RunLock, replace_file
 from tests.guide_samples import FULL_IMPLEMENTATION, FULL_PHASE, URL, link
 
 L12 = IssueLink(12, URL.format(12))

@@ -44,9 +44,9 @@ from typing import Any, Callable, Mapping, Sequence, TextIO
 from .. import commands, report
 from ..config import DEFAULT_PATH, URL_INPUT, Config, load_config
 from ..errors import FAILED, OK, USAGE
-from ..escape import annotation as escaped_annotation
-from ..escape import shown
-from ..plan import Plan
+from ..core.escape import annotation as escaped_annotation
+from ..core.escape import shown
+from ..core.plan import Plan
 from ..sync import RunResult
 from ..trackers.base import BudgetExhausted, TrackerError
 from .git import (WRITE_BACK_BRANCH, Repo, catch_up, changed_paths, is_write_back, pending_is_current, push_with_retry,

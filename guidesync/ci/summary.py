@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence, TextIO
 
-from ..escape import annotation as escaped_annotation
-from ..escape import controls, problem_annotation, shown
+from ..core.escape import annotation as escaped_annotation
+from ..core.escape import controls, problem_annotation, shown
 from ..guides import load
-from ..state import loads
+from ..core.base import loads
 from .settings import Settings
 
 #: Outputs written to $GITHUB_OUTPUT (and action.yml ``outputs:``).

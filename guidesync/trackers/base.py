@@ -19,6 +19,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Iterable, Mapping, Protocol
 from urllib.parse import quote
 
+from ..core.model import RemoteIssue, RemoteMilestone  # noqa: F401 - the tracker values, re-exported
 from ..errors import BudgetExhausted, Conflict, NotFound, RateLimited, TrackerError, Transient  # noqa: F401 - the adapters' vocabulary
 from .policy import CallPolicy, RequestStats, retry_wait  # noqa: F401 - re-exported
 from .web import WebAddress, issue_number_in, web_key  # noqa: F401 - re-exported
@@ -131,29 +132,6 @@ UNSET = Unset()
 def given(**fields: object) -> dict[str, object]:
     """The fields that were given: a request payload without the UNSET ones."""
     return {k: v for k, v in fields.items() if not isinstance(v, Unset)}
-
-
-@dataclass(frozen=True)
-class RemoteIssue:
-    number: int  # GitHub issue number / GitLab iid
-    url: str  # web URL people open
-    title: str
-    body: str
-    state: str  # "open" | "completed" | "not_planned" (closed, by reason)
-    milestone: int | None  # GitHub milestone number / GitLab milestone id
-    labels: tuple[str, ...]
-    updated_at: datetime | None = None
-    locked: bool = False
-
-
-@dataclass(frozen=True)
-class RemoteMilestone:
-    number: int
-    title: str
-    description: str
-    state: str = "open"  # "open" | "closed"
-    group: bool = False  # a GitLab group milestone (inherited, not the project's own)
-    shown: int | None = None  # the number people see where it differs from ``number`` (GitLab's iid)
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,7 @@ class WebAddress:
     def own_page(self, url: str, number: int) -> bool:
         """Could ``url`` be written into a guide as issue ``number``'s link? A plain URL, and once
         the address is known (never asked for just this), that issue's own page."""
-        from ..model import plain_url
+        from ..core.model import plain_url
 
         return plain_url(url) and (not self.known or self.number(url) == number)
 

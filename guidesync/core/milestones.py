@@ -9,7 +9,7 @@ from typing import Mapping
 from .model import Guide, Milestone
 from .planmodel import MilestoneStep, Options, RemoteMilestone, Snapshot
 from .render import content_hash, milestone_description
-from .state import GONE, REMOVED, MilestoneRecord, Record, State
+from .base import GONE, REMOVED, MilestoneRecord, Record, Base
 
 #: "Phase 3:" / "Milestone 2:" in a milestone title: titles with different numbers are different sections.
 _SECTION_NUMBER = re.compile(r"(?:^Phase|\bMilestone)\s+([^\s:]+)\s*:", re.IGNORECASE)
@@ -20,7 +20,7 @@ def _section_number(title: str) -> str | None:
     return m.group(1).casefold() if m else None
 
 
-def milestone_records(acting: tuple[Guide, ...], others: tuple[Guide, ...], state: State,
+def milestone_records(acting: tuple[Guide, ...], others: tuple[Guide, ...], base: Base,
                       opts: Options) -> tuple[dict[str, MilestoneRecord], dict[str, MilestoneRecord]]:
     """Keep a milestone record only for the section it belongs to. A section renamed in its
     guide keeps its record; a guide moved (``git mv``) takes its records along, found by title;
@@ -31,11 +31,11 @@ def milestone_records(acting: tuple[Guide, ...], others: tuple[Guide, ...], stat
     titles = {m.title for m in sections.values()}
     records: dict[str, MilestoneRecord] = {}
     orphans: dict[str, MilestoneRecord] = {}
-    for key, rec in sorted(state.milestones.items()):
+    for key, rec in sorted(base.milestones.items()):
         m = sections.get(key)
         if m is not None and (rec.title == m.title or (
                 rec.title not in titles and _section_number(rec.title) == _section_number(m.title)
-                and _keeps_issues_of(m, rec, state.records))):
+                and _keeps_issues_of(m, rec, base.records))):
             records[key] = rec
         else:
             orphans[key] = rec

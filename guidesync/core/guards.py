@@ -10,18 +10,18 @@ from typing import Mapping, Sequence
 
 from .model import Guide, Problem, Task
 from .planmodel import Options, TaskStep
-from .state import REMOVED, State
+from .base import REMOVED, Base
 
 
 def refuse_duplicate_titles(acting: tuple[Guide, ...], others: tuple[Guide, ...],
-                            state: State) -> tuple[list[Problem], set[str]]:
+                            base: Base) -> tuple[list[Problem], set[str]]:
     """Two sections with one milestone title would share a milestone: the one the base does not
     know (else the later path) is refused until the titles differ. Returns (problems, refused paths)."""
     owners: dict[str, str] = {}
     refused: set[str] = set()
     problems: list[Problem] = []
     every = sorted(acting + others, key=lambda g: g.path)
-    ranked = sorted(every, key=lambda g: (not any(m.key in state.milestones for m in g.milestones), g.path))
+    ranked = sorted(every, key=lambda g: (not any(m.key in base.milestones for m in g.milestones), g.path))
     for g in ranked:
         for m in g.milestones:
             if not m.tasks:
@@ -62,14 +62,14 @@ def mass_close(steps: Sequence[TaskStep], opts: Options) -> list[str]:
     return []
 
 
-def lost_links(steps: Sequence[TaskStep], acting: tuple[Guide, ...], state: State) -> list[str]:
+def lost_links(steps: Sequence[TaskStep], acting: tuple[Guide, ...], base: Base) -> list[str]:
     """Stop a run that forgets the issues of a guide which had linked tasks and now has none."""
     out: list[str] = []
     linked_now: dict[str, int] = defaultdict(int)
     for guide in acting:
         linked_now[guide.path] = sum(1 for t in guide.tasks if t.link is not None)
     had: dict[str, int] = defaultdict(int)
-    for rec in state.records.values():
+    for rec in base.records.values():
         if rec.state != REMOVED:
             had[rec.guide] += 1
     dropping: dict[str, int] = defaultdict(int)

@@ -2,23 +2,23 @@
 
 The file is committed with the guides, so it is written to merge well: sorted keys, one record a
 line, no timestamps that change when nothing else did. Conversion to and from text is pure; the file
-itself is written by :mod:`guidesync.writeback`.
+itself is read and written by :mod:`guidesync.store`.
 """
 
 from __future__ import annotations
 
-from .errors import UsageError
+from ..errors import UsageError
 
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
 VERSION = 1
 
 
-class StateError(UsageError):
-    pass
+class BaseFileError(UsageError):
+    """The base file cannot be read: bad JSON, another version, another repository."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,9 @@ class MilestoneRecord:
 
 
 @dataclass(frozen=True)
-class State:
+class Base:
+    """The base: per linked issue a record, per milestone a record, and where the next listing starts."""
+
     tracker: str | None = None
     repository: str | None = None
     #: the repository's web address as the tracker gave it (GitHub's ``html_url``, GitLab's project
@@ -81,23 +83,23 @@ def format_time(value: datetime | None) -> str | None:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def loads(text: str, where: str = "state file") -> State:
+def loads(text: str, where: str = "state file") -> Base:
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise StateError(f"{where}:{exc.lineno}: not valid JSON ({exc.msg}); fix or delete it and run with --full") from None
+        raise BaseFileError(f"{where}:{exc.lineno}: not valid JSON ({exc.msg}); fix or delete it and run with --full") from None
     if not isinstance(raw, dict) or raw.get("version") != VERSION:
-        raise StateError(f"{where}: not a guidesync state file of version {VERSION}")
+        raise BaseFileError(f"{where}: not a guidesync state file of version {VERSION}")
     for section in ("tasks", "milestones", "etags"):
         if not isinstance(raw.get(section, {}), dict):
-            raise StateError(f"{where}: {section!r} must be an object; fix or delete the file and run with --full")
+            raise BaseFileError(f"{where}: {section!r} must be an object; fix or delete the file and run with --full")
     try:
         records = {int(k): Record(**v) for k, v in raw.get("tasks", {}).items()}
         milestones = {k: MilestoneRecord(**v) for k, v in raw.get("milestones", {}).items()}
         repository_url = raw.get("repository_url")
         if repository_url is not None and not (isinstance(repository_url, str) and repository_url.startswith(("http://", "https://"))):
             raise ValueError(f"repository_url must be an http(s) URL, not {repository_url!r}")
-        return State(
+        return Base(
             tracker=raw.get("tracker"),
             repository=raw.get("repository"),
             repository_url=repository_url,
@@ -110,7 +112,7 @@ def loads(text: str, where: str = "state file") -> State:
             records=records,
         )
     except (TypeError, ValueError, AttributeError) as exc:
-        raise StateError(f"{where}: malformed entry ({exc}); fix or delete it and run with --full") from None
+        raise BaseFileError(f"{where}: malformed entry ({exc}); fix or delete it and run with --full") from None
 
 
 def _line(key: str, value: Any) -> str:
@@ -125,19 +127,19 @@ def _record(rec: Record) -> dict[str, Any]:
     return data
 
 
-def dumps(state: State) -> str:
+def dumps(base: Base) -> str:
     """Deterministic text: the same state always gives the same bytes."""
     head = {
         "version": VERSION,
-        "tracker": state.tracker,
-        "repository": state.repository,
-        **({"repository_url": state.repository_url} if state.repository_url else {}),
-        "since": state.since,
-        "full_at": state.full_at,
-        "label": state.label,
+        "tracker": base.tracker,
+        "repository": base.repository,
+        **({"repository_url": base.repository_url} if base.repository_url else {}),
+        "since": base.since,
+        "full_at": base.full_at,
+        "label": base.label,
     }
-    if state.unsure:
-        head["unsure"] = sorted(state.unsure)
+    if base.unsure:
+        head["unsure"] = sorted(base.unsure)
     out = ["{"]
     for k, v in head.items():
         out.append(f"  {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)},")
@@ -150,12 +152,8 @@ def dumps(state: State) -> str:
         out.append(",\n".join(_line(k, v) for k, v in items))
         out.append("  }" + ("" if last else ","))
 
-    block("etags", sorted(state.etags.items()))
-    block("milestones", [(k, asdict(v)) for k, v in sorted(state.milestones.items())])
-    block("tasks", [(str(k), _record(v)) for k, v in sorted(state.records.items())], last=True)
+    block("etags", sorted(base.etags.items()))
+    block("milestones", [(k, asdict(v)) for k, v in sorted(base.milestones.items())])
+    block("tasks", [(str(k), _record(v)) for k, v in sorted(base.records.items())], last=True)
     out.append("}")
     return "\n".join(out) + "\n"
-
-
-def with_records(state: State, records: Mapping[int, Record], **changes: Any) -> State:
-    return replace(state, records=dict(records), **changes)

@@ -20,7 +20,7 @@ from .guards import refused_link
 from .model import Guide, Milestone, Problem, Task
 from .planmodel import COMPLETED, OPEN, Options, RemoteIssue, Snapshot
 from .render import ZWSP, issue_title, read_marker
-from .state import GONE, REMOVED, Record, State
+from .base import GONE, REMOVED, Record, Base
 
 #: How alike a leftover issue's title and a task must be for the task to take the issue over.
 SIMILAR_HERE, SIMILAR_ELSEWHERE = 0.6, 0.9
@@ -86,28 +86,28 @@ class _Pending:
     append_link: bool = False
 
 
-def match_tasks(acting: tuple[Guide, ...], others: tuple[Guide, ...], state: State, snap: Snapshot, opts: Options,
+def match_tasks(acting: tuple[Guide, ...], others: tuple[Guide, ...], base: Base, snap: Snapshot, opts: Options,
                 numbers: Mapping[str, int | None]) -> Matching:
     """Every acting task with its issue: linked, found, or to create. ``others``: the repository's
     other guides, which only tell which tasks exist; ``numbers``: section key -> milestone number."""
     # each issue body is searched for its marker once
     markers = {n: found for n, issue in snap.issues.items() if (found := read_marker(issue.body))}
-    alive, claimed, uses = _claims(acting + others, state, snap, opts)
+    alive, claimed, uses = _claims(acting + others, base, snap, opts)
     problems: list[Problem] = []
-    pending = _assign(acting, state, snap, opts, uses, problems)
+    pending = _assign(acting, base, snap, opts, uses, problems)
     unlinked = [p for p in pending if p.number is None]
-    rest = _find_by_marker(unlinked, state, snap, markers, claimed)
-    rest = _moved_without_link(rest, state, snap, opts, claimed, alive)
-    _journalled_leftovers(rest, state, snap, markers, claimed, alive, numbers)
+    rest = _find_by_marker(unlinked, base, snap, markers, claimed)
+    rest = _moved_without_link(rest, base, snap, opts, claimed, alive)
+    _journalled_leftovers(rest, base, snap, markers, claimed, alive, numbers)
     duplicates = _duplicates(pending, snap, markers, claimed) if opts.pushes else []
-    unsure = set(state.unsure)
+    unsure = set(base.unsure)
     unsure_found = {n: found[1] for n in sorted(snap.issues)
-                    if (found := markers.get(n)) and found[1] in unsure and n not in state.records}
-    matches = tuple(_freeze(p, state, snap, opts, markers, alive) for p in pending)
+                    if (found := markers.get(n)) and found[1] in unsure and n not in base.records}
+    matches = tuple(_freeze(p, base, snap, opts, markers, alive) for p in pending)
     return Matching(matches, claimed, frozenset(alive), markers, tuple(duplicates), unsure_found, tuple(problems))
 
 
-def _link_kind(task: Task, state: State, snap: Snapshot, opts: Options) -> str:
+def _link_kind(task: Task, base: Base, snap: Snapshot, opts: Options) -> str:
     """``ours``: a link to an issue of this repository; ``foreign``: another repository's
     issue, part of the task's text; ``unsure``: not recognised, yet its number is one guidesync
     knows, so neither the task nor that issue is touched."""
@@ -115,7 +115,7 @@ def _link_kind(task: Task, state: State, snap: Snapshot, opts: Options) -> str:
     assert link is not None
     if opts.owns_link(link.url, link.number):
         return "ours"
-    if link.number in state.records or link.number in snap.issues:
+    if link.number in base.records or link.number in snap.issues:
         return "unsure"
     return "foreign"
 
@@ -129,7 +129,7 @@ def _link_as_text(task: Task) -> Task:
     return replace(task, text=text, link=None)
 
 
-def _claims(every: tuple[Guide, ...], state: State, snap: Snapshot,
+def _claims(every: tuple[Guide, ...], base: Base, snap: Snapshot,
             opts: Options) -> tuple[set[str], dict[int, Task], dict[int, int]]:
     """(keys of every task of every guide, issue -> the task linking it, issue -> how many tasks link it as ours)."""
     alive: set[str] = set()
@@ -140,7 +140,7 @@ def _claims(every: tuple[Guide, ...], state: State, snap: Snapshot,
             alive.add(task.key)
             if task.link is None:
                 continue
-            kind = _link_kind(task, state, snap, opts)
+            kind = _link_kind(task, base, snap, opts)
             if kind == "foreign":
                 alive.add(_link_as_text(task).key)
                 continue
@@ -150,7 +150,7 @@ def _claims(every: tuple[Guide, ...], state: State, snap: Snapshot,
     return alive, claimed, uses
 
 
-def _assign(acting: tuple[Guide, ...], state: State, snap: Snapshot, opts: Options, uses: Mapping[int, int],
+def _assign(acting: tuple[Guide, ...], base: Base, snap: Snapshot, opts: Options, uses: Mapping[int, int],
             problems: list[Problem]) -> list[_Pending]:
     """Every acting task that is synced, with its own link's issue if it has one."""
     out: list[_Pending] = []
@@ -160,7 +160,7 @@ def _assign(acting: tuple[Guide, ...], state: State, snap: Snapshot, opts: Optio
                 if task.link is None:
                     out.append(_Pending(guide, ms, task))
                     continue
-                kind = _link_kind(task, state, snap, opts)
+                kind = _link_kind(task, base, snap, opts)
                 if kind == "foreign":
                     out.append(_Pending(guide, ms, _link_as_text(task), append_link=True))
                 elif (refusal := refused_link(task, kind, uses)) is not None:
@@ -175,12 +175,12 @@ def _take(p: _Pending, n: int, evidence: str, claimed: dict[int, Task]) -> None:
     claimed[n] = p.task
 
 
-def _find_by_marker(unlinked: list[_Pending], state: State, snap: Snapshot, markers: Mapping[int, tuple[str, str]],
+def _find_by_marker(unlinked: list[_Pending], base: Base, snap: Snapshot, markers: Mapping[int, tuple[str, str]],
                     claimed: dict[int, Task]) -> list[_Pending]:
     """An unlinked task takes the first free issue that belongs to its key: a base record of that
     key, or an issue read carrying its marker. Returns the tasks still without an issue."""
     by_key: dict[str, set[int]] = defaultdict(set)
-    for n, rec in state.records.items():
+    for n, rec in base.records.items():
         if rec.state != GONE and not rec.unmanaged:
             by_key[rec.key].add(n)
     for n, (_, key) in markers.items():
@@ -196,14 +196,14 @@ def _find_by_marker(unlinked: list[_Pending], state: State, snap: Snapshot, mark
     return rest
 
 
-def _moved_without_link(unlinked: list[_Pending], state: State, snap: Snapshot, opts: Options,
+def _moved_without_link(unlinked: list[_Pending], base: Base, snap: Snapshot, opts: Options,
                         claimed: dict[int, Task], alive: set[str]) -> list[_Pending]:
     """A task cut from one guide without its link and pasted into another (so its key changed):
     it takes over the open issue of the base whose task is gone, when the issue's title is the
     task's title to the letter and it is the only such pair either way."""
     limit = dict(opts.limits).get("title", 255)
     pool: dict[str, list[int]] = defaultdict(list)
-    for n, rec in state.records.items():
+    for n, rec in base.records.items():
         issue = snap.issues.get(n)
         if (issue is None or issue.state != OPEN or rec.pending or rec.unmanaged or rec.state in (GONE, REMOVED)
                 or n in claimed or rec.key in alive):
@@ -224,17 +224,17 @@ def _moved_without_link(unlinked: list[_Pending], state: State, snap: Snapshot, 
     return rest
 
 
-def _journalled_leftovers(unlinked: list[_Pending], state: State, snap: Snapshot, markers: Mapping[int, tuple[str, str]],
+def _journalled_leftovers(unlinked: list[_Pending], base: Base, snap: Snapshot, markers: Mapping[int, tuple[str, str]],
                           claimed: dict[int, Task], alive: set[str], numbers: Mapping[str, int | None]) -> None:
     """An issue an interrupted run created (journalled as pending or unsure) whose task was
     reworded since: taken over when it is the task's only likely issue and the task its only
     likely task. Never an issue guidesync closed, forgot or ever saw linked."""
-    unsure = set(state.unsure)
+    unsure = set(base.unsure)
     pool = []
     for n, issue in sorted(snap.issues.items()):
         if n in claimed or n in snap.gone:
             continue
-        rec = state.records.get(n)
+        rec = base.records.get(n)
         found = markers.get(n)
         if (rec is not None and rec.pending) or (rec is None and found and found[1] in unsure):
             if not found or found[1] not in alive:
@@ -244,7 +244,7 @@ def _journalled_leftovers(unlinked: list[_Pending], state: State, snap: Snapshot
     likely: dict[int, list[_Pending]] = defaultdict(list)
     choices: dict[int, list[int]] = {}
     for i, p in enumerate(unlinked):
-        choices[i] = [n for n in pool if _alike(p, snap.issues[n], markers.get(n), state.records.get(n), numbers)]
+        choices[i] = [n for n in pool if _alike(p, snap.issues[n], markers.get(n), base.records.get(n), numbers)]
         for n in choices[i]:
             likely[n].append(p)
     for i, p in enumerate(unlinked):
@@ -291,14 +291,14 @@ def _duplicates(pending: list[_Pending], snap: Snapshot, markers: Mapping[int, t
     return out
 
 
-def _freeze(p: _Pending, state: State, snap: Snapshot, opts: Options, markers: Mapping[int, tuple[str, str]],
+def _freeze(p: _Pending, base: Base, snap: Snapshot, opts: Options, markers: Mapping[int, tuple[str, str]],
             alive: set[str]) -> Match:
     """The match made, with what the base record and the marker say about its issue."""
     task = p.task
     if p.number is None:
         return Match(p.guide, p.ms, task, append_link=p.append_link)
     adopting = opts.adopt_all or (task.guide, task.line) in opts.adopt
-    rec = state.records.get(p.number)
+    rec = base.records.get(p.number)
     remote = snap.issues.get(p.number)
     unmanaged = not adopting and p.evidence != JOURNAL and not _managed(task, rec, remote, markers, alive)
     return Match(p.guide, p.ms, task, p.number, p.evidence, p.append_link, adopting, unmanaged,
@@ -318,13 +318,13 @@ def _managed(task: Task, rec: Record | None, remote: RemoteIssue | None, markers
     return key == task.key or (rec is not None and not rec.unmanaged and (key == rec.key or key not in alive))
 
 
-def stray_markers(matching: Matching, state: State, snap: Snapshot) -> list[Problem]:
+def stray_markers(matching: Matching, base: Base, snap: Snapshot) -> list[Problem]:
     """Open issues carrying a guidesync marker that no task matched, no base record knows and no
     journal explains: reported, never touched."""
     out: list[Problem] = []
     for n, issue in sorted(snap.issues.items()):
         found = matching.markers.get(n)
-        if (found and issue.state == OPEN and n not in matching.claimed and n not in state.records
+        if (found and issue.state == OPEN and n not in matching.claimed and n not in base.records
                 and n not in matching.unsure_found and found[1] not in matching.alive):
             out.append(Problem(
                 found[0], None,

@@ -1,4 +1,4 @@
-"""Guide text -> :class:`~guidesync.model.Guide`. Pure: a string in, a value out, no I/O.
+"""Guide text -> :class:`~guidesync.core.model.Guide`. Pure: a string in, a value out, no I/O.
 
 The structure comes from markdown-it-py block tokens and their ``map`` line spans; the source lines
 are only looked at to locate the checkbox and the issue link on an item's first line.

@@ -21,9 +21,9 @@ from .match import SIMILAR_ELSEWHERE, SIMILAR_HERE, match_tasks, stray_markers
 from .milestones import milestone_records, plan_milestones
 from .model import Guide
 from .planmodel import COMPLETED, DUPLICATE, MODES, NOT_PLANNED, OPEN, MilestoneStep, Options, Plan, Snapshot, TaskStep
-from .state import GONE, REMOVED, State
+from .base import GONE, REMOVED, Base
 from .steps import duplicate_steps, removed_steps, task_steps, unsure_steps
-from .trackers.base import RemoteIssue, RemoteMilestone
+from .model import RemoteIssue, RemoteMilestone
 
 __all__ = [
     "COMPLETED", "DUPLICATE", "GONE", "MODES", "NOT_PLANNED", "OPEN", "REMOVED", "SIMILAR_ELSEWHERE", "SIMILAR_HERE",
@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 
-def make_plan(guides: tuple[Guide, ...] | list[Guide], state: State, snapshot: Snapshot, options: Options,
+def make_plan(guides: tuple[Guide, ...] | list[Guide], base: Base, snapshot: Snapshot, options: Options,
               others: tuple[Guide, ...] | list[Guide] = ()) -> Plan:
     """Decide everything a run would do. Pure.
 
@@ -44,21 +44,21 @@ def make_plan(guides: tuple[Guide, ...] | list[Guide], state: State, snapshot: S
     paths = {g.path for g in acting}
     rest = tuple(g for g in others if g.path not in paths)
     # A refused guide is read like the others and frozen: its records are left untouched.
-    problems, refused = refuse_duplicate_titles(acting, rest, state)
+    problems, refused = refuse_duplicate_titles(acting, rest, base)
     if refused:
         rest = rest + tuple(g for g in acting if g.path in refused)
         acting = tuple(g for g in acting if g.path not in refused)
         options = replace(options, frozen_guides=options.frozen_guides | refused)
-    ms_records, kept_orphans = milestone_records(acting, rest, state, options)
+    ms_records, kept_orphans = milestone_records(acting, rest, base, options)
     ms_steps, numbers = plan_milestones(acting, ms_records, snapshot, options)
-    matching = match_tasks(acting, rest, state, snapshot, options, numbers)
+    matching = match_tasks(acting, rest, base, snapshot, options, numbers)
     problems += matching.problems
-    steps = task_steps(matching, state, snapshot, options, numbers, problems)
-    steps += duplicate_steps(matching, state, snapshot)
-    steps += removed_steps(acting, rest, matching, state, snapshot, options)
+    steps = task_steps(matching, base, snapshot, options, numbers, problems)
+    steps += duplicate_steps(matching, base, snapshot)
+    steps += removed_steps(acting, rest, matching, base, snapshot, options)
     steps += unsure_steps(matching, snapshot, options)
-    problems += stray_markers(matching, state, snapshot)
-    guards = mass_close(steps, options) + lost_links(steps, acting, state)
-    needs_label = options.pushes and not state.label and any(s.create for s in steps)
+    problems += stray_markers(matching, base, snapshot)
+    guards = mass_close(steps, options) + lost_links(steps, acting, base)
+    needs_label = options.pushes and not base.label and any(s.create for s in steps)
     return Plan(tuple(ms_steps), tuple(steps), needs_label, tuple(problems), tuple(guards),
                 dict(matching.unsure_found), {**kept_orphans, **ms_records})

@@ -9,8 +9,8 @@ from typing import Callable, Mapping
 
 from .model import Problem, Task
 from .render import IssueContent, content_hash
-from .state import MilestoneRecord, Record
-from .trackers.base import RemoteIssue, RemoteMilestone
+from .base import MilestoneRecord, Record
+from .model import RemoteIssue, RemoteMilestone
 
 OPEN, COMPLETED, NOT_PLANNED, DUPLICATE = "open", "completed", "not_planned", "duplicate"
 MODES = ("push", "pull", "sync")

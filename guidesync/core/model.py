@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from enum import Enum
 
@@ -104,3 +105,30 @@ class Guide:
     @property
     def tasks(self) -> tuple[Task, ...]:
         return tuple(t for m in self.milestones for t in m.tasks)
+
+
+# ------------------------------------------------------------------ tracker values
+# What a tracker adapter returns; the planner reads only these, never a client library's objects.
+
+
+@dataclass(frozen=True)
+class RemoteIssue:
+    number: int  # GitHub issue number / GitLab iid
+    url: str  # web URL people open
+    title: str
+    body: str
+    state: str  # "open" | "completed" | "not_planned" (closed, by reason)
+    milestone: int | None  # GitHub milestone number / GitLab milestone id
+    labels: tuple[str, ...]
+    updated_at: datetime | None = None
+    locked: bool = False
+
+
+@dataclass(frozen=True)
+class RemoteMilestone:
+    number: int
+    title: str
+    description: str
+    state: str = "open"  # "open" | "closed"
+    group: bool = False  # a GitLab group milestone (inherited, not the project's own)
+    shown: int | None = None  # the number people see where it differs from ``number`` (GitLab's iid)

@@ -6,13 +6,13 @@ import json
 
 import pytest
 
-from guidesync.state import VERSION, MilestoneRecord, Record, State, StateError, dumps, loads
+from guidesync.core.base import VERSION, MilestoneRecord, Record, Base, BaseFileError, dumps, loads
 
 WHERE = ".guidesync/state.json"
 
 
-def sample() -> State:
-    return State(
+def sample() -> Base:
+    return Base(
         tracker="github",
         repository="acme/shop",
         since="2024-05-01T10:00:00Z",
@@ -40,15 +40,15 @@ def test_round_trip():
 
 
 def test_empty_state_round_trip():
-    text = dumps(State())
-    assert loads(text) == State()
-    assert State().empty and not sample().empty
+    text = dumps(Base())
+    assert loads(text) == Base()
+    assert Base().empty and not sample().empty
     assert json.loads(text)["version"] == VERSION
 
 
 def test_same_state_same_bytes_whatever_the_insertion_order():
     a = sample()
-    b = State(
+    b = Base(
         tracker=a.tracker, repository=a.repository, since=a.since, full_at=a.full_at, label=a.label,
         etags=dict(reversed(list(a.etags.items()))),
         milestones=dict(reversed(list(a.milestones.items()))),
@@ -83,7 +83,7 @@ def test_changing_one_record_changes_one_line():
     a = sample()
     records = dict(a.records)
     records[10] = Record("guides/phase-1.md", "0123456789abcdef", False, "open", "cccccccccccccccc", 1)
-    b = State(**{**a.__dict__, "records": records})
+    b = Base(**{**a.__dict__, "records": records})
     la, lb = dumps(a).splitlines(), dumps(b).splitlines()
     assert len(la) == len(lb)
     assert sum(1 for x, y in zip(la, lb) if x != y) == 1
@@ -93,36 +93,36 @@ def test_malformed_json_names_file_and_line():
     text = dumps(sample())
     lines = text.splitlines()
     lines.insert(5, "<<<<<<< HEAD")  # a merge conflict left in the file
-    with pytest.raises(StateError) as exc:
+    with pytest.raises(BaseFileError) as exc:
         loads("\n".join(lines), WHERE)
     msg = str(exc.value)
     assert msg.startswith(f"{WHERE}:6:") and "not valid JSON" in msg and "\n" not in msg
 
 
 def test_malformed_json_default_name():
-    with pytest.raises(StateError, match=r"^state file:1: not valid JSON"):
+    with pytest.raises(BaseFileError, match=r"^state file:1: not valid JSON"):
         loads("{", )
 
 
 def test_wrong_version_is_refused():
     raw = json.loads(dumps(sample()))
     raw["version"] = VERSION + 1
-    with pytest.raises(StateError, match=rf"^{WHERE}: not a guidesync state file of version {VERSION}"):
+    with pytest.raises(BaseFileError, match=rf"^{WHERE}: not a guidesync state file of version {VERSION}"):
         loads(json.dumps(raw), WHERE)
-    with pytest.raises(StateError):
+    with pytest.raises(BaseFileError):
         loads("[]", WHERE)
-    with pytest.raises(StateError):
+    with pytest.raises(BaseFileError):
         loads('{"tasks": {}}', WHERE)
 
 
 def test_malformed_entry_is_refused_with_the_file_name():
     raw = json.loads(dumps(sample()))
     del raw["tasks"]["2"]["hash"]
-    with pytest.raises(StateError, match=rf"^{WHERE}: malformed entry"):
+    with pytest.raises(BaseFileError, match=rf"^{WHERE}: malformed entry"):
         loads(json.dumps(raw), WHERE)
     raw = json.loads(dumps(sample()))
     raw["tasks"]["two"] = raw["tasks"].pop("2")
-    with pytest.raises(StateError, match=rf"^{WHERE}: malformed entry"):
+    with pytest.raises(BaseFileError, match=rf"^{WHERE}: malformed entry"):
         loads(json.dumps(raw), WHERE)
 
 
@@ -132,7 +132,7 @@ def test_sections_of_the_wrong_type_are_a_state_error(section, value):
     # string raises AttributeError, which reaches the user as a traceback instead of a one-line error.
     raw = json.loads(dumps(sample()))
     raw[section] = value
-    with pytest.raises(StateError, match=rf"^{WHERE}: "):
+    with pytest.raises(BaseFileError, match=rf"^{WHERE}: "):
         loads(json.dumps(raw), WHERE)
 
 
@@ -140,7 +140,7 @@ def test_sections_of_the_wrong_type_are_a_state_error(section, value):
 
 
 def test_repository_url_round_trips_and_is_left_out_when_unknown():
-    state = State(**{**sample().__dict__, "repository_url": "https://octo.ghe.com/acme/shop"})
+    state = Base(**{**sample().__dict__, "repository_url": "https://octo.ghe.com/acme/shop"})
     text = dumps(state)
     assert loads(text, WHERE) == state
     lines = text.splitlines()
@@ -178,5 +178,5 @@ def test_a_base_written_before_repository_url_existed_still_loads():
 def test_a_repository_url_that_is_not_a_web_address_is_a_state_error(value):
     raw = json.loads(dumps(sample()))
     raw["repository_url"] = value
-    with pytest.raises(StateError, match=rf"^{WHERE}: malformed entry"):
+    with pytest.raises(BaseFileError, match=rf"^{WHERE}: malformed entry"):
         loads(json.dumps(raw), WHERE)

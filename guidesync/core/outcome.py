@@ -12,9 +12,9 @@ from typing import Callable, Iterable, Mapping, NamedTuple
 
 from .model import IssueLink, Task, plain_url
 from .plan import Plan, Snapshot
-from .state import GONE, MilestoneRecord, Record, State
-from .trackers.base import RemoteIssue
-from .writeback import Edit
+from .base import GONE, MilestoneRecord, Record, Base
+from .model import RemoteIssue
+from .edit import Edit
 
 #: Event actions that write to the tracker (a listing they change is read afresh next run).
 TRACKER_WRITES = frozenset({"created", "updated", "closed", "reopened", "milestone_created", "milestone_updated"})
@@ -153,7 +153,7 @@ def _checked_link(task: Task, number: int, url: str, issue_number: Callable[[str
     return None
 
 
-def journal(plan: Plan, base: State, outcomes: Outcomes, end: RunEnd) -> State | None:
+def journal(plan: Plan, base: Base, outcomes: Outcomes, end: RunEnd) -> Base | None:
     """The base to write before the guides, if issues were created (or may have been): the old base
     plus those issues (pending) and every creation the run is unsure of. None: no journal needed."""
     if not outcomes.journal_due:
@@ -162,14 +162,14 @@ def journal(plan: Plan, base: State, outcomes: Outcomes, end: RunEnd) -> State |
                    records=next_records(plan, base, outcomes, created_only=True))
 
 
-def next_base(plan: Plan, base: State, outcomes: Outcomes, fetched: Fetched, end: RunEnd) -> State:
+def next_base(plan: Plan, base: Base, outcomes: Outcomes, fetched: Fetched, end: RunEnd) -> Base:
     """The base after this run: records only where a step's effects really happened."""
     # A close a push saw but could not write into the guide must be listed again by the next
     # run: the mark stays where it was, and no ETag hides the listing behind a 304.
     # A run over some guides only (paths given) skipped the others' changes: likewise.
     waiting = end.hold_mark or any(s.waits for s in plan.tasks)
     quiet_mark = end.quiet and fetched.since_if_quiet and not end.errors
-    return State(
+    return Base(
         tracker=end.tracker,
         repository=end.repository,
         repository_url=end.repository_url or base.repository_url,
@@ -194,7 +194,7 @@ def next_etags(etags: Mapping[str, str], end: RunEnd, waiting: bool = False) -> 
     return {k: v for k, v in etags.items() if not k.startswith(tuple(stale))}
 
 
-def next_unsure(plan: Plan, base: State, outcomes: Outcomes) -> tuple[str, ...]:
+def next_unsure(plan: Plan, base: Base, outcomes: Outcomes) -> tuple[str, ...]:
     """Unsure creations stay on the list until a run finds them (or fails to close one it found)."""
     kept = {plan.unsure_found[s.number] for i, s in enumerate(plan.tasks)
             if s.number in plan.unsure_found and s.close and not outcomes.step(i).done}
@@ -202,7 +202,7 @@ def next_unsure(plan: Plan, base: State, outcomes: Outcomes) -> tuple[str, ...]:
     return tuple(sorted((set(base.unsure) - set(plan.unsure_found.values())) | kept | lost))
 
 
-def next_milestones(plan: Plan, base: State, outcomes: Outcomes) -> dict[str, MilestoneRecord]:
+def next_milestones(plan: Plan, base: Base, outcomes: Outcomes) -> dict[str, MilestoneRecord]:
     records = dict(base.milestones if plan.milestone_records is None else plan.milestone_records)
     for key, ms in outcomes.milestones.items():
         if ms.record is not None:
@@ -212,7 +212,7 @@ def next_milestones(plan: Plan, base: State, outcomes: Outcomes) -> dict[str, Mi
     return records
 
 
-def next_records(plan: Plan, base: State, outcomes: Outcomes, created_only: bool = False) -> dict[int, Record]:
+def next_records(plan: Plan, base: Base, outcomes: Outcomes, created_only: bool = False) -> dict[int, Record]:
     """The records after this run: a step's record only where its effects really happened.
     ``created_only``: the old base plus the issues this run created (the journal)."""
     records = dict(base.records)

@@ -13,10 +13,10 @@ from .match import Match, Matching
 from .model import Guide, Problem, Task
 from .planmodel import COMPLETED, DUPLICATE, NOT_PLANNED, OPEN, Options, RemoteIssue, Snapshot, TaskStep
 from .render import IssueContent, issue_title, neutralize, render_issue
-from .state import GONE, REMOVED, Record, State
+from .base import GONE, REMOVED, Record, Base
 
 
-def task_steps(matching: Matching, state: State, snap: Snapshot, opts: Options, numbers: Mapping[str, int | None],
+def task_steps(matching: Matching, base: Base, snap: Snapshot, opts: Options, numbers: Mapping[str, int | None],
                problems: list[Problem]) -> list[TaskStep]:
     """One step per matched task: linked tasks first, then those found and those to create, each in
     guide order. A link that guidesync may not write to is reported into ``problems``."""
@@ -25,12 +25,12 @@ def task_steps(matching: Matching, state: State, snap: Snapshot, opts: Options, 
         if m.number is None:
             steps.append(create_step(m, opts))
         elif not m.found:
-            steps.append(linked_step(m, None, state, snap, opts, numbers, matching.markers, problems))
+            steps.append(linked_step(m, None, base, snap, opts, numbers, matching.markers, problems))
         else:
             issue = snap.issues.get(m.number)
             url = issue.url if issue else None
             if url is not None:
-                steps.append(linked_step(m, url, state, snap, opts, numbers, matching.markers, problems))
+                steps.append(linked_step(m, url, base, snap, opts, numbers, matching.markers, problems))
             else:  # never create a second issue for a task the base knows
                 steps.append(TaskStep(m.task, m.number, notes=(
                     f"its issue #{m.number} was not read this run; it is linked again on the next",)))
@@ -54,14 +54,14 @@ def create_step(m: Match, opts: Options) -> TaskStep:
                     append_link=m.append_link)
 
 
-def linked_step(m: Match, adopt_url: str | None, state: State, snap: Snapshot, opts: Options,
+def linked_step(m: Match, adopt_url: str | None, base: Base, snap: Snapshot, opts: Options,
                 numbers: Mapping[str, int | None], markers: Mapping[int, tuple[str, str]],
                 problems: list[Problem]) -> TaskStep:
     """A task with its issue: content pushed when it changed, box and issue state decided three-way,
     and the base records to keep. ``adopt_url``: the issue was found, so its link is written."""
     task, n = m.task, m.number
     assert n is not None
-    rec = state.records.get(n)
+    rec = base.records.get(n)
     remote = snap.issues.get(n)
     content = _content(m, opts)
     unreachable = _unreachable(m, n, rec, remote, content, snap)
@@ -124,8 +124,8 @@ def unmanaged_step(task: Task, n: int, rec: Record | None, remote: RemoteIssue |
     problems.append(Problem(task.guide, task.line, f"issue #{n} does not carry guidesync's marker for this task, so "
                             f"guidesync leaves it untouched; run `guidesync adopt {task.guide}:{task.line + 1}` to let "
                             "guidesync manage it", "warning"))
-    state = remote.state if remote is not None else (rec.state if rec else OPEN)
-    record = Record(task.guide, task.key, task.checked, state, "", remote.milestone if remote else None, unmanaged=True)
+    issue_state = remote.state if remote is not None else (rec.state if rec else OPEN)
+    record = Record(task.guide, task.key, task.checked, issue_state, "", remote.milestone if remote else None, unmanaged=True)
     return TaskStep(task, n, record=record, fallback=rec)
 
 
@@ -187,12 +187,12 @@ def _records(task: Task, rec: Record | None, base: tuple[bool, str] | None, d: S
     return record, fallback
 
 
-def duplicate_steps(matching: Matching, state: State, snap: Snapshot) -> list[TaskStep]:
+def duplicate_steps(matching: Matching, base: Base, snap: Snapshot) -> list[TaskStep]:
     """The later issues of a task two runs created at once: closed as duplicates of the one kept."""
     steps: list[TaskStep] = []
     for dup in matching.duplicates:
         n, keep, task = dup.number, dup.keep, dup.task
-        rec = state.records.get(n)
+        rec = base.records.get(n)
         tomb = Record(task.guide, task.key, False, REMOVED, rec.hash if rec else "", rec.milestone if rec else None)
         if snap.issues[n].state != OPEN:
             steps.append(TaskStep(None, n, forget=True, record=tomb, fallback=rec,
@@ -212,13 +212,13 @@ def task_titles(every: tuple[Guide, ...], opts: Options) -> set[str]:
     return {issue_title(t, limit) for g in every for t in g.tasks}
 
 
-def removed_steps(acting: tuple[Guide, ...], others: tuple[Guide, ...], matching: Matching, state: State,
+def removed_steps(acting: tuple[Guide, ...], others: tuple[Guide, ...], matching: Matching, base: Base,
                   snap: Snapshot, opts: Options) -> list[TaskStep]:
     """The base's issues that no task claims any more, of the guides this run may judge."""
     in_scope = {g.path for g in acting}
     titles: set[str] | None = None  # computed once some issue needs it
     steps: list[TaskStep] = []
-    for n, rec in sorted(state.records.items()):
+    for n, rec in sorted(base.records.items()):
         if n in matching.claimed or rec.state == REMOVED:
             continue
         if rec.guide in opts.frozen_guides or (rec.guide not in in_scope and not opts.all_guides):
