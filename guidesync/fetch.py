@@ -41,11 +41,11 @@ def fetch(tracker: Tracker, base: Base, label: str, linked: set[int], *, full: b
     listing = tracker.list_issues(label, since, issue_etags)
     issues: dict[int, RemoteIssue] = {i.number: i for i in listing.items or ()}
     def settled(r: Record) -> bool:  # nothing to learn about it unless a task links it
-        return r.state in (GONE, REMOVED) or r.unmanaged
+        return r.issue_state in (GONE, REMOVED) or r.unmanaged
 
-    need = {n for n in linked if n not in issues and (n not in base.records or base.records[n].state == REMOVED
+    need = {n for n in linked if n not in issues and (n not in base.records or base.records[n].issue_state == REMOVED
                                                       or base.records[n].unmanaged)}
-    need |= {n for n, r in base.records.items() if r.state == REMOVED and keys and r.key in keys and n not in issues}
+    need |= {n for n, r in base.records.items() if r.issue_state == REMOVED and keys and r.key in keys and n not in issues}
     # Records no guide links any more: a task whose link was lost (adopted again by its key) or
     # a removed task (closed if still open). Either way the plan needs the issue as it is now.
     need |= {

@@ -911,7 +911,7 @@ class Schedule:
         issues = self.ops.issues()
         state = self.state()
         # Tombstones (tasks that left the guides) are remembered, not linked.
-        records = {n: r for n, r in state.records.items() if r.state != "removed"}
+        records = {n: r for n, r in state.records.items() if r.issue_state != "removed"}
         tasks = [t for name in GUIDES for t in self.tasks(name).tasks]
         linked: dict[int, Any] = {}
         for t in tasks:
@@ -933,16 +933,16 @@ class Schedule:
             issue = issues.get(n)
             if issue is None:
                 # Deleted on the tracker: reported gone, still linked, never replaced.
-                if rec.state != "gone":
-                    self.fail(f"{where}: issue #{n} was deleted on the tracker but its record says {rec.state!r}, not 'gone'")
+                if rec.issue_state != "gone":
+                    self.fail(f"{where}: issue #{n} was deleted on the tracker but its record says {rec.issue_state!r}, not 'gone'")
                 self.totals.gone_checked += 1
                 if f"issue #{n} was deleted or moved away" not in self.final_text:
                     self.fail(f"{where}: issue #{n} was deleted on the tracker and the run does not say so:\n{self.final_text}")
                 continue
             if issue["url"] != t.link.url:
                 self.fail(f"{where}: link {t.link.url} but issue #{n} is {issue['url']}")
-            if rec.state != issue["state"]:
-                self.fail(f"{where}: record state {rec.state!r} but issue #{n} is {issue['state']!r}")
+            if rec.issue_state != issue["state"]:
+                self.fail(f"{where}: record state {rec.issue_state!r} but issue #{n} is {issue['state']!r}")
             if LABEL not in issue["labels"]:
                 self.fail(f"{where}: issue #{n} lost its {LABEL!r} label and it was not put back")
             marker = read_marker(issue["body"])

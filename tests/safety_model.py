@@ -728,7 +728,7 @@ class SafetyMachine(RuleBasedStateMachine):
         state_text = self.ws.state_text()
         if state_text:
             for n, rec in loads(state_text).records.items():
-                if rec.state == "open":
+                if rec.issue_state == "open":
                     self.base_open_since.setdefault(n, step)
         self.note_person_links()
 

@@ -170,7 +170,7 @@ def test_a_base_written_before_repository_url_existed_still_loads():
     )
     state = loads(old, WHERE)
     assert state.repository_url is None
-    assert state.records[10].state == "completed" and state.milestones["guides/phase-1.md#phase"].number == 1
+    assert state.records[10].issue_state == "completed" and state.milestones["guides/phase-1.md#phase"].number == 1
     assert dumps(state) == old
 
 

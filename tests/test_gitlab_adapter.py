@@ -93,7 +93,7 @@ def test_issue_lifecycle(fake):
 
     issue = tracker.create_issue("Do it", "Body text", ms.number, ["guide", "phase-1"])
     assert isinstance(issue, RemoteIssue)
-    assert issue.number == 1 and issue.state == "open" and issue.milestone == ms.number
+    assert issue.number == 1 and issue.issue_state == "open" and issue.milestone == ms.number
     assert issue.labels == ("guide", "phase-1") and issue.body == "Body text"
     assert issue.url == f"{fake.url}/acme/shop/-/issues/1"
     assert issue.updated_at is not None and issue.updated_at.tzinfo is not None
@@ -113,11 +113,11 @@ def test_issue_lifecycle(fake):
     assert tracker.update_issue(1).title == "Do it now"  # nothing to change: a read, no 400
 
     closed = tracker.close_issue(1, "not_planned")
-    assert closed.state == "completed"  # GitLab has no close reasons
+    assert closed.issue_state == "completed"  # GitLab has no close reasons
     assert fake.requests("PUT", r"/issues/1$")[-1].body == {"state_event": "close"}
     assert fake.issues("acme/shop")[1]["state"] == "closed"
     reopened = tracker.reopen_issue(1)
-    assert reopened.state == "open"
+    assert reopened.issue_state == "open"
 
     tracker.comment(1, "Synced from the guide")
     assert [n["body"] for n in fake.notes("acme/shop", 1)] == ["Synced from the guide"]
@@ -158,7 +158,7 @@ def test_list_250_issues_in_three_requests(fake):
     assert first["labels"] == ["guide"] and first["order_by"] == ["updated_at"]
     assert first["sort"] == ["desc"] and first["per_page"] == ["100"] and "state" not in first
     assert [c.query.get("page", ["1"])[0] for c in calls] == ["1", "2", "3"]
-    states = {i.number: i.state for i in listing.items}
+    states = {i.number: i.issue_state for i in listing.items}
     assert states[7] == "completed" and states[8] == "open"
     times = [i.updated_at for i in listing.items]
     assert times == sorted(times, reverse=True)  # newest change first
@@ -372,7 +372,7 @@ def test_idempotent_write_is_retried_after_a_drop(fake):
     fake.create_issue("acme/shop", "one")
     fake.add_fault(method="PUT", path=r"/issues/1$", kind="drop_after")
     tracker, sleeps = make(fake)
-    assert tracker.close_issue(1, "completed").state == "completed"
+    assert tracker.close_issue(1, "completed").issue_state == "completed"
     assert len(fake.requests("PUT")) == 2 and sleeps == [1.0]
 
 

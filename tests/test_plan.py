@@ -41,13 +41,13 @@ O, C, N = OPEN, COMPLETED, NOT_PLANNED
 
 
 def nothing(checked: bool, state: str) -> StateDecision:
-    return StateDecision(checked=checked, state=state)
+    return StateDecision(checked=checked, issue_state=state)
 
 
-CLOSE = StateDecision(close=COMPLETED, checked=True, state=COMPLETED)
-REOPEN = StateDecision(reopen=True, checked=False, state=OPEN)
-CHECK = StateDecision(set_box=True, checked=True, state=COMPLETED)
-UNCHECK = StateDecision(set_box=False, checked=False, state=OPEN)
+CLOSE = StateDecision(close=COMPLETED, checked=True, issue_state=COMPLETED)
+REOPEN = StateDecision(reopen=True, checked=False, issue_state=OPEN)
+CHECK = StateDecision(set_box=True, checked=True, issue_state=COMPLETED)
+UNCHECK = StateDecision(set_box=False, checked=False, issue_state=OPEN)
 
 # (guide box, remote state, base, expected decision, must be reported)
 TABLE = [
@@ -118,8 +118,8 @@ def test_the_table_covers_every_combination():
 )
 def test_decide_state(guide, remote, base, expected, reported):
     d = decide_state(guide, remote, base)
-    assert (d.close, d.reopen, d.set_box, d.checked, d.state) == (
-        expected.close, expected.reopen, expected.set_box, expected.checked, expected.state,
+    assert (d.close, d.reopen, d.set_box, d.checked, d.issue_state) == (
+        expected.close, expected.reopen, expected.set_box, expected.checked, expected.issue_state,
     )
     if reported:
         assert d.note
@@ -128,7 +128,7 @@ def test_decide_state(guide, remote, base, expected, reported):
     if remote == NOT_PLANNED:
         assert d.set_box is not True
     # The agreed state is a fixed point: with it as the base and nothing changed, nothing happens.
-    again = decide_state(d.checked, d.state, (d.checked, d.state))
+    again = decide_state(d.checked, d.issue_state, (d.checked, d.issue_state))
     assert (again.close, again.reopen, again.set_box) == (None, False, None)
 
 
@@ -245,9 +245,9 @@ def test_unlinked_tasks_are_created_checked_ones_closed_at_once():
     assert (a.create, a.number, a.close, a.milestone_key) == (True, None, None, PHASE_MS)
     assert (b.create, b.number, b.close) == (True, None, COMPLETED)
     assert a.content.title == "Skeleton" and marker(g.tasks[0]) in a.content.body
-    assert (b.record.checked, b.record.state) == (True, COMPLETED)
+    assert (b.record.checked, b.record.issue_state) == (True, COMPLETED)
     # If the close after the create fails, the base says open/unchecked so the next run closes it.
-    assert (b.fallback.checked, b.fallback.state) == (False, OPEN)
+    assert (b.fallback.checked, b.fallback.issue_state) == (False, OPEN)
     assert a.record.hash == a.content.hash
     assert plan.ensure_label
     assert plan.counts()["created"] == 2 and plan.counts()["closed"] == 1 and plan.counts()["milestones_created"] == 1
@@ -458,14 +458,14 @@ def test_push_does_not_write_boxes_and_keeps_the_old_base():
     g = phase_guide(task("Skeleton", link=3))
     state, snap = synced(g, {3: g.tasks[0]}, n3=COMPLETED)  # closed on the tracker since the base
     sync_step = make_plan([g], state, snap, opts(mode="sync")).tasks[0]
-    assert sync_step.set_box is True and (sync_step.record.checked, sync_step.record.state) == (True, COMPLETED)
+    assert sync_step.set_box is True and (sync_step.record.checked, sync_step.record.issue_state) == (True, COMPLETED)
     push_step = make_plan([g], state, snap, opts(mode="push")).tasks[0]
     assert push_step.set_box is None and push_step.tracker_writes == 0
     # The base still says (unchecked, open), so the next pull or sync sees "newly closed" and checks it.
-    assert (push_step.record.checked, push_step.record.state) == (False, OPEN)
-    assert (push_step.fallback.checked, push_step.fallback.state) == (False, OPEN)
+    assert (push_step.record.checked, push_step.record.issue_state) == (False, OPEN)
+    assert (push_step.fallback.checked, push_step.fallback.issue_state) == (False, OPEN)
     pull_step = make_plan([g], state, snap, opts(mode="pull")).tasks[0]
-    assert pull_step.set_box is True and (pull_step.record.checked, pull_step.record.state) == (True, COMPLETED)
+    assert pull_step.set_box is True and (pull_step.record.checked, pull_step.record.issue_state) == (True, COMPLETED)
 
 
 def test_pull_does_not_write_the_tracker_and_keeps_the_old_base():
@@ -479,7 +479,7 @@ def test_pull_does_not_write_the_tracker_and_keeps_the_old_base():
     assert step.tracker_writes == 0 and step.close is None and not step.update
     assert pull.milestones == () and not pull.ensure_label
     # The base keeps the old box/state and the old hash: the next push still closes and updates.
-    assert (step.record.checked, step.record.state, step.record.hash) == (False, OPEN, state.records[3].hash)
+    assert (step.record.checked, step.record.issue_state, step.record.hash) == (False, OPEN, state.records[3].hash)
 
 
 def test_pull_creates_nothing_and_forgets_nothing():
@@ -691,7 +691,7 @@ def test_issue_deleted_on_the_tracker_is_reported_not_recreated():
     state, snap = synced(g, {3: g.tasks[0]})
     snap = replace(snap, issues={}, gone=frozenset({3}))
     step = make_plan([g], state, snap, opts()).tasks[0]
-    assert step.tracker_writes == 0 and not step.create and step.record.state == GONE
+    assert step.tracker_writes == 0 and not step.create and step.record.issue_state == GONE
     assert any("deleted" in n for n in step.notes)
 
 
@@ -711,6 +711,6 @@ def test_make_plan_is_deterministic():
 ])
 def test_a_task_back_after_its_issue_was_closed_as_removed_decides(checked, remote, expected):
     d = revive(checked, remote)
-    assert (d.close, d.reopen, d.set_box, d.checked, d.state) == (
-        expected.close, expected.reopen, expected.set_box, expected.checked, expected.state)
+    assert (d.close, d.reopen, d.set_box, d.checked, d.issue_state) == (
+        expected.close, expected.reopen, expected.set_box, expected.checked, expected.issue_state)
     assert d.set_box is None  # never a box checked from the tracker's side

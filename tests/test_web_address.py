@@ -98,7 +98,7 @@ def test_github_learns_the_web_address_from_the_repository_once(ghe):
     assert tracker.repository_url == f"{PAGES}/acme/shop"
     assert len(learning(ghe)) == 1 == ghe.counts()["total"]
     # closing is not refused as "transferred", and asks nothing more
-    assert tracker.close_issue(n, "completed").state == "completed"
+    assert tracker.close_issue(n, "completed").issue_state == "completed"
     assert tracker.get_issue(n).number == n
     assert len(learning(ghe)) == 1
 
@@ -109,7 +109,7 @@ def test_github_with_the_address_from_the_base_asks_nothing(ghe):
     assert tracker.learn_web([(f"{PAGES}/acme/shop/issues/{n}", n)]) == f"{PAGES}/acme/shop"
     assert tracker.issue_number_from_url(f"{PAGES}/acme/shop/issues/{n}") == n
     assert [i.number for i in tracker.list_issues("guidesync", None, {}).items] == [n]
-    assert tracker.reopen_issue(n).state == "open"
+    assert tracker.reopen_issue(n).issue_state == "open"
     assert learning(ghe) == []
 
 
@@ -119,7 +119,7 @@ def test_github_with_a_stale_address_in_the_base_asks_once_and_keeps_the_new_one
     n = ghe.create_issue("acme/shop", "one", labels=["guidesync"])
     tracker = GitHubTracker("acme/shop", TOKEN, url=ghe.url, policy=policy(),
                             repository_url="https://old.example.test/acme/shop")
-    assert tracker.close_issue(n, "completed").state == "completed"
+    assert tracker.close_issue(n, "completed").issue_state == "completed"
     assert tracker.repository_url == f"{PAGES}/acme/shop"
     assert tracker.get_issue(n) is not None and tracker.list_issues("guidesync", None, {}).items
     assert len(learning(ghe)) == 1
@@ -152,7 +152,7 @@ def test_github_a_told_web_root_that_the_server_contradicts_does_not_make_issues
     tracker = GitHubTracker("acme/shop", TOKEN, url=ghe.url, policy=policy(), web_url="https://proxy.example.test")
     assert tracker.guide_url("g.md", "main") == "https://proxy.example.test/acme/shop/blob/main/g.md"
     assert ghe.counts()["total"] == 0
-    assert tracker.close_issue(n, "completed").state == "completed"
+    assert tracker.close_issue(n, "completed").issue_state == "completed"
     assert tracker.issue_number_from_url(f"https://proxy.example.test/acme/shop/issues/{n}") == n
     assert tracker.issue_number_from_url(f"{PAGES}/acme/shop/issues/{n}") == n
     assert tracker.repository_url == f"{PAGES}/acme/shop" and len(learning(ghe)) == 1

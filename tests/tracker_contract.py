@@ -72,11 +72,11 @@ class TrackerContract:
         a = tracker.create_issue("First", "body one", None, [LABEL])
         b = tracker.create_issue("Second", "", None, [LABEL, "extra"])
         assert b.number != a.number
-        assert (a.title, a.body, a.state, a.milestone, LABEL in a.labels) == ("First", "body one", "open", None, True)
+        assert (a.title, a.body, a.issue_state, a.milestone, LABEL in a.labels) == ("First", "body one", "open", None, True)
         assert a.updated_at is not None and not a.locked
         assert tracker.issue_number_from_url(a.url) == a.number
         got = tracker.get_issue(a.number)
-        assert (got.number, got.title, got.body, got.state, got.url) == (a.number, "First", "body one", "open", a.url)
+        assert (got.number, got.title, got.body, got.issue_state, got.url) == (a.number, "First", "body one", "open", a.url)
         listed = tracker.list_issues(LABEL, None, {})
         assert {i.number for i in listed.items} == {a.number, b.number}
         assert listed.server_time is not None
@@ -86,7 +86,7 @@ class TrackerContract:
         tracker.create_issue("Other", "", None, ["other"])
         person.close(kept.number)
         (only,) = tracker.list_issues(LABEL, None, {}).items
-        assert only.number == kept.number and only.state == "completed"
+        assert only.number == kept.number and only.issue_state == "completed"
 
     def test_update_title_body_labels_milestone(self, tracker, person):
         ms = tracker.create_milestone("Phase 1", "")
@@ -101,15 +101,15 @@ class TrackerContract:
     def test_close_with_a_reason_and_reopen(self, tracker, person):
         n = tracker.create_issue("Task", "", None, [LABEL]).number
         closed = tracker.close_issue(n, "not_planned")
-        assert closed.state == ("not_planned" if person.reasons else "completed")
-        assert tracker.get_issue(n).state == closed.state
-        assert tracker.reopen_issue(n).state == "open"
-        assert tracker.close_issue(n, "completed").state == "completed"
+        assert closed.issue_state == ("not_planned" if person.reasons else "completed")
+        assert tracker.get_issue(n).issue_state == closed.issue_state
+        assert tracker.reopen_issue(n).issue_state == "open"
+        assert tracker.close_issue(n, "completed").issue_state == "completed"
 
     def test_a_person_closing_with_a_reason_is_seen(self, tracker, person):
         n = tracker.create_issue("Task", "", None, [LABEL]).number
         person.close(n, "not_planned")
-        assert tracker.get_issue(n).state == ("not_planned" if person.reasons else "completed")
+        assert tracker.get_issue(n).issue_state == ("not_planned" if person.reasons else "completed")
 
     def test_an_unknown_issue_is_not_found(self, tracker):
         assert tracker.get_issue(999) is None

@@ -28,7 +28,7 @@ class Record:
     guide: str
     key: str  # the task's marker key when it was last synced
     checked: bool  # the guide's box
-    state: str  # the tracker's state: "open" | "completed" | "not_planned", or GONE / REMOVED
+    issue_state: str  # the tracker's state: "open" | "completed" | "not_planned", or GONE / REMOVED
     hash: str  # hash of the title and body last written to the tracker
     milestone: int | None  # tracker milestone number last written
     pending: bool = False  # created, but its link has not reached the guide yet
@@ -94,7 +94,7 @@ def loads(text: str, where: str = "state file") -> Base:
         if not isinstance(raw.get(section, {}), dict):
             raise BaseFileError(f"{where}: {section!r} must be an object; fix or delete the file and run with --full")
     try:
-        records = {int(k): Record(**v) for k, v in raw.get("tasks", {}).items()}
+        records = {int(k): _from_file(v) for k, v in raw.get("tasks", {}).items()}
         milestones = {k: MilestoneRecord(**v) for k, v in raw.get("milestones", {}).items()}
         repository_url = raw.get("repository_url")
         if repository_url is not None and not (isinstance(repository_url, str) and repository_url.startswith(("http://", "https://"))):
@@ -119,8 +119,19 @@ def _line(key: str, value: Any) -> str:
     return f"    {json.dumps(key, ensure_ascii=False)}: {json.dumps(value, sort_keys=True, ensure_ascii=False)}"
 
 
+def _from_file(data: Any) -> Record:
+    """A record from its line in the file, where the issue's state is spelled ``state``."""
+    if not isinstance(data, dict):
+        raise TypeError(f"a task record must be an object, not {type(data).__name__}")
+    data = dict(data)
+    if "state" in data:
+        data["issue_state"] = data.pop("state")
+    return Record(**data)
+
+
 def _record(rec: Record) -> dict[str, Any]:
     data = asdict(rec)
+    data["state"] = data.pop("issue_state")  # the file's spelling, as earlier versions wrote it
     for flag in ("pending", "unmanaged"):
         if not data[flag]:
             del data[flag]  # the usual case stays out of the file

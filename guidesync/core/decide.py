@@ -13,7 +13,7 @@ class StateDecision:
     reopen: bool = False
     set_box: bool | None = None
     checked: bool = False  # the agreed box state afterwards
-    state: str = OPEN  # the agreed tracker state afterwards
+    issue_state: str = OPEN  # the agreed tracker state afterwards
     note: str | None = None
 
 
@@ -30,39 +30,39 @@ def decide_state(guide_checked: bool, remote: str, base: tuple[bool, str] | None
     g, r = guide_checked, remote
     if base is None:
         if r == OPEN:
-            return StateDecision(close=COMPLETED, checked=True, state=COMPLETED) if g else StateDecision(checked=False, state=OPEN)
+            return StateDecision(close=COMPLETED, checked=True, issue_state=COMPLETED) if g else StateDecision(checked=False, issue_state=OPEN)
         if r == COMPLETED:
-            return StateDecision(checked=True, state=COMPLETED) if g else StateDecision(set_box=True, checked=True, state=COMPLETED)
-        return StateDecision(checked=g, state=r, note="closed as not planned on the tracker; its box is left as it is")
+            return StateDecision(checked=True, issue_state=COMPLETED) if g else StateDecision(set_box=True, checked=True, issue_state=COMPLETED)
+        return StateDecision(checked=g, issue_state=r, note="closed as not planned on the tracker; its box is left as it is")
     bc, bs = base
     guide_changed, remote_changed = g != bc, r != bs
     if not guide_changed and not remote_changed:
-        return StateDecision(checked=g, state=r)
+        return StateDecision(checked=g, issue_state=r)
     if guide_changed and not remote_changed:
         if g and r == OPEN:
-            return StateDecision(close=COMPLETED, checked=True, state=COMPLETED)
+            return StateDecision(close=COMPLETED, checked=True, issue_state=COMPLETED)
         if not g and r != OPEN:
-            return StateDecision(reopen=True, checked=False, state=OPEN)
-        return StateDecision(checked=g, state=r)
+            return StateDecision(reopen=True, checked=False, issue_state=OPEN)
+        return StateDecision(checked=g, issue_state=r)
     if remote_changed and not guide_changed:
         if r == COMPLETED and not g:
             if bs != OPEN:  # a box is checked only for a close the base saw happen to an open issue
-                return StateDecision(checked=g, state=r, note="closed on the tracker since it was closed as not planned; its box is left as it is")
-            return StateDecision(set_box=True, checked=True, state=COMPLETED)
+                return StateDecision(checked=g, issue_state=r, note="closed on the tracker since it was closed as not planned; its box is left as it is")
+            return StateDecision(set_box=True, checked=True, issue_state=COMPLETED)
         if r == OPEN and g:
-            return StateDecision(set_box=False, checked=False, state=OPEN)
+            return StateDecision(set_box=False, checked=False, issue_state=OPEN)
         if r == NOT_PLANNED:
-            return StateDecision(checked=g, state=r, note="closed as not planned on the tracker; its box is left as it is")
-        return StateDecision(checked=g, state=r)
+            return StateDecision(checked=g, issue_state=r, note="closed as not planned on the tracker; its box is left as it is")
+        return StateDecision(checked=g, issue_state=r)
     # Both sides changed.
     if (g and r == COMPLETED) or (not g and r == OPEN):
-        return StateDecision(checked=g, state=r)
+        return StateDecision(checked=g, issue_state=r)
     if g and r == NOT_PLANNED:
-        return StateDecision(checked=True, state=r, note="checked in the guide but closed as not planned on the tracker")
+        return StateDecision(checked=True, issue_state=r, note="checked in the guide but closed as not planned on the tracker")
     note = "changed on both sides; the guide wins"
     if g:
-        return StateDecision(close=COMPLETED, checked=True, state=COMPLETED, note=note)
-    return StateDecision(reopen=True, checked=False, state=OPEN, note=note)
+        return StateDecision(close=COMPLETED, checked=True, issue_state=COMPLETED, note=note)
+    return StateDecision(reopen=True, checked=False, issue_state=OPEN, note=note)
 
 
 def revive(guide_checked: bool, remote: str) -> StateDecision:
@@ -71,11 +71,11 @@ def revive(guide_checked: bool, remote: str) -> StateDecision:
     checked one closes an open issue; no box is ever checked from the tracker's side."""
     if guide_checked:
         if remote == OPEN:
-            return StateDecision(close=COMPLETED, checked=True, state=COMPLETED)
+            return StateDecision(close=COMPLETED, checked=True, issue_state=COMPLETED)
         if remote == NOT_PLANNED:
-            return StateDecision(checked=True, state=remote, note="checked in the guide but closed as not planned on the tracker")
-        return StateDecision(checked=True, state=remote)
+            return StateDecision(checked=True, issue_state=remote, note="checked in the guide but closed as not planned on the tracker")
+        return StateDecision(checked=True, issue_state=remote)
     if remote == OPEN:
-        return StateDecision(checked=False, state=OPEN)
-    return StateDecision(reopen=True, checked=False, state=OPEN,
+        return StateDecision(checked=False, issue_state=OPEN)
+    return StateDecision(reopen=True, checked=False, issue_state=OPEN,
                          note="its task is in the guide and unchecked, so its closed issue is reopened")

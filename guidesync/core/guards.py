@@ -70,7 +70,7 @@ def lost_links(steps: Sequence[TaskStep], acting: tuple[Guide, ...], base: Base)
         linked_now[guide.path] = sum(1 for t in guide.tasks if t.link is not None)
     had: dict[str, int] = defaultdict(int)
     for rec in base.records.values():
-        if rec.state != REMOVED:
+        if rec.issue_state != REMOVED:
             had[rec.guide] += 1
     dropping: dict[str, int] = defaultdict(int)
     for s in steps:

@@ -181,7 +181,7 @@ def _find_by_marker(unlinked: list[_Pending], base: Base, snap: Snapshot, marker
     key, or an issue read carrying its marker. Returns the tasks still without an issue."""
     by_key: dict[str, set[int]] = defaultdict(set)
     for n, rec in base.records.items():
-        if rec.state != GONE and not rec.unmanaged:
+        if rec.issue_state != GONE and not rec.unmanaged:
             by_key[rec.key].add(n)
     for n, (_, key) in markers.items():
         by_key[key].add(n)
@@ -205,7 +205,7 @@ def _moved_without_link(unlinked: list[_Pending], base: Base, snap: Snapshot, op
     pool: dict[str, list[int]] = defaultdict(list)
     for n, rec in base.records.items():
         issue = snap.issues.get(n)
-        if (issue is None or issue.state != OPEN or rec.pending or rec.unmanaged or rec.state in (GONE, REMOVED)
+        if (issue is None or issue.issue_state != OPEN or rec.pending or rec.unmanaged or rec.issue_state in (GONE, REMOVED)
                 or n in claimed or rec.key in alive):
             continue
         pool[issue.title].append(n)
@@ -278,9 +278,9 @@ def _duplicates(pending: list[_Pending], snap: Snapshot, markers: Mapping[int, t
         mine = snap.issues.get(p.number)
         if mine is None or (markers.get(p.number) or ("", ""))[1] != p.task.key:
             continue  # only an issue that is this task's own has duplicates
-        done = p.task.checked and mine.state == COMPLETED
+        done = p.task.checked and mine.issue_state == COMPLETED
         same = [n for n in by_key.get(p.task.key, ()) if n != p.number and claimed.get(n, p.task) is p.task
-                and (snap.issues[n].state == OPEN or (done and snap.issues[n].state == COMPLETED))]
+                and (snap.issues[n].issue_state == OPEN or (done and snap.issues[n].issue_state == COMPLETED))]
         if not same:
             continue
         keep = min(same + [p.number])
@@ -302,7 +302,7 @@ def _freeze(p: _Pending, base: Base, snap: Snapshot, opts: Options, markers: Map
     remote = snap.issues.get(p.number)
     unmanaged = not adopting and p.evidence != JOURNAL and not _managed(task, rec, remote, markers, alive)
     return Match(p.guide, p.ms, task, p.number, p.evidence, p.append_link, adopting, unmanaged,
-                 revives=rec is not None and rec.state == REMOVED)
+                 revives=rec is not None and rec.issue_state == REMOVED)
 
 
 def _managed(task: Task, rec: Record | None, remote: RemoteIssue | None, markers: Mapping[int, tuple[str, str]],
@@ -324,7 +324,7 @@ def stray_markers(matching: Matching, base: Base, snap: Snapshot) -> list[Proble
     out: list[Problem] = []
     for n, issue in sorted(snap.issues.items()):
         found = matching.markers.get(n)
-        if (found and issue.state == OPEN and n not in matching.claimed and n not in base.records
+        if (found and issue.issue_state == OPEN and n not in matching.claimed and n not in base.records
                 and n not in matching.unsure_found and found[1] not in matching.alive):
             out.append(Problem(
                 found[0], None,

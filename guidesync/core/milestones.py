@@ -56,7 +56,7 @@ def _keeps_issues_of(m: Milestone, rec: MilestoneRecord, records: Mapping[int, R
     has in that milestone (a guide replaced at the same path holds none of them)."""
     for t in m.tasks:
         r = records.get(t.link.number) if t.link is not None else None
-        if r is not None and r.milestone == rec.number and r.state not in (GONE, REMOVED):
+        if r is not None and r.milestone == rec.number and r.issue_state not in (GONE, REMOVED):
             return True
     return False
 

@@ -117,7 +117,7 @@ class RemoteIssue:
     url: str  # web URL people open
     title: str
     body: str
-    state: str  # "open" | "completed" | "not_planned" (closed, by reason)
+    issue_state: str  # "open" | "completed" | "not_planned" (closed, by reason)
     milestone: int | None  # GitHub milestone number / GitLab milestone id
     labels: tuple[str, ...]
     updated_at: datetime | None = None

@@ -237,7 +237,7 @@ def next_records(plan: Plan, base: Base, outcomes: Outcomes, created_only: bool 
         if n in gone:
             old = records.get(n) or step.fallback
             if old is not None:
-                records[n] = replace(old, state=GONE)
+                records[n] = replace(old, issue_state=GONE)
             continue
         if step.forget:
             if o.done and step.record is not None:

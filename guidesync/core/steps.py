@@ -49,7 +49,7 @@ def create_step(m: Match, opts: Options) -> TaskStep:
         return TaskStep(task, None, content, m.ms.key, notes=("not on the tracker yet (push creates it)",))
     close = COMPLETED if task.checked else None
     record = Record(task.guide, task.key, task.checked, COMPLETED if close else OPEN, content.hash, None)
-    fallback = replace(record, checked=False, state=OPEN)
+    fallback = replace(record, checked=False, issue_state=OPEN)
     return TaskStep(task, None, content, m.ms.key, create=True, close=close, record=record, fallback=fallback,
                     append_link=m.append_link)
 
@@ -69,8 +69,8 @@ def linked_step(m: Match, adopt_url: str | None, base: Base, snap: Snapshot, opt
         return unreachable
     if m.unmanaged:
         return unmanaged_step(task, n, rec, remote, problems)
-    rec_base = None if rec is not None and (rec.unmanaged or rec.state in (GONE, REMOVED)) else rec
-    base = (rec_base.checked, rec_base.state) if rec_base is not None else None
+    rec_base = None if rec is not None and (rec.unmanaged or rec.issue_state in (GONE, REMOVED)) else rec
+    base = (rec_base.checked, rec_base.issue_state) if rec_base is not None else None
     d = _decision(task, rec, remote, base, m.revives)
     notes = [d.note] if d.note else []
     want_ms = numbers.get(m.ms.key)
@@ -110,7 +110,7 @@ def _unreachable(m: Match, n: int, rec: Record | None, remote: RemoteIssue | Non
                  snap: Snapshot) -> TaskStep | None:
     """The step of a task whose issue is gone from the tracker, or was not checked (offline); else None."""
     task = m.task
-    if n in snap.gone or (remote is None and rec is not None and rec.state == GONE):
+    if n in snap.gone or (remote is None and rec is not None and rec.issue_state == GONE):
         gone_rec = Record(task.guide, task.key, task.checked, GONE, rec.hash if rec else "", rec.milestone if rec else None)
         return TaskStep(task, n, content, m.ms.key, record=gone_rec, fallback=gone_rec,
                         notes=(f"issue #{n} was deleted or moved away on the tracker; remove its link to create a new issue",))
@@ -124,14 +124,14 @@ def unmanaged_step(task: Task, n: int, rec: Record | None, remote: RemoteIssue |
     problems.append(Problem(task.guide, task.line, f"issue #{n} does not carry guidesync's marker for this task, so "
                             f"guidesync leaves it untouched; run `guidesync adopt {task.guide}:{task.line + 1}` to let "
                             "guidesync manage it", "warning"))
-    issue_state = remote.state if remote is not None else (rec.state if rec else OPEN)
+    issue_state = remote.issue_state if remote is not None else (rec.issue_state if rec else OPEN)
     record = Record(task.guide, task.key, task.checked, issue_state, "", remote.milestone if remote else None, unmanaged=True)
     return TaskStep(task, n, record=record, fallback=rec)
 
 
 def _decision(task: Task, rec: Record | None, remote: RemoteIssue | None, base: tuple[bool, str] | None,
               revives: bool) -> StateDecision:
-    r_state = remote.state if remote is not None else rec.state  # type: ignore[union-attr]
+    r_state = remote.issue_state if remote is not None else rec.issue_state  # type: ignore[union-attr]
     if revives:  # guidesync closed it when the task left: the task decides
         return revive(task.checked, OPEN if r_state == OPEN else (NOT_PLANNED if r_state == REMOVED else r_state))
     return decide_state(task.checked, r_state, base)
@@ -141,7 +141,7 @@ def _content_changed(task: Task, rec: Record | None, remote: RemoteIssue | None,
                      want_ms: int | None, found: tuple[str, str] | None) -> bool:
     """Does the issue need the guide's title, body and milestone? ``found``: the marker the issue carries."""
     remote_key = found[1] if found else None
-    if rec is not None and rec.state != GONE and not rec.unmanaged:
+    if rec is not None and rec.issue_state != GONE and not rec.unmanaged:
         # The marker tells what the issue last received: a run that died after updating it but
         # before writing the base left the base's hash behind.
         return (rec.hash != content.hash or want_ms is None or rec.milestone != want_ms
@@ -170,7 +170,7 @@ def _records(task: Task, rec: Record | None, base: tuple[bool, str] | None, d: S
     if not written:
         new_hash, want_ms = old_hash, old_ms
     if state_ok:
-        record = Record(task.guide, task.key, d.checked, d.state, new_hash, want_ms)
+        record = Record(task.guide, task.key, d.checked, d.issue_state, new_hash, want_ms)
     elif base is not None:
         record = Record(task.guide, task.key, base[0], base[1], new_hash, want_ms)
     elif revives:
@@ -180,7 +180,7 @@ def _records(task: Task, rec: Record | None, base: tuple[bool, str] | None, d: S
         record = Record(task.guide, task.key, False, OPEN, new_hash, want_ms)
     if rec is not None and base is not None:
         fallback = Record(task.guide, task.key, base[0], base[1], rec.hash, rec.milestone)
-    elif rec is not None and rec.state in (GONE, REMOVED):
+    elif rec is not None and rec.issue_state in (GONE, REMOVED):
         fallback = rec
     else:
         fallback = Record(task.guide, task.key, False, OPEN, old_hash, old_ms)
@@ -194,7 +194,7 @@ def duplicate_steps(matching: Matching, base: Base, snap: Snapshot) -> list[Task
         n, keep, task = dup.number, dup.keep, dup.task
         rec = base.records.get(n)
         tomb = Record(task.guide, task.key, False, REMOVED, rec.hash if rec else "", rec.milestone if rec else None)
-        if snap.issues[n].state != OPEN:
+        if snap.issues[n].issue_state != OPEN:
             steps.append(TaskStep(None, n, forget=True, record=tomb, fallback=rec,
                                   notes=(f"a duplicate of #{keep} (the same task of {task.guide}), already closed",)))
             continue
@@ -219,11 +219,11 @@ def removed_steps(acting: tuple[Guide, ...], others: tuple[Guide, ...], matching
     titles: set[str] | None = None  # computed once some issue needs it
     steps: list[TaskStep] = []
     for n, rec in sorted(base.records.items()):
-        if n in matching.claimed or rec.state == REMOVED:
+        if n in matching.claimed or rec.issue_state == REMOVED:
             continue
         if rec.guide in opts.frozen_guides or (rec.guide not in in_scope and not opts.all_guides):
             continue
-        if rec.unmanaged or rec.state == GONE:  # nothing guidesync may do to it: just forgotten
+        if rec.unmanaged or rec.issue_state == GONE:  # nothing guidesync may do to it: just forgotten
             steps.append(TaskStep(None, n, forget=True, fallback=rec, notes=(f"left the guide {rec.guide}; issue kept",)))
             continue
         if rec.key in matching.alive:
@@ -247,8 +247,8 @@ def _removal(n: int, rec: Record, remote: RemoteIssue | None, snap: Snapshot, op
             f"its task left {rec.guide}, but a guide has errors, so its issue waits for a run that reads every guide",))
     if not opts.pushes:
         return TaskStep(None, n, record=rec, fallback=rec, notes=(f"left the guide {rec.guide} (push closes its issue)",))
-    r = remote.state if remote is not None else rec.state
-    tomb = replace(rec, state=REMOVED, pending=False)
+    r = remote.issue_state if remote is not None else rec.issue_state
+    tomb = replace(rec, issue_state=REMOVED, pending=False)
     if opts.on_removed == "close" and r == OPEN and n not in snap.gone:
         comment = neutralize(
             f"This task was removed from the guide {rec.guide}, so guidesync closed this issue as not planned."
@@ -266,7 +266,7 @@ def unsure_steps(matching: Matching, snap: Snapshot, opts: Options) -> list[Task
             continue
         issue = snap.issues[n]
         guide = matching.markers[n][0]
-        if issue.state == OPEN and opts.pushes and removals_allowed(opts):
+        if issue.issue_state == OPEN and opts.pushes and removals_allowed(opts):
             comment = neutralize(f"guidesync created this issue for a task of {guide} that has left the guide "
                                  "since, so it closed the issue as not planned.")
             tomb = Record(guide, key, False, REMOVED, "", issue.milestone)

@@ -52,7 +52,7 @@ def _issue(data: dict[str, Any]) -> RemoteIssue:
         url=data.get("html_url") or "",
         title=data.get("title") or "",
         body=data.get("body") or "",
-        state=state,
+        issue_state=state,
         milestone=int(ms["number"]) if ms else None,
         labels=tuple(l["name"] if isinstance(l, dict) else str(l) for l in data.get("labels") or ()),
         updated_at=api_time(data.get("updated_at")),

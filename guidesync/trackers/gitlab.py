@@ -80,7 +80,7 @@ def _issue(data: dict[str, Any]) -> RemoteIssue:
         url=data.get("web_url") or "",
         title=data.get("title") or "",
         body=data.get("description") or "",
-        state=state,
+        issue_state=state,
         milestone=int(ms["id"]) if isinstance(ms, dict) and ms.get("id") is not None else None,
         labels=tuple(l["name"] if isinstance(l, dict) else str(l) for l in labels),
         updated_at=api_time(data.get("updated_at")),
