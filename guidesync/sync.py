@@ -24,6 +24,7 @@ from .fetch import SINCE_OVERLAP
 from .guides import LoadedGuide
 from .core.outcome import (Fetched, MilestoneOutcome, Outcomes, RunEnd, StepOutcome, guide_edits, journal, listings_written,
                       next_base)
+from .core.planmodel import COUNT_KEYS, EVENT_COUNTS
 from .core.plan import MilestoneStep, Plan, TaskStep
 from .core.render import read_marker
 from .core.base import MilestoneRecord, Base
@@ -65,12 +66,13 @@ class RunResult:
     full_listing: bool = False
 
     def counts(self) -> dict[str, int]:
-        keys = ("created", "adopted", "updated", "closed", "reopened", "checked", "unchecked", "linked", "forgotten",
-                "milestone_created", "milestone_updated")
-        out = {k: 0 for k in keys}
+        """What the run did, in the plan's counts vocabulary, plus the links written and guides changed."""
+        out = {k: 0 for k in COUNT_KEYS}
+        out["linked"] = 0
         for e in self.events:
-            if e.action in out:
-                out[e.action] += 1
+            key = EVENT_COUNTS.get(e.action, e.action)
+            if key in out:
+                out[key] += 1
         out["guides_changed"] = len(self.guides_changed)
         return out
 

@@ -516,7 +516,7 @@ def test_gitlab_job_pushes_with_the_token_and_keeps_the_loop_guard(make_scene):
 
 
 def test_gitlab_push_authenticates_through_the_environment_only(tmp_path):
-    s = Settings(forge="gitlab", token="glpat-secret", push_url="https://gitlab.example/acme/shop.git")
+    s = Settings(tracker="gitlab", token="glpat-secret", push_url="https://gitlab.example/acme/shop.git")
     repo = Repo(tmp_path, {"PATH": os.environ.get("PATH", "")}, s)
     env = repo._env()
     assert env["GIT_CONFIG_KEY_0"] == "http.extraHeader"
@@ -610,3 +610,11 @@ def test_cli_init_ci_option(tmp_path, monkeypatch):
         "python -m guidesync.action --forge gitlab"
     assert yaml.safe_load((tmp_path / "config/guidesync.yaml").read_text())["tracker"] == "gitlab"
     assert not (tmp_path / ".github").exists()
+
+
+@pytest.mark.parametrize("flag", ["--tracker", "--forge"])
+def test_the_tracker_flag_has_its_old_name_as_an_alias(flag):
+    """``--tracker`` names the tracker as everywhere else; ``--forge``, which workflows already use, still works."""
+    buf = io.StringIO()
+    code = main([flag, "gitlab"], env={"GUIDESYNC_COMMAND": "deploy"}, out=buf)
+    assert (code, buf.getvalue()) == (2, "guidesync: error: input command: expected one of sync, push, pull, plan, not 'deploy'\n")

@@ -189,7 +189,7 @@ def test_two_guides_with_the_same_phase_are_refused_not_merged(make_workspace):
     ws.write("phase-9-copy.md", ws.read(PHASE).replace("Seed script", "Other seed"))
     out = ws.run("push", as_json=True)
     data = json.loads(out.text)
-    assert data["counts"]["milestone_created"] == 1
+    assert data["counts"]["milestones_created"] == 1
     assert len(ws.forge.milestones()) == 1
     assert any("also used by" in e for e in data["errors"])
     assert "([#" not in ws.read("phase-9-copy.md")

@@ -4,6 +4,7 @@ imports nothing outside it that could reach the network, the disk or the clock."
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from pathlib import Path
 
@@ -132,3 +133,39 @@ def test_the_core_check_sees_a_forbidden_import(tmp_path, monkeypatch):
     (core / "bad.py").write_text("from ..trackers.base import RemoteIssue\nimport os\n")
     monkeypatch.setattr(sys.modules[__name__], "PACKAGE", tmp_path / "guidesync")
     assert core_imports() == {"guidesync.core.bad": {"guidesync.trackers.base", "os"}}
+
+
+def _readme_rows() -> list[tuple[str, list[str]]]:
+    """The README's "where things are" table: (first cell, every `name` in the row)."""
+    text = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    table = text[text.index("| module | responsibility |"):]
+    rows = []
+    for line in table.splitlines()[2:]:
+        if not line.startswith("|"):
+            break
+        first = line.split("|")[1]
+        rows.append((first, re.findall(r"`([^`]+)`", line)))
+    return rows
+
+
+def test_the_readme_names_every_module_where_it_is():
+    rows = _readme_rows()
+    named: set[str] = set()
+    for first, names in rows:
+        heads = re.findall(r"`([^`]+)`", first)
+        folder = heads[0].rsplit("/", 1)[0] if heads else ""
+        folder = folder if folder.startswith("guidesync") else f"guidesync/{folder}"
+        for name in names:
+            if name.endswith(".py") or "/" in name:
+                if name.startswith("guidesync/"):
+                    named.add(name)
+                elif "/" in name:
+                    named.add(f"guidesync/{name}")
+                else:
+                    named.add(f"{folder}/{name}")
+    modules = {f"guidesync/{p.relative_to(PACKAGE).as_posix()}" for p in PACKAGE.rglob("*.py")
+               if p.name not in ("__init__.py", "__main__.py")}
+    missing = {m for m in modules if m not in named and m.rsplit("/", 1)[0] + "/" not in named}
+    assert not missing, f"README's table does not name {sorted(missing)}"
+    stale = {n for n in named if n.endswith(".py") and n not in modules}
+    assert not stale, f"README's table names modules that do not exist: {sorted(stale)}"

@@ -247,3 +247,17 @@ def test_next_base_takes_the_rest_from_the_run():
     learned = RunEnd("github", "o/r", repository_url="https://new")
     assert next_base(plan, base, outcomes, fetched(), learned).repository_url == "https://new"
 
+
+
+def test_plan_and_result_count_in_one_vocabulary():
+    """The plan's counts and the run's counts share their keys; milestone events count as milestones_*."""
+    from guidesync.core.planmodel import COUNT_KEYS
+    from guidesync.sync import Event, RunResult
+
+    plan = Plan(tasks=(created_step(),))
+    result = RunResult("push", False, plan, events=[Event("milestone_created", 1), Event("created", 2), Event("linked", 2)])
+    counts = result.counts()
+    assert tuple(plan.counts()) == COUNT_KEYS
+    assert set(plan.counts()) <= set(counts) and set(counts) - set(plan.counts()) == {"linked", "guides_changed"}
+    assert (counts["milestones_created"], counts["created"], counts["linked"]) == (1, 1, 1)
+    assert plan.counts()["created"] == 1

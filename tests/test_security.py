@@ -628,7 +628,7 @@ def test_git_takes_a_guide_named_like_pathspec_magic_as_that_file(tmp_path):
     subprocess.run(["git", "-c", "user.name=a", "-c", "user.email=a@b", "commit", "--quiet", "-m", "base"], cwd=root, env=env, check=True)
     for name in (":!x.md", "x.md", "other.md"):
         (root / name).write_text("two\n")
-    repo = Repo(root, env, Settings(forge="github"))
+    repo = Repo(root, env, Settings(tracker="github"))
     assert repo.changed([":!x.md"]) == [":!x.md"]
     repo.commit([":!x.md"], "write-back", "true")
     done = subprocess.run(["git", "show", "--name-only", "--format=", "HEAD"], cwd=root, env=env, capture_output=True, text=True)

@@ -1,7 +1,7 @@
 """Run guidesync unattended in CI: the script behind ``action.yml`` and the GitLab job template.
 
     python -m guidesync.action                  # inside GitHub Actions (action.yml runs this)
-    python -m guidesync.action --forge gitlab   # inside GitLab CI (config/gitlab-ci.yml runs this)
+    python -m guidesync.action --tracker gitlab   # inside GitLab CI (--forge is the same) (config/gitlab-ci.yml runs this)
     python -m guidesync.ci                      # the same run
 
 One run, step by step (each a function below, handing a :class:`RunContext` on):
@@ -94,7 +94,7 @@ def tool_env(s: Settings, env: Mapping[str, str]) -> dict[str, str]:
     own: never the repository's files)."""
     penv = dict(env)
     if s.token:
-        penv["GITHUB_TOKEN" if s.forge == "github" else "GITLAB_TOKEN"] = s.token
+        penv["GITHUB_TOKEN" if s.tracker == "github" else "GITLAB_TOKEN"] = s.token
     penv.pop(URL_INPUT, None)
     if s.url:
         penv[URL_INPUT] = s.url
@@ -282,14 +282,14 @@ def main(argv: Sequence[str] | None = None, *, env: Mapping[str, str] | None = N
     guides are read, as the CLI does."""
     env = os.environ if env is None else env
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
-    parser.add_argument("--forge", choices=("github", "gitlab"), default=None,
+    parser.add_argument("--tracker", "--forge", dest="tracker", choices=("github", "gitlab"), default=None,
                         help="which CI runs this (default: gitlab inside GitLab CI, else github)")
     args = parser.parse_args(argv)
-    forge = args.forge or ("gitlab" if env.get("GITLAB_CI") else "github")
+    tracker = args.tracker or ("gitlab" if env.get("GITLAB_CI") else "github")
     out = out or sys.stdout
     try:
-        settings = read_settings(forge, env)
+        settings = read_settings(tracker, env)
     except ActionError as exc:
-        print(escaped_annotation("error", str(exc)) if forge == "github" else shown(f"guidesync: error: {exc}"), file=out)
+        print(escaped_annotation("error", str(exc)) if tracker == "github" else shown(f"guidesync: error: {exc}"), file=out)
         return exc.code
     return run(settings, root=Path(cwd or os.getcwd()), env=env, out=out, loaded=gc.freeze if freeze else None)

@@ -55,7 +55,7 @@ def parse_bool(value: str, name: str) -> bool:
 
 @dataclass
 class Settings:
-    forge: str  # github | gitlab
+    tracker: str  # github | gitlab
     command: str = "sync"
     config: str | None = None
     dry_run: bool = False
@@ -82,8 +82,8 @@ class Settings:
         return self.writes and self.commit != "false"
 
 
-def read_settings(forge: str, env: Mapping[str, str]) -> Settings:
-    names = INPUTS if forge == "github" else GITLAB_INPUTS
+def read_settings(tracker: str, env: Mapping[str, str]) -> Settings:
+    names = INPUTS if tracker == "github" else GITLAB_INPUTS
 
     def get(name: str, default: str = "") -> str:
         value = env.get(names[name])
@@ -98,7 +98,7 @@ def read_settings(forge: str, env: Mapping[str, str]) -> Settings:
     else:
         commit = "true" if parse_bool(commit, "commit") else "false"
     s = Settings(
-        forge=forge,
+        tracker=tracker,
         command=command,
         config=get("config") or None,
         dry_run=parse_bool(get("dry-run", "false"), "dry-run"),
@@ -107,14 +107,14 @@ def read_settings(forge: str, env: Mapping[str, str]) -> Settings:
         token=env.get(names["token"], "").strip(),
         url=get("url"),
     )
-    if forge == "github":
+    if tracker == "github":
         _read_github(s, env)
     else:
         _read_gitlab(s, env)
     if s.push_url and s.push_url.lower().startswith("http://") and not is_loopback(urlsplit(s.push_url).hostname):
         raise ActionError(f"the push URL {s.push_url} is plain http: the token would cross the network unencrypted; "
                           "use https", USAGE)
-    if s.commit == "pull-request" and forge != "github":
+    if s.commit == "pull-request" and tracker != "github":
         raise ActionError("commit: pull-request is supported on GitHub only; on GitLab push to an unprotected "
                           "branch or allow the project access token to push", USAGE)
     return s

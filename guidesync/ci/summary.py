@@ -231,5 +231,5 @@ def publish_summary(s: Settings, text: str, console: Console) -> None:
     if s.summary_file:
         with open(s.summary_file, "a", encoding="utf-8") as f:
             f.write(text)
-    elif s.forge == "gitlab":
+    elif s.tracker == "gitlab":
         console.say(text)

@@ -16,6 +16,13 @@ OPEN, COMPLETED, NOT_PLANNED, DUPLICATE = "open", "completed", "not_planned", "d
 MODES = ("push", "pull", "sync")
 
 
+#: The counts vocabulary, one for the plan (what a run would do) and the run's result (what it did).
+COUNT_KEYS = ("milestones_created", "milestones_updated", "created", "adopted", "updated", "closed", "reopened",
+              "checked", "unchecked", "forgotten")
+#: A run's event -> the count it adds to (events name one thing done; counts are totals).
+EVENT_COUNTS = {"milestone_created": "milestones_created", "milestone_updated": "milestones_updated"}
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """What the tracker looks like now, as far as this run read it."""
@@ -144,5 +151,6 @@ class Plan:
             "unchecked": sum(1 for s in self.tasks if s.set_box is False),
             "forgotten": sum(1 for s in self.tasks if s.forget),
         }
+        assert tuple(c) == COUNT_KEYS
         return c
 
