@@ -116,7 +116,7 @@ def test_the_gitlab_template_installs_a_pinned_tag_and_exports_the_commit_as_its
 
 def test_the_dotenv_report_names_the_commit_guidesync_commit_sha(tmp_path):
     out = tmp_path / "guidesync.env"
-    s = Settings(forge="gitlab", output_format="dotenv", output_file=str(out))
+    s = Settings(tracker="gitlab", output_format="dotenv", output_file=str(out))
     write_outputs(s, {"commit": "abc123", "created": 2})
     names = dict(line.split("=", 1) for line in out.read_text().splitlines())
     assert names["GUIDESYNC_COMMIT_SHA"] == "abc123" and "GUIDESYNC_COMMIT" not in names
