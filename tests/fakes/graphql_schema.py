@@ -875,6 +875,25 @@ class _Validator:
                          node, path, "variableMismatch", variableName=value.name, typeName=str(vtype),
                          argumentName=arg, errorMessage="Type mismatch")
             return
+        nested: list[Var] = []
+
+        def walk(v: Any) -> None:
+            if isinstance(v, Var):
+                nested.append(v)
+            elif isinstance(v, list):
+                for x in v:
+                    walk(x)
+            elif isinstance(v, dict):
+                for x in v.values():
+                    walk(x)
+
+        walk(value)
+        for var in nested:
+            self.used_vars.add(var.name)
+            if var.name not in self.var_types:
+                self.err(f"Variable ${var.name} is used by {path[0]} but not declared", node, path,
+                         "variableNotDefined", variableName=var.name)
+                return
         problem = _literal_problem(self.schema, value, typ)
         if problem is not None:
             self.err(f"Argument '{arg}' on Field '{path[-2]}' has an invalid value ({_print_value(value)})."
