@@ -43,6 +43,7 @@ from typing import Any, Iterable
 from urllib.parse import quote, urlencode
 
 from .base import ApiError, FakeServer, Request, Response
+from .graphql_schema import GITHUB_SDL, GITHUB_SUB_ISSUES_SDL, GraphQLError, Schema, execute
 
 __all__ = ["FakeGitHub"]
 
@@ -56,6 +57,15 @@ LOCKED_MESSAGE = "Unable to create comment because issue is locked."
 ARCHIVED_MESSAGE = "Repository was archived so is read-only."
 INTEGRATION_MESSAGE = "Resource not accessible by integration"
 STATE_REASONS = ("completed", "not_planned", "reopened", "duplicate")
+SUB_ISSUES_DOCS = DOCS + "/issues/sub-issues"
+GRAPHQL_AUTH_DOCS = "https://docs.github.com/graphql/guides/forming-calls-with-graphql#authenticating-with-graphql"
+#: GitHub Enterprise Server: the version the fake reports when it serves under /api/v3 and no
+#: ``ghes_version`` is given, and the versions the sub-issue API appeared in (notes §3):
+#: sub-issues shipped in 3.16 (release notes), GraphQL ``addSubIssue`` is documented from 3.17;
+#: 3.16's GraphQL could not be confirmed, so the fake takes the stricter reading (3.17).
+DEFAULT_GHES_VERSION = "3.17.0"
+GHES_GRAPHQL_SUB_ISSUES_SINCE = (3, 17)
+ADD_SUB_ISSUE_ERROR = "An error occurred while adding the sub-issue to the parent issue. "
 LOCK_REASONS = ("off-topic", "too heated", "resolved", "spam")
 
 # route prefix: /repos/{owner}/{name} or /repositories/{id}
@@ -112,6 +122,9 @@ class _Issue:
     comments: list[_Comment] = field(default_factory=list)
     deleted: bool = False
     moved_to: tuple[str, int] | None = None  # (full_name key, number) after a transfer
+    pull_request: bool = False  # a pull request seen through the issues API
+    parent: int | None = None  # REST id of the parent issue (sub-issues)
+    sub_issues: list[int] = field(default_factory=list)  # REST ids of the children, in priority order
 
     @property
     def live(self) -> bool:
@@ -196,9 +209,35 @@ class FakeGitHub(FakeServer):
         web_url: str | None = None,
         read_only: bool = False,
         canonical_links: bool = False,
+        ghes_version: str | None = None,
     ) -> None:
         super().__init__(latency=latency, prefix=prefix)
         self.token = token
+        #: GitHub Enterprise Server version ("3.15.4", "3.17.0"...). The fake is a GHES when it
+        #: serves under ``/api/v3`` (then this defaults to DEFAULT_GHES_VERSION) or when this is
+        #: set. A GHES reports it in ``GET /meta`` ``installed_version`` and in the
+        #: ``X-GitHub-Enterprise-Version`` header; it has no REST sub-issue operations (they are
+        #: not in the GHES descriptions: 404), no ``sub_issues_summary``/``parent_issue_url`` in
+        #: issue objects (stricter: not documented for GHES), and GraphQL sub-issue mutations only
+        #: from GHES_GRAPHQL_SUB_ISSUES_SINCE (before that ``__type(name: "AddSubIssueInput")`` is
+        #: null and the mutations fail validation). Change it any time (the schema follows).
+        self.ghes_version = ghes_version
+        #: Limits of the sub-issue API (github/docs adding-sub-issues.md: 100 sub-issues per
+        #: parent, "up to eight levels of nested sub-issues"). The depth is counted in issues on
+        #: the path from the top issue to the deepest sub-issue, the top one included: the
+        #: stricter of the two readings of "eight levels".
+        self.sub_issue_limit = 100
+        self.sub_issue_max_depth = 8
+        #: Which issue the REST add/remove/reprioritize answers carry: the spec only says
+        #: ``issue`` (its example is the generic issue #1347). "parent" (default, like GraphQL's
+        #: payload ``issue``) or "child": code must not depend on which one it is.
+        self.sub_issue_answer = "parent"
+        #: GraphQL's ``type`` for a refused sub-issue mutation (the notes record VALIDATION for
+        #: the 100 limit; stdlib-js/stdlib PR #13376).
+        self.graphql_rule_error_type = "VALIDATION"
+        self.graphql_enabled = True
+        self.graphql_limit = 5000
+        self.graphql_used = 0
         self.read_only = read_only
         self.web_url = web_url.rstrip("/") if web_url else None
         self.canonical_links = canonical_links
@@ -269,6 +308,151 @@ class FakeGitHub(FakeServer):
 
     def _authed(self, req: Request) -> bool:
         return self._token_of(req) == self.token
+
+    # ------------------------------------------------------ GHES / sub-issues
+    @property
+    def is_ghes(self) -> bool:
+        return self.ghes_version is not None or self.prefix.endswith("/api/v3")
+
+    @property
+    def installed_version(self) -> str | None:
+        if not self.is_ghes:
+            return None
+        return self.ghes_version or DEFAULT_GHES_VERSION
+
+    def _version_tuple(self) -> tuple[int, ...]:
+        version = self.installed_version or ""
+        return tuple(int(p) for p in version.split(".") if p.isdigit())
+
+    @property
+    def rest_sub_issues(self) -> bool:
+        """REST sub-issue operations and issue fields: github.com and GHE.com only."""
+        return not self.is_ghes
+
+    @property
+    def graphql_sub_issues(self) -> bool:
+        return not self.is_ghes or self._version_tuple()[:2] >= GHES_GRAPHQL_SUB_ISSUES_SINCE
+
+    @property
+    def graphql_path(self) -> str:
+        """Where GraphQL is served: ``/graphql`` at the API root, or ``/api/graphql`` beside
+        ``/api/v3`` (PyGithub's Requester.get_graphql_prefix drops a trailing ``/v3``)."""
+        prefix = self.prefix
+        if prefix.endswith("/v3"):
+            prefix = prefix[: -len("/v3")]
+        return prefix + "/graphql"
+
+    @property
+    def graphql_url(self) -> str:
+        return self.root_url + self.graphql_path
+
+    def _issue_by_id(self, ident: Any) -> tuple[_Repo, _Issue] | None:
+        """The live issue with REST id ``ident`` (any repository), or None."""
+        if isinstance(ident, bool) or not isinstance(ident, int):
+            return None
+        for repo in self._repos.values():
+            for issue in repo.issues.values():
+                if issue.id == ident and issue.live:
+                    return repo, issue
+        return None
+
+    def _live_children(self, issue: _Issue) -> list[tuple[_Repo, _Issue]]:
+        out = []
+        for cid in issue.sub_issues:
+            found = self._issue_by_id(cid)
+            if found is not None:
+                out.append(found)
+        return out
+
+    def _sub_issues_summary(self, issue: _Issue) -> dict[str, int]:
+        children = self._live_children(issue)
+        total = len(children)
+        completed = sum(1 for _, c in children if c.state == "closed")
+        return {"total": total, "completed": completed,
+                "percent_completed": (completed * 100) // total if total else 0}
+
+    def _depth(self, issue: _Issue) -> int:
+        """Issues on the path from the top ancestor down to ``issue`` (itself included)."""
+        depth, seen = 1, {issue.id}
+        while issue.parent is not None:
+            found = self._issue_by_id(issue.parent)
+            if found is None or found[1].id in seen:
+                break
+            issue = found[1]
+            seen.add(issue.id)
+            depth += 1
+        return depth
+
+    def _height(self, issue: _Issue, seen: frozenset[int] = frozenset()) -> int:
+        """Levels of ``issue``'s subtree (1: no sub-issues)."""
+        kids = [c for _, c in self._live_children(issue) if c.id not in seen]
+        return 1 + max((self._height(c, seen | {issue.id}) for c in kids), default=0)
+
+    def _ancestors(self, issue: _Issue) -> list[int]:
+        out: list[int] = []
+        while issue.parent is not None and issue.parent not in out:
+            out.append(issue.parent)
+            found = self._issue_by_id(issue.parent)
+            if found is None:
+                break
+            issue = found[1]
+        return out
+
+    def _sub_issue_refusal(self, prepo: _Repo, parent: _Issue, crepo: _Repo, child: _Issue,
+                           replace: bool) -> str | None:
+        """Why GitHub refuses to put ``child`` under ``parent`` (None: it accepts).
+
+        Observed wording (notes §1): "Sub issue may only have one parent", the "duplicate"
+        wording when already under this parent, "Parent cannot have more than 100 sub-issues".
+        The other sentences are the fake's own (the rules are documented, the words are not)."""
+        if parent.pull_request or child.pull_request:
+            return "Pull requests cannot be sub-issues or have sub-issues"
+        if child.id == parent.id:
+            return "An issue cannot be a sub-issue of itself"
+        if crepo.owner.lower() != prepo.owner.lower():
+            return "Sub issue must belong to the same repository owner as the parent issue"
+        if child.id in parent.sub_issues:
+            return "Issue may not contain duplicate sub-issues and Sub issue may only have one parent"
+        if child.parent is not None and self._issue_by_id(child.parent) is not None and not replace:
+            return "Issue may not contain duplicate sub-issues and Sub issue may only have one parent"
+        # closed sub-issues count too (community discussion #207865)
+        if len(self._live_children(parent)) >= self.sub_issue_limit:
+            return f"Parent cannot have more than {self.sub_issue_limit} sub-issues"
+        if child.id in self._ancestors(parent):
+            return "Sub issue cannot be an ancestor of its parent issue"
+        if self._depth(parent) + self._height(child) > self.sub_issue_max_depth:
+            return (f"Sub issue cannot be added: it would exceed the maximum depth of "
+                    f"{self.sub_issue_max_depth} levels of nested sub-issues")
+        return None
+
+    def _attach(self, parent: _Issue, child: _Issue) -> None:
+        """Put ``child`` last under ``parent`` (moving it from its former parent).
+
+        updated_at is left alone, on both: adding a sub-issue does not change the parent's
+        ``updatedAt`` (observed on github.com, neomjs/neo issue #7947: "adding a sub-issue on
+        GitHub does not update the parent issue's updatedAt timestamp, causing the delta-sync to
+        skip the parent"); for the child nothing is documented, and not moving it is the
+        stricter choice for a sync tool (a ``since`` listing will not show the change)."""
+        if child.parent is not None:
+            former = self._issue_by_id(child.parent)
+            if former is not None and child.id in former[1].sub_issues:
+                former[1].sub_issues.remove(child.id)
+        parent.sub_issues = [c for c in parent.sub_issues if self._issue_by_id(c) is not None]
+        parent.sub_issues.append(child.id)
+        child.parent = parent.id
+        self.clock.tick()
+
+    def _detach(self, parent: _Issue, child: _Issue) -> None:
+        parent.sub_issues.remove(child.id)
+        child.parent = None
+        self.clock.tick()  # updated_at untouched, as in _attach
+
+    def _move_sub_issue(self, parent: _Issue, child: _Issue, anchor: _Issue, after: bool) -> None:
+        order = [c for c in parent.sub_issues if c != child.id]
+        at = order.index(anchor.id) + (1 if after else 0)
+        order.insert(at, child.id)
+        parent.sub_issues = order
+        self.clock.tick()  # updated_at untouched, as in _attach
 
     # --------------------------------------------------------------- renderers
     def _account_json(self, login: str, ident: int, kind: str) -> dict[str, Any]:
@@ -445,6 +629,21 @@ class FakeGitHub(FakeServer):
         }
 
     def _issue_json(self, repo: _Repo, issue: _Issue) -> dict[str, Any]:
+        body = self._issue_json_core(repo, issue)
+        if issue.pull_request:
+            html = f"{self.web_root}/{repo.full_name}/pull/{issue.number}"
+            body["html_url"] = html
+            body["pull_request"] = {"url": f"{self._repo_api(repo)}/pulls/{issue.number}",
+                                    "html_url": html, "diff_url": html + ".diff",
+                                    "patch_url": html + ".patch", "merged_at": None}
+        if self.rest_sub_issues:
+            parent = self._issue_by_id(issue.parent) if issue.parent is not None else None
+            body["sub_issues_summary"] = self._sub_issues_summary(issue)
+            body["parent_issue_url"] = (f"{self._repo_api(parent[0])}/issues/{parent[1].number}"
+                                        if parent else None)
+        return body
+
+    def _issue_json_core(self, repo: _Repo, issue: _Issue) -> dict[str, Any]:
         api = f"{self._repo_api(repo)}/issues/{issue.number}"
         labels = [self._label_json(repo, repo.labels[k]) for k in issue.labels if k in repo.labels]
         ms = repo.milestones.get(issue.milestone) if issue.milestone is not None else None
@@ -457,7 +656,7 @@ class FakeGitHub(FakeServer):
             "timeline_url": api + "/timeline",
             "html_url": f"{self.web_root}/{repo.full_name}/issues/{issue.number}",
             "id": issue.id,
-            "node_id": _node_id("I", issue.id),
+            "node_id": _node_id("PR" if issue.pull_request else "I", issue.id),
             "number": issue.number,
             "title": issue.title,
             "user": self._user_json(),
@@ -765,6 +964,9 @@ class FakeGitHub(FakeServer):
     def handle(self, req: Request) -> Response:
         self._roll_rate_window()
         if not self._authed(req):
+            if req.path == self.graphql_path and self.graphql_enabled and not self._token_of(req):
+                return Response(401, {"message": "This endpoint requires you to be authenticated.",
+                                      "documentation_url": GRAPHQL_AUTH_DOCS}, charged=False)
             return Response(401, {"message": "Bad credentials", "documentation_url": DOCS},
                             charged=False)
         if self.rate_remaining <= 0:
@@ -774,6 +976,8 @@ class FakeGitHub(FakeServer):
                            f"{self._peek_request_id()} and timestamp {self.clock.now():%Y-%m-%d %H:%M:%S} UTC.",
                 "documentation_url": RATE_DOCS + "#about-the-primary-rate-limit",
             }, charged=False)
+        if req.path == self.graphql_path and self.graphql_enabled:
+            return self._graphql(req)
         if req.is_write and req.raw_body.strip() and req.body is None:
             return Response(400, {"message": "Problems parsing JSON", "documentation_url": DOCS})
         resp = super().handle(req)
@@ -785,6 +989,228 @@ class FakeGitHub(FakeServer):
                 keep = {k: v for k, v in resp.headers.items() if k.lower() in ("etag", "link")}
                 return Response(304, None, keep, charged=False)
         return resp
+
+    # ---------------------------------------------------------------- GraphQL
+    def graphql_schema(self) -> Schema:
+        """The schema excerpt this server serves now (it follows ``ghes_version``)."""
+        key = self.graphql_sub_issues
+        cache = self.__dict__.setdefault("_schemas", {})
+        if key not in cache:
+            cache[key] = Schema(GITHUB_SDL + (GITHUB_SUB_ISSUES_SDL if key else ""))
+        return cache[key]
+
+    def _graphql(self, req: Request) -> Response:
+        """POST /graphql (GHES: /api/graphql): HTTP 200 with ``data`` and/or ``errors``."""
+        if req.method != "POST":
+            return self.not_found(req)
+        self.graphql_used += 1
+        headers = {"x-ratelimit-limit": str(self.graphql_limit),
+                   "x-ratelimit-remaining": str(max(self.graphql_limit - self.graphql_used, 0)),
+                   "x-ratelimit-used": str(self.graphql_used),
+                   "x-ratelimit-reset": str(self.rate_reset), "x-ratelimit-resource": "graphql"}
+        if req.body is None:
+            return Response(200, {"errors": [{"message": "Problems parsing JSON"}]}, headers,
+                            charged=False)
+        root = {"query": self._gql_query_root(), "mutation": self._gql_mutation_root()}
+        return Response(200, execute(self.graphql_schema(), req.body, root), headers, charged=False)
+
+    def _gql_node(self, node_id: Any) -> tuple[_Repo, _Issue] | None:
+        if not isinstance(node_id, str) or "_" not in node_id:
+            return None
+        kind, _, rest = node_id.partition("_")
+        try:
+            raw = base64.b64decode(rest + "=" * (-len(rest) % 4), validate=True).decode()
+        except (ValueError, UnicodeDecodeError):
+            return None
+        rkind, _, ident = raw.partition(":")
+        if rkind != kind or kind not in ("I", "PR") or not ident.isdigit():
+            return None
+        found = self._issue_by_id(int(ident))
+        if found is None or found[1].pull_request != (kind == "PR"):
+            return None
+        return found
+
+    def _gql_repo(self, repo: _Repo) -> dict[str, Any]:
+        return {"__typename": "Repository", "id": _node_id("R", repo.id), "databaseId": repo.id,
+                "name": repo.name, "nameWithOwner": repo.full_name,
+                "url": f"{self.web_root}/{repo.full_name}",
+                "issue": lambda number: self._gql_issue_by_number(repo, number)}
+
+    def _gql_issue_by_number(self, repo: _Repo, number: int) -> dict[str, Any] | None:
+        issue = repo.issues.get(number)
+        if issue is None or not issue.live or issue.pull_request:
+            raise GraphQLError(f"Could not resolve to an Issue with the number of {number}.",
+                               type="NOT_FOUND")
+        return self._gql_issue(repo, issue)
+
+    def _gql_issue(self, repo: _Repo, issue: _Issue) -> dict[str, Any]:
+        html = f"{self.web_root}/{repo.full_name}/issues/{issue.number}"
+        out: dict[str, Any] = {
+            "__typename": "Issue", "id": _node_id("I", issue.id), "databaseId": issue.id,
+            "fullDatabaseId": str(issue.id), "number": issue.number, "title": issue.title,
+            "body": issue.body or "", "state": issue.state.upper(),
+            "stateReason": issue.state_reason.upper() if issue.state_reason else None,
+            "closed": issue.state == "closed", "url": html,
+            "resourcePath": f"/{repo.full_name}/issues/{issue.number}",
+            "repository": lambda: self._gql_repo(repo),
+            "createdAt": self.clock.iso(issue.created_at),
+            "updatedAt": self.clock.iso(issue.updated_at),
+        }
+        if self.graphql_sub_issues:
+            def parent() -> dict[str, Any] | None:
+                found = self._issue_by_id(issue.parent) if issue.parent is not None else None
+                return self._gql_issue(*found) if found else None
+
+            summary = self._sub_issues_summary(issue)
+            out.update({
+                "parent": parent,
+                "subIssues": lambda **page: self._gql_connection(
+                    [self._gql_issue(*rc) for rc in self._live_children(issue)], **page),
+                "subIssuesSummary": {"total": summary["total"], "completed": summary["completed"],
+                                     "percentCompleted": summary["percent_completed"]},
+            })
+        return out
+
+    @staticmethod
+    def _gql_connection(nodes: list[dict[str, Any]], first: int | None = None,
+                        last: int | None = None, after: str | None = None,
+                        before: str | None = None) -> dict[str, Any]:
+        def cursor(i: int) -> str:
+            return base64.b64encode(f"cursor:v2:{i}".encode()).decode()
+
+        def index(c: str) -> int:
+            try:
+                return int(base64.b64decode(c).decode().rsplit(":", 1)[1])
+            except (ValueError, IndexError, UnicodeDecodeError):
+                raise GraphQLError(f"`{c}` does not appear to be a valid cursor.") from None
+
+        for name, n in (("first", first), ("last", last)):
+            if n is not None and not 0 <= n <= 100:
+                raise GraphQLError(f"Requesting {n} records on the connection exceeds the `{name}` "
+                                   "limit of 100 records." if n > 100 else
+                                   f"`{name}` on a connection cannot be less than zero.")
+        if first is None and last is None:
+            raise GraphQLError("You must provide a `first` or `last` value to properly paginate "
+                               "the `subIssues` connection.", type="MISSING_PAGINATION_BOUNDARIES")
+        lo, hi = 0, len(nodes)
+        if after is not None:
+            lo = index(after) + 1
+        if before is not None:
+            hi = min(hi, index(before))
+        window = list(range(lo, hi))
+        if first is not None:
+            window = window[:first]
+        if last is not None:
+            window = window[-last:] if last else []
+        return {
+            "nodes": [nodes[i] for i in window],
+            "edges": [{"cursor": cursor(i), "node": nodes[i]} for i in window],
+            "totalCount": len(nodes),
+            "pageInfo": {"hasNextPage": bool(window) and window[-1] < hi - 1,
+                         "hasPreviousPage": bool(window) and window[0] > lo,
+                         "startCursor": cursor(window[0]) if window else None,
+                         "endCursor": cursor(window[-1]) if window else None},
+        }
+
+    def _gql_query_root(self) -> dict[str, Any]:
+        def node(id: str) -> dict[str, Any] | None:  # noqa: A002 - GraphQL's name
+            found = self._gql_node(id)
+            if found is None:
+                raise GraphQLError(f"Could not resolve to a node with the global id of '{id}'",
+                                   type="NOT_FOUND")
+            return self._gql_issue(*found)
+
+        def repository(owner: str, name: str, followRenames: bool = True) -> dict[str, Any]:
+            repo = self._repos.get(f"{owner}/{name}".lower())
+            if repo is None:
+                raise GraphQLError(f"Could not resolve to a Repository with the name '{owner}/{name}'.",
+                                   type="NOT_FOUND")
+            return self._gql_repo(repo)
+
+        return {
+            "node": node,
+            "nodes": lambda ids: [self._gql_issue(*f) if (f := self._gql_node(i)) else None
+                                  for i in ids],
+            "repository": repository,
+            "viewer": {"__typename": "User", "id": _node_id("U", self.user_id), "login": self.login,
+                       "databaseId": self.user_id},
+        }
+
+    def _gql_issue_arg(self, node_id: str) -> tuple[_Repo, _Issue]:
+        found = self._gql_node(node_id)
+        if found is None:
+            raise GraphQLError(f"Could not resolve to a node with the global id of '{node_id}'",
+                               type="NOT_FOUND")
+        return found
+
+    def _gql_writable(self, *repos: _Repo) -> None:
+        for repo in repos:
+            try:
+                self._check_write(repo)
+            except ApiError as exc:
+                raise GraphQLError(exc.response.body["message"], type="FORBIDDEN") from None
+
+    def _gql_refuse(self, message: str) -> GraphQLError:
+        return GraphQLError(message, type=self.graphql_rule_error_type)
+
+    def _gql_by_url(self, url: str) -> tuple[_Repo, _Issue]:
+        prefix = self.web_root + "/"
+        rest = url[len(prefix):] if url.startswith(prefix) else ""
+        parts = rest.split("/")
+        if len(parts) == 4 and parts[2] in ("issues", "pull") and parts[3].isdigit():
+            repo = self._repos.get(f"{parts[0]}/{parts[1]}".lower())
+            issue = repo.issues.get(int(parts[3])) if repo else None
+            if repo is not None and issue is not None and issue.live:
+                return repo, issue
+        raise GraphQLError(f"Could not resolve to an issue or pull request with the URL of '{url}'",
+                           type="NOT_FOUND")
+
+    def _gql_mutation_root(self) -> dict[str, Any]:
+        def add(input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+            prepo, parent = self._gql_issue_arg(input["issueId"])
+            has_id, has_url = input.get("subIssueId") is not None, input.get("subIssueUrl") is not None
+            if has_id == has_url:
+                raise self._gql_refuse("Exactly one of subIssueId or subIssueUrl must be provided")
+            crepo, child = (self._gql_issue_arg(input["subIssueId"]) if has_id
+                            else self._gql_by_url(input["subIssueUrl"]))
+            self._gql_writable(prepo, crepo)
+            refusal = self._sub_issue_refusal(prepo, parent, crepo, child,
+                                              bool(input.get("replaceParent")))
+            if refusal is not None:
+                raise self._gql_refuse(refusal)
+            self._attach(parent, child)
+            return {"clientMutationId": input.get("clientMutationId"),
+                    "issue": self._gql_issue(prepo, parent), "subIssue": self._gql_issue(crepo, child)}
+
+        def remove(input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+            prepo, parent = self._gql_issue_arg(input["issueId"])
+            crepo, child = self._gql_issue_arg(input["subIssueId"])
+            self._gql_writable(prepo)
+            if child.id not in parent.sub_issues:
+                raise self._gql_refuse("Sub issue is not a sub-issue of this issue")
+            self._detach(parent, child)
+            return {"clientMutationId": input.get("clientMutationId"),
+                    "issue": self._gql_issue(prepo, parent), "subIssue": self._gql_issue(crepo, child)}
+
+        def reprioritize(input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+            prepo, parent = self._gql_issue_arg(input["issueId"])
+            _, child = self._gql_issue_arg(input["subIssueId"])
+            self._gql_writable(prepo)
+            if child.id not in parent.sub_issues:
+                raise self._gql_refuse("Sub issue is not a sub-issue of this issue")
+            after, before = input.get("afterId"), input.get("beforeId")
+            if (after is None) == (before is None):
+                raise self._gql_refuse("Either afterId or beforeId must be specified, not both")
+            _, anchor = self._gql_issue_arg(after if after is not None else before)
+            if anchor.id not in parent.sub_issues:
+                raise self._gql_refuse("Positional sub issue is not a sub-issue of this issue")
+            if anchor.id == child.id:
+                raise self._gql_refuse("A sub-issue cannot be positioned relative to itself")
+            self._move_sub_issue(parent, child, anchor, after=after is not None)
+            return {"clientMutationId": input.get("clientMutationId"),
+                    "issue": self._gql_issue(prepo, parent)}
+
+        return {"addSubIssue": add, "removeSubIssue": remove, "reprioritizeSubIssue": reprioritize}
 
     def _peek_request_id(self) -> str:
         return self._format_request_id(self._last_request_no + 1)
@@ -818,6 +1244,8 @@ class FakeGitHub(FakeServer):
             "x-github-api-version-selected": "2022-11-28",
             "Vary": "Accept, Authorization, Cookie, X-GitHub-OTP",
         }
+        if self.is_ghes:
+            headers["X-GitHub-Enterprise-Version"] = str(self.installed_version)
         if authed:
             headers["X-OAuth-Scopes"] = "repo"
             headers["X-Accepted-OAuth-Scopes"] = "repo"
@@ -847,6 +1275,12 @@ class FakeGitHub(FakeServer):
         r("PUT", _R + r"/issues/(?P<number>\d+)/labels", self._h_set_issue_labels)
         r("DELETE", _R + r"/issues/(?P<number>\d+)/labels", self._h_clear_issue_labels)
         r("DELETE", _R + r"/issues/(?P<number>\d+)/labels/(?P<label>[^/]+)", self._h_remove_issue_label)
+        r("GET", _R + r"/issues/(?P<number>\d+)/sub_issues", self._h_list_sub_issues)
+        r("POST", _R + r"/issues/(?P<number>\d+)/sub_issues", self._h_add_sub_issue)
+        r("DELETE", _R + r"/issues/(?P<number>\d+)/sub_issue", self._h_remove_sub_issue)
+        r("PATCH", _R + r"/issues/(?P<number>\d+)/sub_issues/priority", self._h_reprioritize_sub_issue)
+        r("GET", _R + r"/issues/(?P<number>\d+)/parent", self._h_get_parent)
+        r("GET", r"/meta", self._h_meta)
         r("PUT", _R + r"/issues/(?P<number>\d+)/lock", self._h_lock)
         r("DELETE", _R + r"/issues/(?P<number>\d+)/lock", self._h_unlock)
         r("GET", _R + r"/milestones", self._h_list_milestones)
@@ -1052,6 +1486,118 @@ class FakeGitHub(FakeServer):
         issue.labels.remove(key)
         issue.updated_at = self.clock.tick()
         return self._issue_labels_json(repo, issue)
+
+    # --- sub-issues (REST: github.com and GHE.com; not in the GHES descriptions)
+    def _sub_issue_parent(self, req: Request, number: str, kw: dict[str, str], suffix: str,
+                          write: bool) -> tuple[_Repo, _Issue]:
+        if not self.rest_sub_issues:
+            raise _not_found()
+        repo = self._api_repo(**kw)
+        if write:
+            self._check_write(repo)
+        return repo, self._find_issue(repo, number, suffix=suffix)
+
+    @staticmethod
+    def _id_field(data: dict[str, Any], name: str, required: bool = True) -> int | None:
+        """An id field of a body: a JSON integer (a string is refused, notes §1)."""
+        if name not in data or (data[name] is None and not required):
+            if required:
+                raise ApiError(422, {"message": f"Invalid request.\n\n\"{name}\" wasn't supplied.",
+                                     "documentation_url": SUB_ISSUES_DOCS})
+            return None
+        value = data[name]
+        if isinstance(value, bool) or not isinstance(value, int):
+            shown = json.dumps(value)
+            raise ApiError(422, {"message": f"Invalid request.\n\nFor 'properties/{name}', {shown} "
+                                            "is not an integer.",
+                                 "documentation_url": SUB_ISSUES_DOCS})
+        return value
+
+    def _sub_issue_answer(self, repo: _Repo, parent: _Issue, child: tuple[_Repo, _Issue]) -> dict[str, Any]:
+        if self.sub_issue_answer == "child":
+            return self._issue_json(*child)
+        return self._issue_json(repo, parent)
+
+    def _h_list_sub_issues(self, req: Request, number: str, **kw: str) -> Response:
+        repo, parent = self._sub_issue_parent(req, number, kw, "/sub_issues", write=False)
+        children = self._live_children(parent)
+        return self._paginate(req, children, lambda rc: self._issue_json(*rc), repo)
+
+    def _h_add_sub_issue(self, req: Request, number: str, **kw: str) -> Response:
+        repo, parent = self._sub_issue_parent(req, number, kw, "/sub_issues", write=True)
+        data = req.json()
+        sub_id = self._id_field(data, "sub_issue_id")
+        replace = data.get("replace_parent", False)
+        if not isinstance(replace, bool):
+            raise ApiError(422, {"message": "Invalid request.\n\nFor 'properties/replace_parent', "
+                                            f"{json.dumps(replace)} is not a boolean.",
+                                 "documentation_url": SUB_ISSUES_DOCS})
+        found = self._issue_by_id(sub_id)
+        if found is None:  # e.g. the issue NUMBER sent instead of its id (cli/cli #12258)
+            raise _not_found()
+        crepo, child = found
+        self._check_write(crepo)
+        refusal = self._sub_issue_refusal(repo, parent, crepo, child, replace)
+        if refusal is not None:
+            short = refusal
+            if refusal.startswith("Issue may not"):
+                short = ("Issue may not contain duplicate sub-issues" if child.id in parent.sub_issues
+                         else "Sub issue may only have one parent")
+            raise ApiError(422, {"message": ADD_SUB_ISSUE_ERROR + refusal,
+                                 "errors": [{"resource": "Issue", "code": "custom",
+                                             "field": "sub_issue_id", "message": short}],
+                                 "documentation_url": SUB_ISSUES_DOCS + "#add-sub-issue"})
+        self._attach(parent, child)
+        body = self._sub_issue_answer(repo, parent, found)
+        return Response(201, body, {"Location": body["url"]})
+
+    def _h_remove_sub_issue(self, req: Request, number: str, **kw: str) -> dict[str, Any]:
+        repo, parent = self._sub_issue_parent(req, number, kw, "/sub_issue", write=True)
+        sub_id = self._id_field(req.json(), "sub_issue_id")
+        found = self._issue_by_id(sub_id)
+        if found is None or found[1].id not in parent.sub_issues:
+            raise _not_found()  # not a sub-issue of this parent (the spec declares 404)
+        self._detach(parent, found[1])
+        return self._sub_issue_answer(repo, parent, found)
+
+    def _h_reprioritize_sub_issue(self, req: Request, number: str, **kw: str) -> dict[str, Any]:
+        repo, parent = self._sub_issue_parent(req, number, kw, "/sub_issues/priority", write=True)
+        data = req.json()
+        sub_id = self._id_field(data, "sub_issue_id")
+        after_id = self._id_field(data, "after_id", required=False)
+        before_id = self._id_field(data, "before_id", required=False)
+
+        def refuse(message: str) -> ApiError:  # validation_failed_simple
+            return ApiError(422, {"message": "Validation Failed", "errors": [message],
+                                  "documentation_url": SUB_ISSUES_DOCS + "#reprioritize-sub-issue"})
+
+        found = self._issue_by_id(sub_id)
+        if found is None or found[1].id not in parent.sub_issues:
+            raise refuse("Sub issue is not a sub-issue of this issue")
+        if (after_id is None) == (before_id is None):  # "after OR before should be specified"
+            raise refuse("Either after_id or before_id must be specified, not both")
+        anchor_id = after_id if after_id is not None else before_id
+        anchor = self._issue_by_id(anchor_id)
+        if anchor is None or anchor[1].id not in parent.sub_issues:
+            raise refuse("Positional sub issue is not a sub-issue of this issue")
+        if anchor[1].id == found[1].id:
+            raise refuse("A sub-issue cannot be positioned relative to itself")
+        self._move_sub_issue(parent, found[1], anchor[1], after=after_id is not None)
+        return self._sub_issue_answer(repo, parent, found)
+
+    def _h_get_parent(self, req: Request, number: str, **kw: str) -> dict[str, Any]:
+        repo, child = self._sub_issue_parent(req, number, kw, "/parent", write=False)
+        parent = self._issue_by_id(child.parent) if child.parent is not None else None
+        if parent is None:
+            raise _not_found()
+        return self._issue_json(*parent)
+
+    # --- meta
+    def _h_meta(self, req: Request) -> dict[str, Any]:
+        body: dict[str, Any] = {"verifiable_password_authentication": self.is_ghes}
+        if self.is_ghes:  # GHES "Get GitHub Enterprise Server meta information"
+            body["installed_version"] = self.installed_version
+        return body
 
     # --- lock
     def _h_lock(self, req: Request, number: str, **kw: str) -> Response:
@@ -1318,6 +1864,7 @@ class FakeGitHub(FakeServer):
                 state_reason=old.state_reason, labels=[k for k in old.labels if k in dst.labels],
                 milestone=new_ms, closed_at=old.closed_at, locked=old.locked,
                 lock_reason=old.lock_reason, comments=list(old.comments),
+                pull_request=old.pull_request, parent=old.parent, sub_issues=list(old.sub_issues),
             )
             dst.issues[new_number] = new
             old.moved_to = (dst.full_name.lower(), new_number)
@@ -1392,6 +1939,48 @@ class FakeGitHub(FakeServer):
             self.clock.tick()
             del r.labels[key]
             self._remove_label_everywhere(r, key)
+
+    def create_pull_request(self, repo: str, title: str, body: str = "") -> int:
+        """A pull request as the issues API sees it (it takes an issue number). Returns it."""
+        with self.lock:
+            issue = self._create_issue(self._repo(repo), {"title": title, "body": body})
+            issue.pull_request = True
+            return issue.number
+
+    def issue_id(self, repo: str, number: int) -> int:
+        """The REST ``id`` of issue ``number`` (what sub_issue_id takes)."""
+        with self.lock:
+            return self._direct_issue(self._repo(repo), number).id
+
+    def node_id(self, repo: str, number: int) -> str:
+        """The ``node_id`` (GraphQL ``Issue.id``) of issue ``number``."""
+        with self.lock:
+            issue = self._direct_issue(self._repo(repo), number)
+            return _node_id("PR" if issue.pull_request else "I", issue.id)
+
+    def add_sub_issue(self, repo: str, parent: int, child: int, child_repo: str | None = None,
+                      *, replace: bool = False) -> None:
+        """Attach directly, under GitHub's rules (ValueError with the refusal)."""
+        with self.lock:
+            prepo = self._repo(repo)
+            crepo = self._repo(child_repo or repo)
+            p, c = self._direct_issue(prepo, parent), self._direct_issue(crepo, child)
+            refusal = self._sub_issue_refusal(prepo, p, crepo, c, replace)
+            if refusal is not None:
+                raise ValueError(refusal)
+            self._attach(p, c)
+
+    def sub_issues(self, repo: str, number: int) -> list[tuple[str, int]]:
+        """(repository, number) of the live sub-issues of ``number``, in priority order."""
+        with self.lock:
+            issue = self._direct_issue(self._repo(repo), number)
+            return [(r.full_name, c.number) for r, c in self._live_children(issue)]
+
+    def parent_of(self, repo: str, number: int) -> tuple[str, int] | None:
+        with self.lock:
+            issue = self._direct_issue(self._repo(repo), number)
+            found = self._issue_by_id(issue.parent) if issue.parent is not None else None
+            return (found[0].full_name, found[1].number) if found else None
 
     def archive(self, repo: str, archived: bool = True) -> None:
         with self.lock:

@@ -60,6 +60,7 @@ from typing import Any, Iterable
 from urllib.parse import urlencode, urlsplit
 
 from .base import ApiError, Fault, FakeServer, Request, Response, http_date
+from .graphql_schema import GITLAB_SDL, GraphQLError, Schema, execute
 
 __all__ = ["FakeGitLab"]
 
@@ -71,6 +72,18 @@ _API = "/api/v4"
 _P = r"(?P<pid>[^/]+)"
 _G = r"(?P<gid>[^/]+)"
 _IID = r"(?P<iid>[0-9]+)"
+
+ISSUE_TYPES = ("issue", "incident", "test_case", "task")
+#: Work item types (gid://gitlab/WorkItems::Type/N) as GitLab seeds them.
+WORK_ITEM_TYPES = {"issue": (1, "Issue"), "incident": (2, "Incident"), "test_case": (3, "Test Case"),
+                   "task": (5, "Task")}
+#: Allowed parent -> child type pairs (gitlabhq hierarchy_restrictions_importer.rb, the part a
+#: project has: Issue->Task and Incident->Task; Issue->Issue is not allowed).
+HIERARCHY_PAIRS = {("issue", "task"), ("incident", "task")}
+LINK_TYPES = ("relates_to", "blocks", "is_blocked_by")
+_WORK_ITEM_GID = re.compile(r"^gid://gitlab/WorkItem/([0-9]+)$")
+NO_ACCESS = ("The resource that you are attempting to access does not exist or you don't have "
+             "permission to perform this action")
 
 # quick actions --------------------------------------------------------------
 _QA_COMMANDS = {
@@ -173,12 +186,23 @@ class FakeGitLab(FakeServer):
         self.external_url = external_url.rstrip("/") if external_url else None
         self.read_only = False
         self.apply_state_actions_on_create = False
+        #: Subscription tier: "free", "premium" or "ultimate". Blocking links (``blocks``,
+        #: ``is_blocked_by``) need Premium (GitLab docs, linked issues); relates_to is Free.
+        self.tier = "free"
+        #: False: ``POST /api/graphql`` answers 404 (a proxy that only lets /api/v4 through).
+        self.graphql_enabled = True
+        #: False: an older server without tasks (``issue_type=task`` -> 400, like any unknown
+        #: value), for the fallbacks.
+        self.tasks_available = True
+        #: Children per parent (WorkItems::ParentLink::MAX_CHILDREN was 100 when introduced,
+        #: gitlab-org/gitlab#362203; 5000 in today's source): the stricter old value.
+        self.max_children = 100
         self.rate_limit_limit = 2000
         self.rate_limit_reset_in = 1  # seconds (real wall clock) until RateLimit-Reset
         self._rl_observed = 0
 
         self._ids = {"group": 10, "project": 100, "issue": 1000, "milestone": 500,
-                     "label": 200, "note": 5000, "user": 1}
+                     "label": 200, "note": 5000, "user": 1, "link": 7000}
         self._users: dict[str, dict] = {}
         self.user = self._user("guidesync-bot", name="Guidesync Bot")
         self._groups: dict[int, dict] = {}
@@ -189,6 +213,7 @@ class FakeGitLab(FakeServer):
         self._milestones: dict[int, dict] = {}  # global id -> milestone
         self._labels: dict[int, dict] = {}  # global id -> label
         self._notes: dict[int, dict] = {}  # global id -> note
+        self._links: dict[int, dict] = {}  # issue_link_id -> {source, target, link_type, ...}
 
         for path in groups or ():
             self.add_group(path)
@@ -417,7 +442,7 @@ class FakeGitLab(FakeServer):
             "milestone": self._render_milestone(milestone) if milestone else None,
             "assignees": assignees, "assignee": assignees[0] if assignees else None,
             "author": self._render_user(self._user_by_id(issue["author"])),
-            "type": "ISSUE", "issue_type": "issue",
+            "type": issue["issue_type"].upper(), "issue_type": issue["issue_type"],
             "user_notes_count": len(user_notes), "merge_requests_count": 0,
             "upvotes": 0, "downvotes": 0, "due_date": None, "confidential": False,
             "discussion_locked": None, "web_url": f"{base}/{path}/-/issues/{issue['iid']}",
@@ -639,7 +664,8 @@ class FakeGitLab(FakeServer):
 
     def _create_issue(self, project: dict, title: str, description: str | None,
                       milestone_id: int | None, labels: list[str], *,
-                      assignee_ids: Iterable[int] = (), quick_actions: bool) -> tuple[dict, dict, list[str]]:
+                      assignee_ids: Iterable[int] = (), quick_actions: bool,
+                      issue_type: str = "issue") -> tuple[dict, dict, list[str]]:
         now = self.clock.tick()
         commands: list[tuple[str, str]] = []
         if quick_actions and description:
@@ -652,7 +678,8 @@ class FakeGitLab(FakeServer):
                  "state": "opened", "created_at": now, "updated_at": now, "closed_at": None,
                  "closed_by": None, "labels": list(dict.fromkeys(labels)),
                  "milestone_id": milestone_id, "assignees": list(dict.fromkeys(assignee_ids)),
-                 "author": self.user["id"], "moved_to_id": None}
+                 "author": self.user["id"], "moved_to_id": None, "issue_type": issue_type,
+                 "parent_id": None, "children": []}
         self._issues[iid] = issue
         changes, summary = self._apply_quick_actions(issue, commands, creating=True, when=now)
         return issue, changes, summary
@@ -672,6 +699,8 @@ class FakeGitLab(FakeServer):
         return Response(404, {"error": "404 Not Found"})
 
     def handle(self, req: Request) -> Response:
+        if req.route == "/api/graphql" and req.method == "POST" and self.graphql_enabled:
+            return self._graphql(req)
         if req.route is None or not (req.route + "/").startswith(_API + "/"):
             return self.not_found(req)
         if not self._authenticated(req):
@@ -779,6 +808,10 @@ class FakeGitLab(FakeServer):
         r("GET", f"{p}/issues/{_IID}/notes/(?P<nid>[0-9]+)", self._h_get_note)
         r("PUT", f"{p}/issues/{_IID}/notes/(?P<nid>[0-9]+)", self._h_update_note)
         r("DELETE", f"{p}/issues/{_IID}/notes/(?P<nid>[0-9]+)", self._h_delete_note)
+        r("GET", f"{p}/issues/{_IID}/links", self._h_list_links)
+        r("POST", f"{p}/issues/{_IID}/links", self._h_create_link)
+        r("GET", f"{p}/issues/{_IID}/links/(?P<lid>[0-9]+)", self._h_get_link)
+        r("DELETE", f"{p}/issues/{_IID}/links/(?P<lid>[0-9]+)", self._h_delete_link)
         r("GET", f"{p}/milestones", self._h_list_milestones)
         r("POST", f"{p}/milestones", self._h_create_milestone)
         r("GET", f"{p}/milestones/(?P<mid>[0-9]+)", self._h_get_milestone)
@@ -874,13 +907,22 @@ class FakeGitLab(FakeServer):
             raise ApiError(400, {"error": "title is missing"})
         title, description = params.get("title"), params.get("description")
         self._validate_issue_fields(title, description, title_required=True)
+        issue_type = self._issue_type_param(params.get("issue_type", "issue"))
         milestone_id = self._resolve_milestone_param(project, params.get("milestone_id"))
         assignee_ids = [int(a) for a in _split_labels(params.get("assignee_ids"))
                         if str(a).isdigit()]
         issue, _, _ = self._create_issue(project, str(title), description, milestone_id,
                                          _split_labels(params.get("labels")),
-                                         assignee_ids=assignee_ids, quick_actions=True)
+                                         assignee_ids=assignee_ids, quick_actions=True,
+                                         issue_type=issue_type)
         return Response(201, self._render_issue(issue))
+
+    def _issue_type_param(self, value: Any) -> str:
+        """``issue_type`` of POST/PUT issues (doc/api/issues.md: issue, incident, test_case, task)."""
+        allowed = [t for t in ISSUE_TYPES if t != "task" or self.tasks_available]
+        if value not in allowed:
+            raise ApiError(400, {"error": "issue_type does not have a valid value"})
+        return str(value)
 
     def _h_get_issue(self, req: Request, pid: str, iid: str) -> dict:
         project = self._project(pid)
@@ -897,11 +939,19 @@ class FakeGitLab(FakeServer):
         state_event = params.get("state_event")
         if state_event not in (None, "close", "reopen"):
             raise ApiError(400, {"error": "state_event does not have a valid value"})
+        if "issue_type" in params:
+            new_type = self._issue_type_param(params["issue_type"])
+            if new_type != issue["issue_type"] and (issue["children"] or issue["parent_id"]):
+                # a type change must keep the hierarchy valid (the fake refuses it outright)
+                raise ApiError(400, {"message": {"issue_type": [
+                    "cannot be changed while the item has a parent or children"]}})
         before = copy.deepcopy(issue)
         now = self.clock.tick()
         commands: list[tuple[str, str]] = []
         if "title" in params:
             issue["title"] = str(params["title"])
+        if "issue_type" in params:
+            issue["issue_type"] = str(params["issue_type"])
         if "description" in params:
             description = params["description"]
             if description:
@@ -955,6 +1005,14 @@ class FakeGitLab(FakeServer):
 
     def _drop_issue(self, issue: dict) -> None:
         del self._issues[issue["id"]]
+        for lid in [k for k, lk in self._links.items() if issue["id"] in (lk["source"], lk["target"])]:
+            del self._links[lid]
+        parent = self._issues.get(issue["parent_id"]) if issue["parent_id"] else None
+        if parent is not None and issue["id"] in parent["children"]:
+            parent["children"].remove(issue["id"])
+        for cid in issue["children"]:
+            if cid in self._issues:
+                self._issues[cid]["parent_id"] = None
         for nid in [n["id"] for n in self._notes.values() if n["issue_id"] == issue["id"]]:
             del self._notes[nid]
 
@@ -974,7 +1032,8 @@ class FakeGitLab(FakeServer):
         nid = self._next("issue")
         new = {**copy.deepcopy(issue), "id": nid, "iid": target["issue_iid"],
                "project_id": target["id"], "milestone_id": target_ms, "updated_at": now,
-               "moved_to_id": None, "state": "opened", "closed_at": None, "closed_by": None}
+               "moved_to_id": None, "state": "opened", "closed_at": None, "closed_by": None,
+               "parent_id": None, "children": []}
         self._issues[nid] = new
         for note in sorted((n for n in self._notes.values() if n["issue_id"] == issue["id"]),
                            key=lambda n: n["id"]):
@@ -987,6 +1046,362 @@ class FakeGitLab(FakeServer):
         issue["moved_to_id"] = nid
         issue["updated_at"] = now
         return new
+
+    # ----------------------------------------------------------- issue links
+    # doc/api/issue_links.md. A link is stored once (source -> target); ``is_blocked_by`` is
+    # kept as asked. Seen from the other end, blocks and is_blocked_by swap.
+    _INVERSE = {"relates_to": "relates_to", "blocks": "is_blocked_by", "is_blocked_by": "blocks"}
+
+    def _linked(self, a: dict, b: dict) -> dict | None:
+        for lk in self._links.values():
+            if {lk["source"], lk["target"]} == {a["id"], b["id"]}:
+                return lk
+        return None
+
+    def _link_answer(self, lk: dict) -> dict:
+        return {"source_issue": self._render_issue(self._issues[lk["source"]]),
+                "target_issue": self._render_issue(self._issues[lk["target"]]),
+                "link_type": lk["link_type"]}
+
+    def _h_list_links(self, req: Request, pid: str, iid: str) -> list[dict]:
+        issue = self._issue(self._project(pid), iid)
+        out = []
+        for lk in sorted(self._links.values(), key=lambda x: x["id"]):
+            if issue["id"] not in (lk["source"], lk["target"]):
+                continue
+            mine = lk["source"] == issue["id"]
+            other = self._issues[lk["target"] if mine else lk["source"]]
+            row = self._render_issue(other)
+            row.update({"issue_link_id": lk["id"],
+                        "link_type": lk["link_type"] if mine else self._INVERSE[lk["link_type"]],
+                        "link_created_at": _fmt(lk["created_at"]),
+                        "link_updated_at": _fmt(lk["updated_at"])})
+            out.append(row)
+        return out
+
+    def _h_create_link(self, req: Request, pid: str, iid: str) -> Response:
+        project = self._project(pid)
+        self._writable(project)
+        source = self._issue(project, iid)
+        params = self._params(req)
+        for name in ("target_project_id", "target_issue_iid"):
+            if name not in params:
+                raise ApiError(400, {"error": f"{name} is missing"})
+        link_type = params.get("link_type") or "relates_to"
+        if link_type not in LINK_TYPES:
+            raise ApiError(400, {"error": "link_type does not have a valid value"})
+        target_project = self._project(params["target_project_id"])
+        self._writable(target_project)
+        not_found = ApiError(404, {"message": "No matching issue found. Make sure that you are "
+                                              "adding a valid issue URL."})
+        try:
+            target = self._issue(target_project, params["target_issue_iid"])
+        except (ApiError, ValueError):
+            raise not_found from None
+        if target["id"] == source["id"]:
+            raise not_found
+        if link_type != "relates_to" and self.tier == "free":
+            raise ApiError(403, {"message": "Blocked issues not available for current license"})
+        if self._linked(source, target) is not None:
+            raise ApiError(409, {"message": "Issue(s) already assigned"})
+        now = self.clock.tick()  # updated_at of the issues untouched (not documented either way)
+        lid = self._next("link")
+        self._links[lid] = {"id": lid, "source": source["id"], "target": target["id"],
+                            "link_type": link_type, "created_at": now, "updated_at": now}
+        return Response(201, self._link_answer(self._links[lid]))
+
+    def _link_of(self, issue: dict, lid: str) -> dict:
+        lk = self._links.get(int(lid))
+        if lk is None or issue["id"] not in (lk["source"], lk["target"]):
+            raise ApiError(404, {"message": "404 Not found"})
+        return lk
+
+    def _h_get_link(self, req: Request, pid: str, iid: str, lid: str) -> dict:
+        return self._link_answer(self._link_of(self._issue(self._project(pid), iid), lid))
+
+    def _h_delete_link(self, req: Request, pid: str, iid: str, lid: str) -> dict:
+        project = self._project(pid)
+        self._writable(project)
+        lk = self._link_of(self._issue(project, iid), lid)
+        answer = self._link_answer(lk)
+        del self._links[lk["id"]]
+        self.clock.tick()
+        return answer
+
+    # --------------------------------------------------------------- GraphQL
+    # POST {root}/api/graphql. Work items are issues (class WorkItem < Issue, same table): the
+    # REST ``id`` gives gid://gitlab/WorkItem/<id>. Hierarchy changes do not move updated_at
+    # here: nothing documents it, and not moving it is the stricter choice for a sync tool.
+    @staticmethod
+    def _coerce_work_item_id(value: Any) -> str:
+        if not isinstance(value, str):
+            raise ValueError(f"{value!r} is not a valid Global ID")
+        if not value.startswith("gid://gitlab/"):
+            raise ValueError(f"{value} is not a valid Global ID")
+        if not _WORK_ITEM_GID.match(value):
+            raise ValueError(f"{value} does not represent an instance of WorkItem")
+        return value
+
+    def graphql_schema(self) -> Schema:
+        cache = self.__dict__.setdefault("_schema", [])
+        if not cache:
+            cache.append(Schema(GITLAB_SDL, scalars={"WorkItemID": self._coerce_work_item_id}))
+        return cache[0]
+
+    def _graphql(self, req: Request) -> Response:
+        anonymous = False
+        if not self._authenticated(req):
+            if req.header("private-token") or req.header("authorization") or req.header("job-token"):
+                return Response(401, {"errors": [{"message": "Invalid token"}]})
+            anonymous = True  # anonymous: sees no private project (all of them here)
+        if req.body is None:
+            return Response(200, {"errors": [{"message": "Unexpected end of document"}]})
+        if anonymous:
+            root: dict[str, Any] = {"query": {"workItem": lambda id: None, "project": lambda fullPath: None,
+                                              "currentUser": None},
+                                    "mutation": {"workItemUpdate": self._gql_no_access}}
+        else:
+            root = {"query": {"workItem": lambda id: self._gql_work_item(self._gql_find(id)),
+                              "project": self._gql_project,
+                              "currentUser": {"id": f"gid://gitlab/User/{self.user['id']}",
+                                              "username": self.user["username"]}},
+                    "mutation": {"workItemUpdate": self._gql_work_item_update}}
+        return Response(200, execute(self.graphql_schema(), req.body, root))
+
+    @staticmethod
+    def _gql_no_access(**_: Any) -> None:
+        raise GraphQLError(NO_ACCESS)
+
+    def _gql_find(self, gid: str | None) -> dict | None:
+        m = _WORK_ITEM_GID.match(gid or "")
+        return self._issues.get(int(m.group(1))) if m else None
+
+    @staticmethod
+    def _gid(issue: dict) -> str:
+        return f"gid://gitlab/WorkItem/{issue['id']}"
+
+    def _ref(self, issue: dict, from_issue: dict | None = None) -> str:
+        if from_issue is not None and from_issue["project_id"] == issue["project_id"]:
+            return f"#{issue['iid']}"
+        return f"{self._projects[issue['project_id']]['path_with_namespace']}#{issue['iid']}"
+
+    @staticmethod
+    def _connection(nodes: list[dict], first: int | None = None, after: str | None = None,
+                    last: int | None = None, before: str | None = None) -> dict:
+        def cursor(i: int) -> str:
+            import base64
+            return base64.b64encode(f'{{"id":"{i}"}}'.encode()).decode()
+
+        def index(c: str) -> int:
+            import base64
+            import json
+            try:
+                return int(json.loads(base64.b64decode(c))["id"])
+            except (ValueError, KeyError, TypeError):
+                raise GraphQLError("Please provide a valid cursor") from None
+
+        lo, hi = 0, len(nodes)
+        if after is not None:
+            lo = index(after) + 1
+        if before is not None:
+            hi = min(hi, index(before))
+        window = list(range(lo, hi))
+        # graphql-ruby's max_page_size (GitLab: 100) caps first/last silently
+        window = window[: min(first, 100)] if first is not None else window[:100]
+        if last is not None:
+            window = window[-min(last, 100):] if last else []
+        return {"count": len(nodes), "nodes": [nodes[i] for i in window],
+                "edges": [{"cursor": cursor(i), "node": nodes[i]} for i in window],
+                "pageInfo": {"hasNextPage": bool(window) and window[-1] < hi - 1,
+                             "hasPreviousPage": bool(window) and window[0] > lo,
+                             "startCursor": cursor(window[0]) if window else None,
+                             "endCursor": cursor(window[-1]) if window else None}}
+
+    def _gql_type(self, issue: dict) -> dict:
+        number, name = WORK_ITEM_TYPES[issue["issue_type"]]
+        return {"id": f"gid://gitlab/WorkItems::Type/{number}", "name": name, "iconName": None}
+
+    def _gql_project(self, fullPath: str) -> dict | None:
+        try:
+            project = self._project(fullPath)
+        except ApiError:
+            return None
+
+        def work_items(iid: str | None = None, iids: list[str] | None = None,
+                       types: list[str] | None = None, **page: Any) -> dict:
+            items = sorted(self._project_issues(project), key=lambda i: i["id"], reverse=True)
+            if iid is not None:
+                items = [i for i in items if str(i["iid"]) == iid]
+            if iids is not None:
+                items = [i for i in items if str(i["iid"]) in iids]
+            if types is not None:
+                items = [i for i in items if i["issue_type"].upper() in types]
+            return self._connection([self._gql_work_item(i) for i in items], **page)
+
+        def work_item_types(name: str | None = None) -> dict:
+            kinds = [k for k in WORK_ITEM_TYPES if k != "task" or self.tasks_available]
+            nodes = [self._gql_type({"issue_type": k}) for k in kinds if name in (None, k.upper())]
+            return {"nodes": nodes, "count": len(nodes)}
+
+        return {"id": f"gid://gitlab/Project/{project['id']}",
+                "fullPath": project["path_with_namespace"], "name": project["name"],
+                "workItems": work_items, "workItemTypes": work_item_types}
+
+    def _gql_work_item(self, issue: dict | None) -> dict | None:
+        if issue is None:
+            return None
+        project = self._projects[issue["project_id"]]
+
+        def parent() -> dict | None:
+            return self._gql_work_item(self._issues.get(issue["parent_id"])) if issue["parent_id"] else None
+
+        def children(**page: Any) -> dict:
+            kids = [self._issues[c] for c in issue["children"] if c in self._issues]
+            return self._connection([self._gql_work_item(k) for k in kids], **page)
+
+        def ancestors(**page: Any) -> dict:
+            chain, cur = [], issue
+            while cur["parent_id"] and cur["parent_id"] in self._issues:
+                cur = self._issues[cur["parent_id"]]
+                chain.insert(0, cur)
+            return self._connection([self._gql_work_item(a) for a in chain], **page)
+
+        hierarchy = {"__typename": "WorkItemWidgetHierarchy", "type": "HIERARCHY", "parent": parent,
+                     "children": children, "ancestors": ancestors,
+                     "hasChildren": any(c in self._issues for c in issue["children"]),
+                     "hasParent": bool(issue["parent_id"])}
+        description = {"__typename": "WorkItemWidgetDescription", "type": "DESCRIPTION",
+                       "description": issue["description"], "edited": False}
+        segment = "work_items" if issue["issue_type"] == "task" else "issues"
+        return {
+            "id": self._gid(issue), "iid": str(issue["iid"]), "title": issue["title"],
+            "state": "OPEN" if issue["state"] == "opened" else "CLOSED", "confidential": False,
+            "webUrl": f"{self._base()}/{project['path_with_namespace']}/-/{segment}/{issue['iid']}",
+            "createdAt": self.clock.iso(issue["created_at"]),
+            "updatedAt": self.clock.iso(issue["updated_at"]),
+            "closedAt": self.clock.iso(issue["closed_at"]) if issue["closed_at"] else None,
+            "project": lambda: self._gql_project(project["path_with_namespace"]),
+            "workItemType": self._gql_type(issue),
+            "widgets": [description, hierarchy],
+        }
+
+    def _hierarchy_refusal(self, parent: dict, child: dict) -> str | None:
+        """Why GitLab refuses ``parent`` -> ``child`` (WorkItems::ParentLink validations, wording
+        from gitlabhq app/models/work_items/parent_link.rb), or None."""
+        if (parent["issue_type"], child["issue_type"]) not in HIERARCHY_PAIRS:
+            reason = "it's not allowed to add this type of parent item"
+        elif parent["project_id"] != child["project_id"]:
+            reason = "parent must be in the same project or group as child."
+        elif parent["id"] == child["id"] or child["id"] in self._ancestor_ids(parent):
+            reason = "it's already present in this item's hierarchy"
+        elif child["id"] not in parent["children"] and \
+                len([c for c in parent["children"] if c in self._issues]) >= self.max_children:
+            reason = "parent already has maximum number of children."
+        elif self._linked(parent, child) is not None:
+            reason = "cannot assign a linked work item as a parent"
+        else:
+            return None
+        return f"{self._ref(child, parent)} cannot be added: {reason}"
+
+    def _ancestor_ids(self, issue: dict) -> list[int]:
+        out, cur = [], issue
+        while cur["parent_id"] and cur["parent_id"] in self._issues and cur["parent_id"] not in out:
+            out.append(cur["parent_id"])
+            cur = self._issues[cur["parent_id"]]
+        return out
+
+    def _set_parent(self, child: dict, parent: dict | None, position: tuple[dict, str] | None = None) -> None:
+        """Link (moving from a former parent; a child has one parent) or unlink."""
+        old = self._issues.get(child["parent_id"]) if child["parent_id"] else None
+        if old is not None and child["id"] in old["children"]:
+            old["children"].remove(child["id"])
+        child["parent_id"] = parent["id"] if parent else None
+        if parent is not None:
+            if position is None:  # "Every newly created work item is added to the bottom"
+                parent["children"].append(child["id"])
+            else:
+                adjacent, where = position
+                at = parent["children"].index(adjacent["id"]) + (1 if where == "AFTER" else 0)
+                parent["children"].insert(at, child["id"])
+        self.clock.tick()
+
+    def _gql_work_item_update(self, input: dict) -> dict:  # noqa: A002 - GraphQL's name
+        item = self._gql_find(input["id"])
+        if item is None:
+            raise GraphQLError(NO_ACCESS)
+        project = self._projects[item["project_id"]]
+        errors: list[str] = []
+        if project["archived"] or self.read_only:
+            raise GraphQLError(NO_ACCESS)
+        hierarchy = input.get("hierarchyWidget")
+        if hierarchy is not None:
+            errors = self._apply_hierarchy(item, hierarchy)
+        if not errors:
+            now = None
+            if "title" in input and input["title"] is not None:
+                now = now or self.clock.tick()
+                item["title"] = input["title"]
+            if input.get("descriptionWidget") is not None:
+                now = now or self.clock.tick()
+                item["description"] = input["descriptionWidget"]["description"]
+            if input.get("stateEvent") is not None:
+                now = now or self.clock.tick()
+                self._set_state(item, "closed" if input["stateEvent"] == "CLOSE" else "opened", now)
+            if now is not None:
+                item["updated_at"] = now
+        return {"clientMutationId": input.get("clientMutationId"), "errors": errors,
+                "workItem": self._gql_work_item(item)}
+
+    def _apply_hierarchy(self, item: dict, h: dict) -> list[str]:
+        not_found = "No matching work item found. Make sure that you are adding a valid work item ID."
+        has_adjacent, has_position = h.get("adjacentWorkItemId") is not None, h.get("relativePosition") is not None
+        # MR !114509's rules for reordering
+        if (has_adjacent or has_position) and h.get("childrenIds") is not None:
+            return ["Relative position cannot be combined with childrenIds."]
+        if has_adjacent != has_position:
+            return ["Relative position is not valid."]
+        position = None
+        if has_adjacent:
+            adjacent = self._gql_find(h["adjacentWorkItemId"])
+            if adjacent is None:
+                return [not_found]
+            position = (adjacent, h["relativePosition"])
+        if "parentId" in h:
+            if h["parentId"] is None:
+                if position is not None:
+                    return ["Relative position is not valid."]
+                if item["parent_id"]:
+                    self._set_parent(item, None)
+                return []
+            parent = self._gql_find(h["parentId"])
+            if parent is None:
+                return [not_found]
+            if position is not None and position[0]["parent_id"] != parent["id"]:
+                return ["The adjacent work item's parent must match the new parent work item."]
+            refusal = self._hierarchy_refusal(parent, item)
+            if refusal is not None:
+                return [refusal]
+            if item["parent_id"] != parent["id"] or position is not None:
+                self._set_parent(item, parent, position)
+            return []
+        if position is not None:
+            current = self._issues.get(item["parent_id"]) if item["parent_id"] else None
+            if current is None or position[0]["parent_id"] != current["id"]:
+                return ["The adjacent work item's parent must match the current parent work item."]
+            if position[0]["id"] != item["id"]:
+                self._set_parent(item, current, position)
+            return []
+        if h.get("childrenIds") is not None:
+            kids = [self._gql_find(g) for g in h["childrenIds"]]
+            if any(k is None for k in kids):
+                return [not_found]
+            refusals = [r for k in kids if (r := self._hierarchy_refusal(item, k)) is not None]
+            if refusals:
+                return refusals
+            for kid in kids:
+                if kid["parent_id"] != item["id"]:
+                    self._set_parent(kid, item)
+        return []
 
     # ----------------------------------------------------------------- notes
     def _h_list_notes(self, req: Request, pid: str, iid: str) -> Response:
@@ -1420,6 +1835,43 @@ class FakeGitLab(FakeServer):
             issue = self._issue(self._project(project), iid)
             self.clock.tick()
             self._drop_issue(issue)
+
+    def issue_gid(self, project: str | int, iid: int) -> str:
+        """``gid://gitlab/WorkItem/<id>`` of issue ``iid``."""
+        with self.lock:
+            return self._gid(self._issue(self._project(project), iid))
+
+    def set_issue_type(self, project: str | int, iid: int, issue_type: str) -> None:
+        with self.lock:
+            if issue_type not in ISSUE_TYPES:
+                raise ValueError(issue_type)
+            self._issue(self._project(project), iid)["issue_type"] = issue_type
+            self.clock.tick()
+
+    def set_parent(self, project: str | int, iid: int, parent_iid: int | None) -> None:
+        """Attach task ``iid`` to ``parent_iid`` (None: detach) under GitLab's rules."""
+        with self.lock:
+            p = self._project(project)
+            child = self._issue(p, iid)
+            parent = self._issue(p, parent_iid) if parent_iid is not None else None
+            if parent is not None:
+                refusal = self._hierarchy_refusal(parent, child)
+                if refusal is not None:
+                    raise ValueError(refusal)
+            self._set_parent(child, parent)
+
+    def children(self, project: str | int, iid: int) -> list[int]:
+        """iids of the children of ``iid``, in order."""
+        with self.lock:
+            issue = self._issue(self._project(project), iid)
+            return [self._issues[c]["iid"] for c in issue["children"] if c in self._issues]
+
+    def links(self, project: str | int, iid: int) -> list[tuple[str, int, str]]:
+        """(project path, iid, link_type as seen from ``iid``) of its issue links."""
+        with self.lock:
+            rows = self._h_list_links(None, str(self._project(project)["id"]), str(iid))  # type: ignore[arg-type]
+            return [(self._projects[r["project_id"]]["path_with_namespace"], r["iid"], r["link_type"])
+                    for r in rows]
 
     def move_issue(self, project: str | int, iid: int, to_project: str | int) -> int:
         """Move like GitLab: a copy is created in ``to_project`` and the original is
