@@ -182,7 +182,10 @@ class Tracker(Protocol):
 
     def update_milestone(self, number: int, *, title: str | Unset = UNSET, description: str | Unset = UNSET) -> RemoteMilestone: ...
 
-    def create_issue(self, title: str, body: str, milestone: int | None, labels: Iterable[str]) -> RemoteIssue: ...
+    def create_issue(self, title: str, body: str, milestone: int | None, labels: Iterable[str], *,
+                     task: bool = False) -> RemoteIssue:
+        """``task``: the issue will be a sub-issue; GitLab makes it a task (``issue_type=task``) when
+        its hierarchy mode is "graphql", as only tasks can be an issue's children there."""
 
     def update_issue(
         self,
@@ -203,6 +206,26 @@ class Tracker(Protocol):
 
     def limits(self) -> dict[str, int]:
         """Forge limits: ``title`` and ``body`` lengths in characters."""
+
+    # ------------------------------------------------------------ hierarchy (``sub_issues: true``)
+    #: how sub-issues are made here, once learned: "sub_issues" (GitHub's REST operations),
+    #: "graphql" (GitHub's addSubIssue mutations, GitLab's child tasks), "links" (GitLab: a
+    #: ``relates_to`` link; the parent's body lists the children) or "none" (the body only); None
+    #: until :meth:`hierarchy` asked. Kept in the base so it is asked once.
+    hierarchy_mode: str | None
+
+    def hierarchy(self, probe: int) -> str:
+        """Learn (once; at most two requests) how this server makes sub-issues, using ``probe``, an
+        issue number that exists; sets and returns :attr:`hierarchy_mode`."""
+
+    def attach(self, parent: int, child: int, *, after: int | None = None, move_from: int | None = None) -> None:
+        """Make ``child`` a sub-issue (GitLab: child task) of ``parent``, placed right after its
+        sibling ``after`` (None: at the end). ``move_from``: the parent guidesync attached it to
+        before, which it may leave. Idempotent: a child already under ``parent`` is fine (it is only
+        moved into place). A child under another parent guidesync did not set raises Conflict."""
+
+    def parent_of(self, child: int) -> int | None:
+        """The number of ``child``'s parent in this repository, or None (re-checks a lost answer)."""
 
 
 #: HTTP status -> error kind, as every forge answers; an adapter adds its own cases (GitHub's
