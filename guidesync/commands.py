@@ -16,6 +16,7 @@ from .config import (DEFAULT_PATH, Config, ConfigError, Secret, find_token, load
                      token_variable)
 from .core.escape import problem_annotation
 from .fetch import fetch
+from .core.parse import HIERARCHY, Hierarchy
 from .guides import GuideError, Loaded, load
 from .core.outcome import Fetched
 from .core.plan import Options, Plan, Snapshot, make_plan
@@ -59,8 +60,14 @@ def _config(ctx: Context) -> Config:
     return load_config(ctx.config_path, ctx.env)
 
 
+def hierarchy(cfg: Config) -> Hierarchy | None:
+    """How guides are read: with ``sub_issues: true``, nested checkbox items are tasks of their own,
+    within the tracker's documented limits."""
+    return HIERARCHY[cfg.tracker] if cfg.sub_issues else None
+
+
 def _guides(ctx: Context, cfg: Config) -> Loaded:
-    loaded = load(ctx.paths, ctx.root, cfg.guides, cfg.exclude, cfg.sections)
+    loaded = load(ctx.paths, ctx.root, cfg.guides, cfg.exclude, cfg.sections, hierarchy=hierarchy(cfg))
     if ctx.loaded is not None:
         ctx.loaded()
     return loaded
@@ -104,7 +111,8 @@ def _tracker(cfg: Config, token: Secret | None, ctx: Context, base: Base | None 
     )
     assert cfg.repository is not None
     return make_tracker(cfg.tracker, cfg.repository, token.reveal() if token else None, url=cfg.api_url, policy=policy,
-                        timeout=cfg.timeout, web_url=cfg.web_url, repository_url=base.repository_url if base else None)
+                        timeout=cfg.timeout, web_url=cfg.web_url, repository_url=base.repository_url if base else None,
+                        **({"hierarchy_mode": base.hierarchy} if cfg.sub_issues and base is not None else {}))
 
 
 def _options(cfg: Config, mode: str, loaded: Loaded, tracker: Tracker | None, frozen: frozenset[str],
@@ -112,7 +120,8 @@ def _options(cfg: Config, mode: str, loaded: Loaded, tracker: Tracker | None, fr
     picks = frozenset(adopt) if isinstance(adopt, (set, frozenset)) else frozenset()
     if tracker is None:
         return Options(mode=mode, labels=cfg.labels, on_removed=cfg.on_removed, max_close=cfg.max_close,
-                       all_guides=not loaded.explicit, frozen_guides=frozen, adopt=picks, adopt_all=adopt is True)
+                       all_guides=not loaded.explicit, frozen_guides=frozen, adopt=picks, adopt_all=adopt is True,
+                       sub_issues=cfg.sub_issues)
     return Options(
         mode=mode,
         labels=cfg.labels,
@@ -125,6 +134,8 @@ def _options(cfg: Config, mode: str, loaded: Loaded, tracker: Tracker | None, fr
         guide_url=lambda path: tracker.guide_url(path, cfg.branch),
         owns_link=lambda url, n: tracker.issue_number_from_url(url) == n,
         limits=tracker.limits(),
+        sub_issues=cfg.sub_issues,
+        hierarchy_mode=getattr(tracker, "hierarchy_mode", None),
     )
 
 
@@ -189,7 +200,8 @@ def _others(ctx: Context, cfg: Config, loaded: Loaded, frozen: frozenset[str]) -
     every other guide of the repository (a task moved there is not a removed task)."""
     others = [lg.guide for lg in loaded.guides if lg.guide.path in frozen]
     if loaded.explicit:  # the named guides are not read twice
-        rest = load(None, ctx.root, cfg.guides, cfg.exclude, cfg.sections, known=[lg.file for lg in loaded.guides])
+        rest = load(None, ctx.root, cfg.guides, cfg.exclude, cfg.sections, known=[lg.file for lg in loaded.guides],
+                    hierarchy=hierarchy(cfg))
         others += [lg.guide for lg in rest.guides]
     return others
 

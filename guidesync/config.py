@@ -79,6 +79,7 @@ class Config:
     rate_reserve: int = 20
     full_sync_hours: float = 24.0
     timeout: float = 30.0
+    sub_issues: bool = False  # nested checkbox items become sub-issues (GitHub) / child tasks (GitLab)
     # Not from the file:
     path: str | None = None  # the config file read, if any
     repository_source: str | None = None  # "config", "GITHUB_REPOSITORY", ...
@@ -116,6 +117,7 @@ _FILE_KEYS: dict[str, tuple[Any, str]] = {
     "rate_reserve": (int, "a whole number"),
     "full_sync_hours": ((int, float), "a number of hours"),
     "timeout": ((int, float), "a number of seconds"),
+    "sub_issues": (bool, "true or false"),
 }
 _SECTION_KEYS = tuple(f.name for f in fields(Sections))
 

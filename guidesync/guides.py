@@ -18,7 +18,7 @@ from typing import Iterable, Iterator
 
 from .core.escape import controls
 from .core.model import Guide, Problem
-from .core.parse import Sections, parse_guide
+from .core.parse import Hierarchy, Sections, parse_guide
 
 MAX_BYTES = 8 * 1024 * 1024
 SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".venv", "venv", ".tox", "__pycache__", ".guidesync"}
@@ -109,7 +109,7 @@ def odd_name(path: Path) -> bool:
     return controls(name, keep="") != name
 
 
-def read_guide(path: Path, root: Path, sections: Sections) -> LoadedGuide | None:
+def read_guide(path: Path, root: Path, sections: Sections, hierarchy: Hierarchy | None = None) -> LoadedGuide | None:
     """Read and parse one file. None when it follows neither template."""
     name = path.as_posix()
     if odd_name(path):
@@ -134,14 +134,14 @@ def read_guide(path: Path, root: Path, sections: Sections) -> LoadedGuide | None
         raise GuideError(f"{name}: cannot read ({exc.strerror})") from None
     text = decode(raw, name)
     rel = relative(path, root)
-    guide = parse_guide(text, rel, sections)
+    guide = parse_guide(text, rel, sections, hierarchy)
     return None if guide is None else LoadedGuide(guide, raw, text, resolved)
 
 
 def load(paths: Iterable[str] | None, root: Path, patterns: Iterable[str], exclude: Iterable[str], sections: Sections,
-         known: Iterable[Path] = ()) -> Loaded:
+         known: Iterable[Path] = (), hierarchy: Hierarchy | None = None) -> Loaded:
     """Every guide in scope. Files that follow no template are skipped (a warning when named).
-    ``known``: resolved files already loaded, not read again."""
+    ``known``: resolved files already loaded, not read again; ``hierarchy``: sub-issues are on."""
     root = root.resolve()
     paths = list(paths or ())
     explicit = bool(paths)
@@ -154,7 +154,7 @@ def load(paths: Iterable[str] | None, root: Path, patterns: Iterable[str], exclu
     paused = gc.isenabled()
     gc.disable()
     try:
-        _read_all(files, root, sections, explicit, guides, problems, seen)
+        _read_all(files, root, sections, explicit, guides, problems, seen, hierarchy)
     finally:
         if paused:
             gc.enable()
@@ -162,7 +162,7 @@ def load(paths: Iterable[str] | None, root: Path, patterns: Iterable[str], exclu
 
 
 def _read_all(files: list[Path], root: Path, sections: Sections, explicit: bool,
-              guides: list[LoadedGuide], problems: list[Problem], seen: set[Path]) -> None:
+              guides: list[LoadedGuide], problems: list[Problem], seen: set[Path], hierarchy: Hierarchy | None) -> None:
     for f in files:
         if not explicit and odd_name(f.relative_to(root)):
             problems.append(Problem(f.relative_to(root).as_posix(), None, "the file name contains control characters; skipped", "warning"))
@@ -176,7 +176,7 @@ def _read_all(files: list[Path], root: Path, sections: Sections, explicit: bool,
         if key in seen:
             continue
         seen.add(key)
-        lg = read_guide(f, root, sections)  # an unreadable guide stops the run: nothing is half-synced
+        lg = read_guide(f, root, sections, hierarchy)  # an unreadable guide stops the run: nothing is half-synced
         if lg is None:
             if explicit and not Path(f).is_dir():
                 problems.append(Problem(f.as_posix(), None, "follows neither guide template (no 'Phase N:' or 'Implementation Guide:' title); skipped", "warning"))

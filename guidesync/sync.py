@@ -25,6 +25,7 @@ from .guides import LoadedGuide
 from .core.outcome import (Fetched, MilestoneOutcome, Outcomes, RunEnd, StepOutcome, guide_edits, journal, listings_written,
                       next_base)
 from .core.planmodel import COUNT_KEYS, EVENT_COUNTS
+from .subissues import Attached, attach_children
 from .core.plan import MilestoneStep, Plan, TaskStep
 from .core.render import read_marker
 from .core.base import MilestoneRecord, Base
@@ -92,10 +93,12 @@ class Executor:
         self.stopped = False
         self.tasks: dict[int, StepOutcome] = {}  # by step index: what happened
         self.milestones: dict[str, MilestoneOutcome] = {}
+        self.attached = Attached(mode=getattr(tracker, "hierarchy_mode", None))
 
     def outcomes(self) -> Outcomes:
         """What happened so far (all of it once :meth:`run` returned)."""
-        return Outcomes(dict(self.tasks), dict(self.milestones), self.label_ok)
+        return Outcomes(dict(self.tasks), dict(self.milestones), self.label_ok, dict(self.attached.parents),
+                        self.attached.mode)
 
     def _fail(self, exc: Exception, what: str) -> str:
         """Report a failed write; what it means for the rest of the run. Returns the message."""
@@ -137,6 +140,11 @@ class Executor:
                 self.tasks[i] = StepOutcome(error="not tried: the run's tracker writes had stopped")
                 continue
             self._task(i, step)
+        if self.plan.parents and not self.stopped:
+            self.attached = attach_children(self.plan, self.tracker, self.tasks, warn=self.result.warnings.append,
+                                            fail=self._fail, stopped=lambda: self.stopped)
+            for child, parent in self.attached.events:
+                self.result.events.append(Event("attached", child, detail=f"sub-issue of #{parent}"))
 
     def _label(self) -> None:
         if not self.plan.ensure_label or self.label_ok:
@@ -188,7 +196,8 @@ class Executor:
         (re-raising the lost answer: the caller marks the creation unsure)."""
         assert step.content is not None and step.task is not None
         try:
-            return self.tracker.create_issue(step.content.title, step.content.body, milestone, self.labels)
+            child = {"task": True} if self.plan.parents and step.task is not None and step.task.parent else {}
+            return self.tracker.create_issue(step.content.title, step.content.body, milestone, self.labels, **child)
         except TrackerError as exc:
             if not isinstance(exc, Ambiguous):
                 raise

@@ -33,6 +33,7 @@ class Record:
     milestone: int | None  # tracker milestone number last written
     pending: bool = False  # created, but its link has not reached the guide yet
     unmanaged: bool = False  # linked by hand to an issue guidesync did not make for this task: never written to
+    children: tuple[int, ...] = ()  # sub-issues guidesync attached to it, in the tracker's order
 
 
 #: Record states besides the tracker's own: the issue was deleted or moved away; the task left
@@ -62,6 +63,8 @@ class Base:
     full_at: str | None = None  # server time of the last full listing
     label: bool = False  # the managed label is known to exist
     unsure: tuple[str, ...] = ()  # marker keys of creations whose answer was lost: find them next run
+    #: how the tracker makes sub-issues, once learned (``Tracker.hierarchy_mode``); None: not asked yet
+    hierarchy: str | None = None
     etags: Mapping[str, str] = field(default_factory=dict)
     milestones: Mapping[str, MilestoneRecord] = field(default_factory=dict)
     records: Mapping[int, Record] = field(default_factory=dict)
@@ -107,12 +110,22 @@ def loads(text: str, where: str = "state file") -> Base:
             full_at=raw.get("full_at"),
             label=bool(raw.get("label", False)),
             unsure=tuple(sorted(str(k) for k in raw.get("unsure", ()))),
+            hierarchy=_hierarchy(raw.get("hierarchy")),
             etags=dict(raw.get("etags", {})),
             milestones=milestones,
             records=records,
         )
     except (TypeError, ValueError, AttributeError) as exc:
         raise BaseFileError(f"{where}: malformed entry ({exc}); fix or delete it and run with --full") from None
+
+
+HIERARCHY_MODES = ("sub_issues", "graphql", "links", "none")
+
+
+def _hierarchy(value: Any) -> str | None:
+    if value is not None and value not in HIERARCHY_MODES:
+        raise ValueError(f"hierarchy must be one of {', '.join(HIERARCHY_MODES)}, not {value!r}")
+    return value
 
 
 def _line(key: str, value: Any) -> str:
@@ -126,15 +139,22 @@ def _from_file(data: Any) -> Record:
     data = dict(data)
     if "state" in data:
         data["issue_state"] = data.pop("state")
+    if "children" in data:
+        children = data["children"]
+        if not isinstance(children, list) or not all(isinstance(c, int) and not isinstance(c, bool) for c in children):
+            raise ValueError("children must be a list of issue numbers")
+        data["children"] = tuple(children)
     return Record(**data)
 
 
 def _record(rec: Record) -> dict[str, Any]:
     data = asdict(rec)
     data["state"] = data.pop("issue_state")  # the file's spelling, as earlier versions wrote it
-    for flag in ("pending", "unmanaged"):
+    for flag in ("pending", "unmanaged", "children"):
         if not data[flag]:
             del data[flag]  # the usual case stays out of the file
+    if "children" in data:
+        data["children"] = list(data["children"])
     return data
 
 
@@ -151,6 +171,8 @@ def dumps(base: Base) -> str:
     }
     if base.unsure:
         head["unsure"] = sorted(base.unsure)
+    if base.hierarchy:
+        head["hierarchy"] = base.hierarchy
     out = ["{"]
     for k, v in head.items():
         out.append(f"  {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)},")

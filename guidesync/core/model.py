@@ -60,6 +60,8 @@ class Task:
     link: IssueLink | None = None
     subitems: tuple[SubItem, ...] = ()
     occurrence: int = 0  # how many earlier tasks in this milestone have the same text
+    parent: str | None = None  # with sub-issues on: the key of the task this one is nested under
+    depth: int = 0  # 0 for a top-level task, 1 for a sub-item of one, ...
 
     @cached_property
     def key(self) -> str:

@@ -63,6 +63,8 @@ class Outcomes:
     tasks: Mapping[int, StepOutcome] = field(default_factory=dict)
     milestones: Mapping[str, MilestoneOutcome] = field(default_factory=dict)
     label: bool = False  # the managed label is known to exist
+    parents: Mapping[int, tuple[int, ...]] = field(default_factory=dict)  # parent issue -> children attached now
+    hierarchy: str | None = None  # how the tracker makes sub-issues, if this run learned or knew it
 
     def step(self, i: int) -> StepOutcome:
         return self.tasks.get(i, NOTHING)
@@ -176,6 +178,7 @@ def next_base(plan: Plan, base: Base, outcomes: Outcomes, fetched: Fetched, end:
         since=base.since if waiting else (fetched.since_if_quiet if quiet_mark else fetched.since),
         full_at=fetched.full_at,
         label=outcomes.label,
+        hierarchy=outcomes.hierarchy or base.hierarchy,
         etags=next_etags(fetched.etags, end, waiting),
         milestones=next_milestones(plan, base, outcomes),
         records=next_records(plan, base, outcomes),
@@ -254,4 +257,20 @@ def next_records(plan: Plan, base: Base, outcomes: Outcomes, created_only: bool 
             records[n] = rec
         elif step.fallback is not None and n in records:
             records[n] = step.fallback
+    return records if created_only else with_children(records, base, outcomes)
+
+
+def with_children(records: dict[int, Record], base: Base, outcomes: Outcomes) -> dict[int, Record]:
+    """Each record keeps the sub-issues guidesync attached to it (a step's record does not know
+    them); a parent this run attached to gets what is attached now, and a child moved to another
+    parent leaves its old one's list."""
+    moved = {c for kids in outcomes.parents.values() for c in kids}
+    for n, rec in records.items():
+        if n in outcomes.parents:
+            kids = outcomes.parents[n]
+        else:
+            old = base.records.get(n)
+            kids = tuple(c for c in (old.children if old is not None else rec.children) if c not in moved)
+        if kids != rec.children:
+            records[n] = replace(rec, children=kids)
     return records

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 from markdown_it import MarkdownIt
@@ -80,8 +80,24 @@ def front_matter_lines(lines: Sequence[str]) -> int:
     return 0
 
 
-def parse_guide(text: str, path: str, sections: Sections = DEFAULT_SECTIONS) -> Guide | None:
-    """Parse one guide. Returns None when the text follows neither template (not a guide)."""
+@dataclass(frozen=True)
+class Hierarchy:
+    """Nested checkbox items become tasks of their own (sub-issues), within the tracker's limits:
+    ``max_depth`` levels below a top-level task, ``max_children`` direct sub-items per task."""
+
+    max_depth: int
+    max_children: int = 100
+
+
+#: the trackers' documented limits: GitHub nests sub-issues 8 levels deep (the top task and 7 below
+#: it), 100 per parent; a GitLab task cannot have children, so one level below an issue.
+HIERARCHY = {"github": Hierarchy(max_depth=7), "gitlab": Hierarchy(max_depth=1)}
+
+
+def parse_guide(text: str, path: str, sections: Sections = DEFAULT_SECTIONS,
+                hierarchy: Hierarchy | None = None) -> Guide | None:
+    """Parse one guide. Returns None when the text follows neither template (not a guide).
+    ``hierarchy``: nested checkbox items become tasks of their own (None: they stay sub-items)."""
     lines = split_lines(text)
     skip = front_matter_lines(lines)
     body = text[1:] if text.startswith("\ufeff") else text
@@ -94,9 +110,9 @@ def parse_guide(text: str, path: str, sections: Sections = DEFAULT_SECTIONS) -> 
     if title is None:
         return None
     if m := PHASE_TITLE.match(title):
-        return _Builder(path, lines, tokens, sections).phase(m, title_line)
+        return _Builder(path, lines, tokens, sections, hierarchy).phase(m, title_line)
     if m := IMPLEMENTATION_TITLE.match(title):
-        return _Builder(path, lines, tokens, sections).implementation(m)
+        return _Builder(path, lines, tokens, sections, hierarchy).implementation(m)
     return None
 
 
@@ -110,8 +126,10 @@ def _first_h1(tokens: list[Token]) -> tuple[str | None, int]:
 class _Builder:
     """One pass over the tokens of one guide."""
 
-    def __init__(self, path: str, lines: list[str], tokens: list[Token], sections: Sections):
+    def __init__(self, path: str, lines: list[str], tokens: list[Token], sections: Sections,
+                 hierarchy: Hierarchy | None = None):
         self.path = path
+        self.hierarchy = hierarchy
         self.lines = lines
         self.tokens = tokens
         self.sections = sections
@@ -278,32 +296,66 @@ class _Builder:
                 i += 1
         return i + 1
 
-    def _item(self, i: int, milestone: str, out: list[Task], seen: Counter[str]) -> int:
+    def _item(self, i: int, milestone: str, out: list[Task], seen: Counter[str], depth: int = 0) -> int:
+        """Read the list item opening at token i into ``out`` (with its child tasks after it when
+        sub-issues are on); return the index after its close."""
         toks = self.tokens
         item = toks[i]
         level = item.level
         first, last = item.map or (0, 0)
         text = ""
         subitems: list[SubItem] = []
+        children: list[Task] = []
         j = i + 1
-        depth = 0
+        nest = 0
         first_inline = True
         while not (toks[j].type == "list_item_close" and toks[j].level == level):
             tok = toks[j]
             if tok.type in ("bullet_list_open", "ordered_list_open"):
-                depth += 1
+                nest += 1
             elif tok.type in ("bullet_list_close", "ordered_list_close"):
-                depth -= 1
-            elif tok.type == "list_item_open" and depth > 0:
+                nest -= 1
+            elif tok.type == "list_item_open" and nest == 1 and self._child_task(tok, depth, children):
+                j = self._item(j, milestone, children, seen, depth + 1)
+                continue
+            elif tok.type == "list_item_open" and nest > 0:
                 sub_text = _first_inline(toks, j)
-                subitems.append(SubItem(sub_text, tok.meta.get("checked"), depth))
-            elif tok.type == "inline" and first_inline and depth == 0:
+                subitems.append(SubItem(sub_text, tok.meta.get("checked"), nest))
+            elif tok.type == "inline" and first_inline and nest == 0:
                 first_inline = False
                 if toks[j - 1].type == "paragraph_open" and toks[j - 1].map and toks[j - 1].map[0] == first:
                     text = tok.content
             j += 1
         while last > first + 1 and not self.lines[last - 1].strip():
             last -= 1  # markdown-it-py counts the blank lines after an item as part of it
+        task = self._task(item, first, last, text, milestone, subitems, seen, depth)
+        if task is not None:
+            out.append(task)
+            out.extend(replace(c, parent=task.key) if c.depth == depth + 1 else c for c in children)
+        elif children:
+            self._warn(first, "the items under this one are not sub-issues: it is not a task")
+            out.extend(replace(c, parent=None, depth=0) if c.depth == depth + 1 else c for c in children)
+        return j + 1
+
+    def _child_task(self, tok: Token, depth: int, children: list[Task]) -> bool:
+        """Does the nested item opening at ``tok`` become a task of its own (a sub-issue)? Only with
+        a checkbox, with sub-issues on, within the tracker's depth and per-parent limits."""
+        if self.hierarchy is None or tok.meta.get("checked") is None:
+            return False
+        line = tok.map[0] if tok.map else None
+        if depth + 1 > self.hierarchy.max_depth:
+            self._warn(line, f"sub-items nest deeper than {self.hierarchy.max_depth + 1} levels here, more than the "
+                             "tracker allows: this one stays in its parent's issue body")
+            return False
+        direct = sum(1 for c in children if c.depth == depth + 1)
+        if direct >= self.hierarchy.max_children:
+            self._warn(line, f"more than {self.hierarchy.max_children} sub-items under one task, more than the "
+                             "tracker allows: this one stays in its parent's issue body")
+            return False
+        return True
+
+    def _task(self, item: Token, first: int, last: int, text: str, milestone: str, subitems: list[SubItem],
+              seen: Counter[str], depth: int) -> Task | None:
         line = self.lines[first] if first < len(self.lines) else ""
         link = None
         lm = LINK_AT_END.search(line)
@@ -319,24 +371,13 @@ class _Builder:
         has_box = checked is not None and start_m is not None and start_m["box"] is not None
         if not text or EMPTY_BOX.match(text):
             self._warn(first, "list item has no text; it is not a task")
-        else:
-            norm = " ".join(text.split())
-            out.append(
-                Task(
-                    guide=self.path,
-                    milestone=milestone,
-                    text=text,
-                    checked=bool(checked) if has_box else False,
-                    has_box=has_box,
-                    line=first,
-                    end_line=last,
-                    link=link,
-                    subitems=tuple(subitems),
-                    occurrence=seen[norm],
-                )
-            )
-            seen[norm] += 1
-        return j + 1
+            return None
+        norm = " ".join(text.split())
+        task = Task(guide=self.path, milestone=milestone, text=text, checked=bool(checked) if has_box else False,
+                    has_box=has_box, line=first, end_line=last, link=link, subitems=tuple(subitems),
+                    occurrence=seen[norm], depth=depth)
+        seen[norm] += 1
+        return task
 
     # -- helpers ----------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from .milestones import milestone_records, plan_milestones
 from .model import Guide
 from .planmodel import COMPLETED, DUPLICATE, MODES, NOT_PLANNED, OPEN, MilestoneStep, Options, Plan, Snapshot, TaskStep
 from .base import GONE, REMOVED, Base
+from .hierarchy import attached_elsewhere, listed_children, parent_steps
 from .steps import duplicate_steps, removed_steps, task_steps, unsure_steps
 from .model import RemoteIssue, RemoteMilestone
 
@@ -40,7 +41,7 @@ def make_plan(guides: tuple[Guide, ...] | list[Guide], base: Base, snapshot: Sna
     errors), read only to know which tasks exist, so that no issue is closed while its task lives."""
     if options.mode not in MODES:
         raise ValueError(f"unknown mode {options.mode!r}")
-    acting = tuple(guides)
+    acting = tuple(listed_children(g, options) for g in guides)
     paths = {g.path for g in acting}
     rest = tuple(g for g in others if g.path not in paths)
     # A refused guide is read like the others and frozen: its records are left untouched.
@@ -60,5 +61,7 @@ def make_plan(guides: tuple[Guide, ...] | list[Guide], base: Base, snapshot: Sna
     problems += stray_markers(matching, base, snapshot)
     guards = mass_close(steps, options) + lost_links(steps, acting, base)
     needs_label = options.pushes and not base.label and any(s.create for s in steps)
+    parents = parent_steps(steps, base) if options.sub_issues and options.pushes else ()
     return Plan(tuple(ms_steps), tuple(steps), needs_label, tuple(problems), tuple(guards),
-                dict(matching.unsure_found), {**kept_orphans, **ms_records})
+                dict(matching.unsure_found), {**kept_orphans, **ms_records}, parents,
+                attached_elsewhere(base) if parents else {})

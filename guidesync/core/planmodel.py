@@ -18,7 +18,7 @@ MODES = ("push", "pull", "sync")
 
 #: The counts vocabulary, one for the plan (what a run would do) and the run's result (what it did).
 COUNT_KEYS = ("milestones_created", "milestones_updated", "created", "adopted", "updated", "closed", "reopened",
-              "checked", "unchecked", "forgotten")
+              "checked", "unchecked", "forgotten", "attached")
 #: A run's event -> the count it adds to (events name one thing done; counts are totals).
 EVENT_COUNTS = {"milestone_created": "milestones_created", "milestone_updated": "milestones_updated"}
 
@@ -48,6 +48,8 @@ class Options:
     guide_url: Callable[[str], str] = lambda path: path
     owns_link: Callable[[str, int], bool] = lambda url, number: True
     limits: Mapping[str, int] = field(default_factory=lambda: {"title": 255, "body": 65536})
+    sub_issues: bool = False  # ``sub_issues: true``: a task's checkbox sub-items are its sub-issues
+    hierarchy_mode: str | None = None  # how the tracker makes them, once learned (see Tracker.hierarchy_mode)
 
 
     @property
@@ -125,6 +127,15 @@ class TaskStep:
 
 
 @dataclass(frozen=True)
+class ParentStep:
+    """A task with sub-items: its children, in guide order, and those the base says are attached."""
+
+    parent: int  # index of the parent's step in ``Plan.tasks``
+    children: tuple[int, ...]  # indexes of its children's steps, in guide order
+    attached: tuple[int, ...] = ()  # issue numbers guidesync attached to it, by the base
+
+
+@dataclass(frozen=True)
 class Plan:
     milestones: tuple[MilestoneStep, ...] = ()
     tasks: tuple[TaskStep, ...] = ()
@@ -133,6 +144,8 @@ class Plan:
     guards: tuple[str, ...] = ()
     unsure_found: Mapping[int, str] = field(default_factory=dict)  # unsure creations found: issue -> marker key
     milestone_records: Mapping[str, MilestoneRecord] | None = None  # the base's milestone records, checked; None: as in the base
+    parents: tuple[ParentStep, ...] = ()  # sub-issues: every task with sub-items
+    children_of: Mapping[int, int] = field(default_factory=dict)  # child issue -> parent guidesync attached it to
 
     @property
     def changes(self) -> tuple[TaskStep, ...]:
@@ -150,6 +163,8 @@ class Plan:
             "checked": sum(1 for s in self.tasks if s.set_box is True),
             "unchecked": sum(1 for s in self.tasks if s.set_box is False),
             "forgotten": sum(1 for s in self.tasks if s.forget),
+            "attached": sum(1 for p in self.parents for i in p.children
+                            if self.tasks[i].number is None or self.tasks[i].number not in p.attached),
         }
         assert tuple(c) == COUNT_KEYS
         return c

@@ -218,8 +218,14 @@ def removed_steps(acting: tuple[Guide, ...], others: tuple[Guide, ...], matching
     in_scope = {g.path for g in acting}
     titles: set[str] | None = None  # computed once some issue needs it
     steps: list[TaskStep] = []
+    children = set() if opts.sub_issues else {c for r in base.records.values() for c in r.children}
     for n, rec in sorted(base.records.items()):
         if n in matching.claimed or rec.issue_state == REMOVED:
+            continue
+        if n in children:  # sub_issues was turned off: its item is text in its parent's body again
+            steps.append(TaskStep(None, n, record=rec, fallback=rec, notes=(
+                "a sub-issue guidesync made; with sub_issues off its item is part of its parent's body, so this "
+                "issue is left as it is",)))
             continue
         if rec.guide in opts.frozen_guides or (rec.guide not in in_scope and not opts.all_guides):
             continue

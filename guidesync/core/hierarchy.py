@@ -1,0 +1,101 @@
+"""Sub-issues (``sub_issues: true``): which issue is whose parent, and in what order. Pure.
+
+The guide decides: a task's checkbox sub-items are its children, in guide order. The base remembers
+the children guidesync attached to each parent (``Record.children``), so a run knows what to change
+without listing every parent's sub-issues: a no-op sync costs what it cost before. What people
+attach by hand is never detached; a child guidesync did not attach and that already has another
+parent is left there and reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+from dataclasses import replace
+
+from .base import Base
+from .model import Guide, Milestone, SubItem
+from .planmodel import Options, ParentStep, TaskStep
+
+#: hierarchy modes in which the tracker itself keeps the children, in order
+NATIVE = ("sub_issues", "graphql")
+#: modes that keep the order of the children
+ORDERED = NATIVE
+
+
+def parent_steps(tasks: Sequence[TaskStep], base: Base) -> tuple[ParentStep, ...]:
+    """One step per task that has sub-items: its children's step indexes in guide order, and the
+    children the base says guidesync attached to its issue."""
+    index_of = {s.task.key: i for i, s in enumerate(tasks) if s.task is not None}
+    children: dict[int, list[int]] = {}
+    for i, step in enumerate(tasks):
+        if step.task is not None and step.task.parent is not None and step.task.parent in index_of:
+            children.setdefault(index_of[step.task.parent], []).append(i)
+    out = []
+    for parent, kids in sorted(children.items()):
+        number = tasks[parent].number
+        rec = base.records.get(number) if number is not None else None
+        out.append(ParentStep(parent, tuple(kids), rec.children if rec is not None else ()))
+    return tuple(out)
+
+
+def attached_elsewhere(base: Base) -> dict[int, int]:
+    """child issue -> the parent issue guidesync attached it to, by the base."""
+    return {c: n for n, rec in base.records.items() for c in rec.children}
+
+
+@dataclass(frozen=True)
+class Move:
+    """One attach call: ``child`` under ``parent``, right after ``after`` (None: at the end)."""
+
+    child: int
+    after: int | None = None
+    move_from: int | None = None
+
+
+def moves(desired: Sequence[int], attached: Sequence[int], elsewhere: Mapping[int, int], parent: int,
+          ordered: bool = True) -> list[Move]:
+    """The attach calls that turn the children guidesync attached (``attached``, in the tracker's
+    order) into ``desired``: new children are appended in guide order (a first push needs no other
+    call), then, where the tracker keeps order, each child out of place is moved right after the
+    one before it. Children that left the guide stay attached (no destructive action)."""
+    out: list[Move] = []
+    current = [c for c in attached]
+    for child in desired:
+        if child not in current:
+            old = elsewhere.get(child)
+            out.append(Move(child, None, old if old is not None and old != parent else None))
+            current.append(child)
+    if not ordered:
+        return out
+    for k in range(1, len(desired)):
+        before, child = desired[k - 1], desired[k]
+        if current.index(child) != current.index(before) + 1:
+            out.append(Move(child, before))
+            current.remove(child)
+            current.insert(current.index(before) + 1, child)
+    return out
+
+
+def listed_children(guide: Guide, opts: Options) -> Guide:
+    """Where the tracker has no sub-issues ("links", "none"), each parent's issue body lists its
+    sub-items as a task list, as it did before sub-issues; the sub-items are still issues of their own."""
+    if not opts.sub_issues or opts.hierarchy_mode in (None, *NATIVE):
+        return guide
+    return replace(guide, milestones=tuple(_listed(ms) for ms in guide.milestones))
+
+
+def _listed(ms: Milestone) -> Milestone:
+    if not any(t.parent for t in ms.tasks):
+        return ms
+    tasks = list(ms.tasks)
+    for i, task in enumerate(tasks):
+        below = []
+        for later in ms.tasks[i + 1:]:
+            if later.depth <= task.depth:
+                break
+            below.append(SubItem(later.text, later.checked, later.depth - task.depth))
+        if below:
+            tasks[i] = replace(task, subitems=task.subitems + tuple(below))
+    return replace(ms, tasks=tuple(tasks))

@@ -1,0 +1,95 @@
+"""Attaching sub-issues after the task steps (``sub_issues: true``): the tracker half of
+:mod:`guidesync.core.hierarchy`.
+
+Runs once every task step is done, so that every child and parent has its number. The hierarchy
+mode is learned from the server once (:meth:`Tracker.hierarchy`) and kept in the base. An attach
+that fails leaves the child where it was: the base records only what was attached, so the next run
+tries again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .core.hierarchy import ORDERED, moves
+from .core.outcome import StepOutcome
+from .core.planmodel import ParentStep, Plan, TaskStep
+from .errors import BudgetExhausted, Conflict, TrackerError
+from .trackers.base import Tracker
+
+#: what the run says once when the tracker has no sub-issues
+NO_HIERARCHY = {
+    "none": "sub_issues: this server has no sub-issues; each parent's issue lists its sub-items in its body instead",
+    "links": "sub_issues: this server has no child tasks here; sub-items are linked to their parent as related "
+             "issues and listed in the parent's body",
+}
+
+
+@dataclass
+class Attached:
+    """What the attach step did: per parent issue the children now attached, in the tracker's order."""
+
+    parents: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    mode: str | None = None
+    events: list[tuple[int, int]] = field(default_factory=list)  # (child, parent) attached or moved
+
+
+def attach_children(plan: Plan, tracker: Tracker, outcomes: dict[int, StepOutcome], *, warn: Callable[[str], None],
+                    fail: Callable[[Exception, str], str], stopped: Callable[[], bool]) -> Attached:
+    """Attach every parent's children in guide order. ``fail`` reports a tracker error (and may stop
+    the run); a child that has another parent guidesync did not set is left there with a warning."""
+    done = Attached(mode=tracker.hierarchy_mode)
+    for p in plan.parents:
+        if stopped():
+            break
+        parent = _number(plan.tasks[p.parent], outcomes.get(p.parent))
+        desired = [n for n in (_number(plan.tasks[i], outcomes.get(i)) for i in p.children) if n is not None]
+        if parent is None or not desired:
+            continue
+        if done.mode is None:
+            try:
+                done.mode = tracker.hierarchy(parent)
+            except (TrackerError, BudgetExhausted) as exc:
+                fail(exc, "sub-issues: asking the tracker whether it has them")
+                return done
+            if done.mode in NO_HIERARCHY:
+                warn(NO_HIERARCHY[done.mode])
+        if done.mode == "none":
+            continue
+        if not _attach(p, parent, desired, plan, tracker, done, warn, fail):
+            break
+    return done
+
+
+def _attach(p: ParentStep, parent: int, desired: list[int], plan: Plan, tracker: Tracker, done: Attached,
+            warn: Callable[[str], None], fail: Callable[[Exception, str], str]) -> bool:
+    """One parent's attach calls; False when the run should stop attaching."""
+    current = list(p.attached)
+    where = {n: plan.tasks[i] for n, i in zip(desired, p.children)}
+    for mv in moves(desired, current, plan.children_of, parent, ordered=done.mode in ORDERED):
+        step = where.get(mv.child)
+        place = f"{step.task.guide}:{step.task.line + 1}" if step is not None and step.task is not None else f"#{mv.child}"
+        try:
+            tracker.attach(parent, mv.child, after=mv.after, move_from=mv.move_from)
+        except Conflict as exc:
+            warn(f"{place}: issue #{mv.child} is left where it is, not made a sub-issue of #{parent}: {exc}")
+            continue
+        except (TrackerError, BudgetExhausted) as exc:
+            fail(exc, f"{place}: attaching issue #{mv.child} to #{parent}")
+            done.parents[parent] = tuple(current)
+            return False
+        if mv.child in current:
+            current.remove(mv.child)
+        at = current.index(mv.after) + 1 if mv.after in current else len(current)
+        current.insert(at, mv.child)
+        done.events.append((mv.child, parent))
+    done.parents[parent] = tuple(current)
+    return True
+
+
+def _number(step: TaskStep, outcome: StepOutcome | None) -> int | None:
+    """The issue a step ended on: the one it created, or its own."""
+    if step.create:
+        return outcome.created.number if outcome is not None and outcome.created is not None else None
+    return step.number
