@@ -34,6 +34,7 @@ def parent_steps(tasks: Sequence[TaskStep], base: Base) -> tuple[ParentStep, ...
             children.setdefault(index_of[step.task.parent], []).append(i)
     out = []
     for parent, kids in sorted(children.items()):
+        kids.sort(key=lambda i: tasks[i].task.line)  # type: ignore[union-attr]  # guide order, not step order
         number = tasks[parent].number
         rec = base.records.get(number) if number is not None else None
         out.append(ParentStep(parent, tuple(kids), rec.children if rec is not None else ()))
@@ -58,8 +59,9 @@ def moves(desired: Sequence[int], attached: Sequence[int], elsewhere: Mapping[in
           ordered: bool = True) -> list[Move]:
     """The attach calls that turn the children guidesync attached (``attached``, in the tracker's
     order) into ``desired``: new children are appended in guide order (a first push needs no other
-    call), then, where the tracker keeps order, each child out of place is moved right after the
-    one before it. Children that left the guide stay attached (no destructive action)."""
+    call), then, where the tracker keeps order, each child out of place among the desired ones is
+    moved right after the one before it. Children that left the guide, or that people attached,
+    stay attached where they are (no destructive action)."""
     out: list[Move] = []
     current = [c for c in attached]
     for child in desired:
@@ -69,9 +71,11 @@ def moves(desired: Sequence[int], attached: Sequence[int], elsewhere: Mapping[in
             current.append(child)
     if not ordered:
         return out
+    wanted = set(desired)
     for k in range(1, len(desired)):
         before, child = desired[k - 1], desired[k]
-        if current.index(child) != current.index(before) + 1:
+        order = [c for c in current if c in wanted]  # others (left the guide, added by hand) do not count
+        if order.index(child) != order.index(before) + 1:
             out.append(Move(child, before))
             current.remove(child)
             current.insert(current.index(before) + 1, child)
