@@ -7,7 +7,7 @@ import pytest
 from guidesync.trackers.gitlab import GitLabTracker
 from tests.conftest import TOKEN
 from tests.fakes.gitlab import FakeGitLab
-from tests.tracker_contract import Person, TrackerContract, policy
+from tests.tracker_contract import HierarchyContract, Person, TrackerContract, policy
 
 REPO = "acme/shop"
 
@@ -19,8 +19,10 @@ class GitLabPerson(Person):
     def __init__(self, server: FakeGitLab):
         self.server = server
 
-    def tracker(self) -> GitLabTracker:
-        return GitLabTracker(REPO, TOKEN, url=self.server.url, policy=policy(), timeout=5)
+    hierarchy = "graphql"  # child tasks
+
+    def tracker(self, **kw) -> GitLabTracker:
+        return GitLabTracker(REPO, TOKEN, url=self.server.url, policy=policy(), timeout=5, **kw)
 
     def close(self, n: int, reason: str = "completed") -> None:
         self.server.close_issue(REPO, n)
@@ -43,10 +45,57 @@ class GitLabPerson(Person):
     def requests(self) -> dict[str, int]:
         return self.server.counts()
 
+    def children(self, n: int) -> list[int]:
+        if self.hierarchy == "links":
+            return sorted(iid for path, iid, kind in self.server.links(REPO, n) if kind == "relates_to")
+        return self.server.children(REPO, n)
 
-class TestGitLabTracker(TrackerContract):
+    def parent(self, n: int) -> int | None:
+        return next((p for p in self.server.issues(REPO) if n in self.server.children(REPO, p)), None)
+
+    def adopt(self, parent: int, child: int) -> None:
+        self.server.set_parent(REPO, child, parent)
+
+
+class LinksPerson(GitLabPerson):
+    """A GitLab whose GraphQL API is not reachable (a proxy lets /api/v4 through only)."""
+
+    hierarchy = "links"
+
+
+class NoTasksPerson(GitLabPerson):
+    """A GitLab without tasks: GraphQL knows the hierarchy widget, but ``issue_type=task`` is
+    refused (400): the first child is made an issue again, and links are used from then on."""
+
+    hierarchy = "links"
+    learned = "graphql"
+    fallback_requests = 1
+
+
+def serve(person: type[GitLabPerson], **knobs):
+    server = FakeGitLab(token=TOKEN, projects=(REPO,)).start()
+    for name, value in knobs.items():
+        setattr(server, name, value)
+    yield person(server)
+    server.stop()
+    assert not server.errors, server.errors[0]
+
+
+class TestGitLabTracker(TrackerContract, HierarchyContract):
+    """Child tasks through GraphQL's workItemUpdate hierarchy widget."""
+
     @pytest.fixture
     def person(self):
-        server = FakeGitLab(token=TOKEN, projects=(REPO,)).start()
-        yield GitLabPerson(server)
-        server.stop()
+        yield from serve(GitLabPerson)
+
+
+class TestGitLabLinksHierarchy(HierarchyContract):
+    @pytest.fixture
+    def person(self):
+        yield from serve(LinksPerson, graphql_enabled=False)
+
+
+class TestGitLabWithoutTasksHierarchy(HierarchyContract):
+    @pytest.fixture
+    def person(self):
+        yield from serve(NoTasksPerson, tasks_available=False)

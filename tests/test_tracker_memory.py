@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 
 from guidesync.trackers.memory import MemoryTracker, Remote
-from tests.tracker_contract import Person, TrackerContract, policy
+from tests.tracker_contract import HierarchyContract, Person, TrackerContract, policy
 
 
 class MemoryPerson(Person):
     def __init__(self, remote: Remote):
         self.remote = remote
 
-    def tracker(self) -> MemoryTracker:
-        return MemoryTracker(self.remote, policy=policy())
+    def tracker(self, **kw) -> MemoryTracker:
+        return MemoryTracker(self.remote, policy=policy(), **kw)
 
     def close(self, n: int, reason: str = "completed") -> None:
         self.remote.close_issue(n, reason)
@@ -39,11 +39,33 @@ class MemoryPerson(Person):
     def requests(self) -> dict[str, int]:
         return dict(self.remote.counts)
 
+    def children(self, n: int) -> list[int]:
+        if self.hierarchy == "links":
+            return sorted(c for p, c in self.remote.links if p == n)
+        return self.remote.sub_issues(n)
 
-class TestMemoryTracker(TrackerContract):
+    def parent(self, n: int) -> int | None:
+        return self.remote.parent_of(n)
+
+    def adopt(self, parent: int, child: int) -> None:
+        self.remote.add_sub_issue(parent, child)
+
+
+class TestMemoryTracker(TrackerContract, HierarchyContract):
     @pytest.fixture
     def person(self):
         return MemoryPerson(Remote())
+
+
+@pytest.mark.parametrize("mode", ["links", "none"])
+class TestMemoryOtherModesHierarchy(HierarchyContract):
+    @pytest.fixture
+    def person(self, mode):
+        remote = Remote()
+        remote.hierarchy_mode = mode
+        person = MemoryPerson(remote)
+        person.hierarchy = mode
+        return person
 
 
 def test_a_new_tracker_has_its_own_remote():

@@ -4,6 +4,11 @@ One class of tests (like vdirsyncer's ``StorageTests``), subclassed once per tra
 adapter over the fake GitHub, the GitLab adapter over the fake GitLab, and the in-memory tracker.
 A subclass gives two fixtures: ``person``, somebody acting on the tracker's side (a
 :class:`Person`), and ``tracker``, a fresh tracker on the same repository (``person.tracker()``).
+
+:class:`HierarchyContract` holds the sub-issue operations to the same standard, once per way a
+tracker makes them (``Person.hierarchy``): GitHub's REST sub-issues ("sub_issues"), GitHub's or
+GitLab's GraphQL ("graphql"), GitLab's issue links ("links", no parent, no order) and nothing
+("none"). What the remote holds is read through the Person, never through the tracker.
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ class Person:
     reasons = True  # the tracker keeps close reasons (GitLab has none)
     etags = True  # an unchanged listing can come back "not modified"
 
-    def tracker(self) -> Tracker:
+    def tracker(self, **kw: object) -> Tracker:
+        """A new tracker on the repository (``kw``: e.g. the ``hierarchy_mode`` a base kept)."""
         raise NotImplementedError
 
     def close(self, n: int, reason: str = "completed") -> None:
@@ -48,6 +54,23 @@ class Person:
 
     def requests(self) -> dict[str, int]:
         """What the tracker's side saw: {"total", "writes"}."""
+        raise NotImplementedError
+
+    # -- hierarchy ---------------------------------------------------------------------------
+    hierarchy = "sub_issues"  # the mode the tracker should work in here
+    learned = None  # the mode it learns first, when not that one (a fallback follows)
+    probe_requests = 1  # what learning it costs
+    fallback_requests = 0  # requests the first create of a child spends on the fallback
+
+    def children(self, n: int) -> list[int]:
+        """The sub-issues of ``n`` in the remote's order (links: the linked issues, sorted)."""
+        raise NotImplementedError
+
+    def parent(self, n: int) -> int | None:
+        raise NotImplementedError
+
+    def adopt(self, parent: int, child: int) -> None:
+        """Somebody puts ``child`` under ``parent`` by hand."""
         raise NotImplementedError
 
 
@@ -241,3 +264,128 @@ class TrackerContract:
         assert tracker.issue_number_from_url("https://elsewhere.example/other/repo/issues/1") is None
         assert set(tracker.limits()) >= {"title", "body"}
 
+
+
+class HierarchyContract:
+    """Sub-issues (GitLab: child tasks), for every mode; the subclass gives ``person`` and uses
+    the ``tracker`` fixture of :class:`TrackerContract` (or its own)."""
+
+    @pytest.fixture
+    def tracker(self, person: Person) -> Tracker:
+        tracker = person.tracker()
+        tracker.learn_web()
+        return tracker
+
+    @staticmethod
+    def family(tracker: Tracker, children: int = 3) -> tuple[int, list[int]]:
+        """A parent and its would-be children, made by the tracker; the mode learned first."""
+        parent = tracker.create_issue("Parent", "", None, [LABEL]).number
+        tracker.hierarchy(parent)
+        return parent, [tracker.create_issue(f"Child {i}", "", None, [LABEL], task=True).number for i in range(children)]
+
+    @staticmethod
+    def keeps_parents(person: Person) -> bool:
+        return person.hierarchy in ("sub_issues", "graphql")
+
+    def test_the_mode_is_learned_once_in_at_most_two_requests(self, tracker, person):
+        probe = tracker.create_issue("Probe", "", None, [LABEL]).number
+        before = person.requests()["total"]
+        assert tracker.hierarchy_mode is None
+        learned = person.learned or person.hierarchy
+        assert tracker.hierarchy(probe) == learned == tracker.hierarchy_mode
+        spent = person.requests()["total"] - before
+        assert spent == person.probe_requests <= 2
+        assert tracker.hierarchy(probe) == learned
+        assert person.requests()["total"] - before == spent  # asked once
+        later = person.tracker(hierarchy_mode=learned)  # a later run, handed the mode the base kept
+        assert later.hierarchy_mode == learned and later.hierarchy(probe) == learned
+        assert person.requests()["total"] - before == spent
+
+    def test_a_first_push_costs_the_creates_and_one_request_per_child(self, tracker, person):
+        parent = tracker.create_issue("Parent", "", None, [LABEL]).number
+        tracker.hierarchy(parent)
+        before, stats = person.requests(), tracker.policy.stats
+        sent = stats.sent
+        kids = [tracker.create_issue(f"Child {i}", "", None, [LABEL], task=True).number for i in range(3)]
+        for kid in kids:
+            tracker.attach(parent, kid)
+        assert tracker.hierarchy_mode == person.hierarchy
+        expected = 3 + person.fallback_requests + (0 if person.hierarchy == "none" else 3)
+        now = person.requests()
+        assert now["total"] - before["total"] == stats.sent - sent == expected
+        assert now["writes"] - before["writes"] == expected
+        if self.keeps_parents(person):
+            assert person.children(parent) == kids
+            assert [person.parent(k) for k in kids] == [parent] * 3
+        elif person.hierarchy == "links":
+            assert person.children(parent) == sorted(kids)
+        else:
+            assert person.children(parent) == []
+
+    def test_attach_in_order_and_reorder_with_after(self, tracker, person):
+        parent, (a, b, c) = self.family(tracker)
+        tracker.attach(parent, a)
+        tracker.attach(parent, b, after=a)
+        tracker.attach(parent, c, after=b)
+        if not self.keeps_parents(person):
+            pytest.skip(f"{person.hierarchy}: the remote keeps no order")
+        assert person.children(parent) == [a, b, c]
+        tracker.attach(parent, a, after=c)
+        assert person.children(parent) == [b, c, a]
+        tracker.attach(parent, c, after=a)
+        assert person.children(parent) == [b, a, c]
+        assert person.requests()["total"] > 0
+
+    def test_move_to_another_parent_with_move_from(self, tracker, person):
+        first, (a, b) = self.family(tracker, 2)
+        second = tracker.create_issue("Second parent", "", None, [LABEL]).number
+        tracker.attach(first, a)
+        tracker.attach(first, b, after=a)
+        tracker.attach(second, a, move_from=first)
+        if person.hierarchy == "none":
+            assert person.children(first) == person.children(second) == []
+            return
+        assert person.children(second) == [a]
+        assert person.children(first) == [b]
+        if self.keeps_parents(person):
+            assert person.parent(a) == second and tracker.parent_of(a) == second
+        tracker.attach(second, a, move_from=first)  # the same move again (a lost answer, a re-run)
+        assert person.children(second) == [a] and person.children(first) == [b]
+
+    def test_a_child_under_a_parent_guidesync_did_not_set_is_a_conflict(self, tracker, person):
+        parent, (a,) = self.family(tracker, 1)
+        other = tracker.create_issue("Somebody's epic", "", None, [LABEL]).number
+        if not self.keeps_parents(person):
+            pytest.skip(f"{person.hierarchy}: no parents here")
+        person.adopt(other, a)
+        later = person.tracker(hierarchy_mode=tracker.hierarchy_mode)  # a later run
+        with pytest.raises(Conflict) as exc:
+            later.attach(parent, a)
+        assert f"#{a}" in str(exc.value) and f"#{other}" in str(exc.value) and f"#{parent}" in str(exc.value)
+        assert person.parent(a) == other and person.children(parent) == []
+        later.attach(parent, a, move_from=other)  # told it may leave that parent: it moves
+        assert person.parent(a) == parent
+
+    def test_attach_again_is_idempotent(self, tracker, person):
+        parent, (a, b) = self.family(tracker, 2)
+        tracker.attach(parent, a)
+        tracker.attach(parent, b)
+        expected = person.children(parent)
+        tracker.attach(parent, a)
+        tracker.attach(parent, b)
+        assert person.children(parent) == expected
+        later = person.tracker(hierarchy_mode=tracker.hierarchy_mode)  # another run, knowing nothing
+        later.attach(parent, a)
+        later.attach(parent, b, after=a)
+        assert person.children(parent) == expected
+        tracker.attach(parent, parent)  # never its own child
+        assert person.parent(parent) is None
+
+    def test_parent_of(self, tracker, person):
+        parent, (a, b) = self.family(tracker, 2)
+        assert tracker.parent_of(a) is None
+        tracker.attach(parent, a)
+        expected = parent if self.keeps_parents(person) else None
+        assert tracker.parent_of(a) == expected
+        assert person.tracker(hierarchy_mode=tracker.hierarchy_mode).parent_of(a) == expected
+        assert tracker.parent_of(b) is None

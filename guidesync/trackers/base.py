@@ -25,10 +25,10 @@ from .policy import CallPolicy, RequestStats, retry_wait  # noqa: F401 - re-expo
 from .web import WebAddress, issue_number_in, web_key  # noqa: F401 - re-exported
 
 __all__ = [  # what the package and the tests import from here
-    "Adapter", "BudgetExhausted", "CallPolicy", "LABEL_DESCRIPTION", "LINK_NEXT", "Listing", "MAX_LISTED", "PageGuard",
+    "Adapter", "BudgetExhausted", "CallPolicy", "HIERARCHY_MODES", "LABEL_DESCRIPTION", "LINK_NEXT", "Listing", "MAX_LISTED", "PageGuard",
     "RateLimited", "RemoteIssue", "RemoteMilestone", "RequestStats", "STATUS_KINDS", "Tracker", "TrackerError",
     "Transient", "UNSET", "Unset", "WebAddress", "api_time", "connection_error", "given", "header_time",
-    "issue_number_in", "retry_wait", "status_error", "web_key",
+    "MAX_CHILDREN", "MAX_DEPTH", "issue_number_in", "retry_wait", "status_error", "web_key",
 ]
 
 #: The next page in a ``Link`` header (GitHub and GitLab write it alike).
@@ -235,6 +235,12 @@ STATUS_KINDS = {401: "auth", 403: "forbidden", 404: "not_found", 410: "gone", 42
 #: the description of the label that marks managed issues
 LABEL_DESCRIPTION = "Managed by guidesync from the implementation guides"
 
+#: the ways a tracker makes sub-issues (see :attr:`Tracker.hierarchy_mode`)
+HIERARCHY_MODES = ("sub_issues", "graphql", "links", "none")
+#: the sub-issue limits of GitHub (github/docs adding-sub-issues.md): children per parent, and
+#: issues on the path from the top issue down to the deepest sub-issue
+MAX_CHILDREN, MAX_DEPTH = 100, 8
+
 
 def status_error(status: int, message: str, *, kinds: Mapping[int, str] | None = None,
                  messages: Mapping[str, str] | None = None, retry_after: float | None = None) -> TrackerError:
@@ -282,8 +288,73 @@ class Adapter:
         raise NotImplementedError
 
     def _issue(self, data: dict[str, Any]) -> RemoteIssue:
-        """An issue from an answer; its URL only if it is a plain URL of this very issue's page."""
+        """An issue from an answer; its URL only if it is a plain URL of this very issue's page.
+        Its ids are kept for the sub-issue calls (:meth:`_note_ids`)."""
+        self._note_ids(data)
         return self.web.checked(self._parse_issue(data))
+
+    # -- hierarchy: what both adapters do alike -------------------------------------------
+    #
+    # An adapter supplies ``hierarchy(probe)``, ``_attach(mode, parent, child, after, move_from)``
+    # and ``_current_parent(child)``; what every mode does alike is here: "none" attaches nothing,
+    # a child is never its own parent or sibling, and a child found under a parent guidesync did
+    # not set is a Conflict (:meth:`_settle`).
+
+    hierarchy_mode: str | None = None
+
+    @staticmethod
+    def _known_mode(mode: str | None) -> str | None:
+        """A mode handed back from an earlier run, if it is one this code knows."""
+        return mode if mode in HIERARCHY_MODES else None
+
+    def _note_ids(self, data: dict[str, Any]) -> None:
+        """Keep what the sub-issue calls need of an issue of an answer (its ids): per run, so that
+        attaching issues listed or created in this run costs no extra read."""
+
+    def _current_parent(self, child: int) -> tuple[int | None, str | None]:
+        """(number of ``child``'s parent in this repository or None, how it is shown: ``#12``,
+        ``other/repo#3`` for a parent elsewhere, None when it has no parent)."""
+        raise NotImplementedError
+
+    def parent_of(self, child: int) -> int | None:
+        if (self.hierarchy_mode or self.hierarchy(child)) in ("none", "links"):
+            return None
+        return self._current_parent(child)[0]
+
+    def hierarchy(self, probe: int) -> str:
+        raise NotImplementedError
+
+    def _settle(self, parent: int, child: int, move_from: int | None, exc: TrackerError | None) -> bool:
+        """The server refused to add ``child`` under ``parent`` as a sub-issue of someone already
+        (``exc`` None), or the answer to the add was lost (``exc`` the Ambiguous error): is it
+        where it should be now? True: it is under ``parent``; False: it is under no parent or
+        under ``move_from`` (the add can be sent again). Conflict: under a parent guidesync did
+        not set."""
+        number, shown = self._current_parent(child)
+        if number == parent and number is not None:
+            return True
+        if shown is None or (move_from is not None and number == move_from):
+            if exc is None:  # refused as "already a sub-issue", yet it has no parent: say so
+                raise TrackerError("invalid", f"making issue #{child} a sub-issue of #{parent}: refused as already "
+                                   "a sub-issue, yet it has no parent now; try again later")
+            return False
+        if move_from is not None:  # a move: replacing the parent is what was asked
+            return False
+        raise self._conflict(parent, child, shown)
+
+    @staticmethod
+    def _conflict(parent: int, child: int, shown: str) -> TrackerError:
+        return TrackerError("conflict", f"issue #{child} is already a sub-issue of {shown}, not of #{parent}: somebody "
+                            "else put it there, so guidesync leaves it (move it by hand to let guidesync attach it)")
+
+    def attach(self, parent: int, child: int, *, after: int | None = None, move_from: int | None = None) -> None:
+        mode = self.hierarchy_mode or self.hierarchy(parent)
+        if mode == "none" or child == parent:
+            return
+        self._attach(mode, parent, child, after if after != child else None, move_from)
+
+    def _attach(self, mode: str, parent: int, child: int, after: int | None, move_from: int | None) -> None:
+        raise NotImplementedError
 
     @property
     def repository_url(self) -> str | None:

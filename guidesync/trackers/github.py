@@ -9,13 +9,14 @@ rate limit) are ours to read. PyGithub's own retries and throttling are switched
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
 import github
 from github import GithubException
 
-from ..errors import Gone, NotFound
+from ..errors import Ambiguous, Gone, Invalid, NotFound
 from .base import (
     LINK_NEXT,
     UNSET,
@@ -131,6 +132,25 @@ def translate(exc: Exception, what: str) -> TrackerError:
     return connection_error(exc, what)
 
 
+#: GitHub's refusal of a sub-issue that already has a parent, this one or another (observed
+#: wording, notes §1: "Issue may not contain duplicate sub-issues and Sub issue may only have one
+#: parent"): the same for REST (422) and GraphQL (a VALIDATION error)
+_ALREADY_PARENTED = re.compile(r"duplicate sub-issues|only have one parent", re.IGNORECASE)
+#: GraphQL error ``type`` -> error kind (others: invalid)
+_GRAPHQL_KINDS = {"NOT_FOUND": "not_found", "FORBIDDEN": "forbidden", "RATE_LIMITED": "rate_limited",
+                  "INTERNAL": "transient", "SERVICE_UNAVAILABLE": "transient", "TIMEOUT": "transient"}
+#: during the preview GitHub wanted this header for sub-issues; harmless where it is not needed
+_SUB_ISSUES_FEATURE = {"GraphQL-Features": "sub_issues"}
+
+
+def graphql_error(errors: Any, what: str) -> TrackerError:
+    """GraphQL ``errors`` (HTTP 200) -> :class:`TrackerError`, by the first error's ``type``."""
+    first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
+    text = " ".join(str(first.get("message") or "GraphQL error").split())[:300]
+    kind = _GRAPHQL_KINDS.get(str(first.get("type") or ""), "invalid")
+    return TrackerError(kind, f"{what}: GitHub's GraphQL API answered: {text}")
+
+
 def _without_write_redirects(base: type) -> type:
     """A PyGithub connection class that hides the Location of a redirect answering a write.
 
@@ -177,11 +197,15 @@ class GitHubTracker(Adapter):
     _parse_issue = staticmethod(_issue)
 
     def __init__(self, repository: str, token: str | None, *, url: str = DEFAULT_API, policy: CallPolicy, timeout: float = 30,
-                 web_url: str | None = None, repository_url: str | None = None):
+                 web_url: str | None = None, repository_url: str | None = None, hierarchy_mode: str | None = None):
         """``web_url``: the web root the configuration or the CI names (the repository's pages are
         under it); ``repository_url``: the repository's web address an earlier run learned. Without
-        either, the first request that needs it asks GitHub (the repository's html_url)."""
+        either, the first request that needs it asks GitHub (the repository's html_url).
+        ``hierarchy_mode``: how sub-issues are made here, as an earlier run learned it."""
         self.repository = repository
+        self.hierarchy_mode = self._known_mode(hierarchy_mode)
+        #: issue number -> (REST id, node id), from every issue of this repository an answer held
+        self._ids: dict[int, tuple[int, str]] = {}
         self.api_url = url.rstrip("/")
         told = f"{web_url.rstrip('/')}/{repository}" if web_url else None
         self.web = WebAddress(self._ask_web, ISSUE_PATHS, told=told, remembered=repository_url)
@@ -213,9 +237,14 @@ class GitHubTracker(Adapter):
         body: Any = None,
         headers: dict[str, str] | None = None,
         idempotent: bool = True,
+        write: bool | None = None,
+        check: Any = None,
     ) -> tuple[dict[str, Any], Any, int]:
-        """One HTTP request under the call policy: (headers, data, status)."""
-        write = verb != "GET"
+        """One HTTP request under the call policy: (headers, data, status). ``write``: whether it
+        changes anything (default: any verb but GET; a GraphQL query is a POST that does not);
+        ``check(data)``: raises the error an answer of 200 may still carry (GraphQL's ``errors``),
+        inside the policy, so that it is retried like any other."""
+        write = verb != "GET" if write is None else write
         url = path if path.startswith("http") else self._repo_path + path
 
         def call() -> tuple[dict[str, Any], Any, int]:
@@ -236,6 +265,8 @@ class GitHubTracker(Adapter):
             if status == 304:
                 self.policy.stats.free()
             self.policy.stats.note_remaining(h, "x-ratelimit-remaining")
+            if check is not None:
+                check(data)
             return h, data, status
 
         return self.policy.call(call, write=write, idempotent=idempotent)
@@ -334,7 +365,9 @@ class GitHubTracker(Adapter):
         _, data, _ = self._request("PATCH", f"/milestones/{number}", f"updating milestone #{number}", body=body)
         return _milestone(data)
 
-    def create_issue(self, title: str, body: str, milestone: int | None, labels: Iterable[str]) -> RemoteIssue:
+    def create_issue(self, title: str, body: str, milestone: int | None, labels: Iterable[str], *,
+                     task: bool = False) -> RemoteIssue:
+        """``task`` changes nothing here: any GitHub issue can be a sub-issue."""
         payload: dict[str, Any] = {"title": title, "body": body, "labels": list(labels)}
         if milestone is not None:
             payload["milestone"] = milestone
@@ -385,3 +418,139 @@ class GitHubTracker(Adapter):
 
     def comment(self, number: int, body: str) -> None:
         self._request("POST", f"/issues/{number}/comments", f"commenting on issue #{number}", body={"body": body}, idempotent=False)
+
+    # -- hierarchy -----------------------------------------------------------------------
+    #
+    # "sub_issues" (github.com, GHE.com): the REST operations, bodies naming the REST ``id``.
+    # "graphql" (GHES 3.17+, whose REST descriptions have no sub-issues): addSubIssue and
+    # reprioritizeSubIssue, naming node ids. "none": nothing (older GHES). The ids come from the
+    # issues this run already saw (listing, get, create, update, close); only an issue not seen
+    # is read, once.
+
+    def _note_ids(self, data: dict[str, Any]) -> None:
+        if isinstance(data, dict) and isinstance(data.get("number"), int) and isinstance(data.get("id"), int):
+            self._ids[data["number"]] = (data["id"], str(data.get("node_id") or ""))
+
+    def _ids_of(self, number: int) -> tuple[int, str]:
+        """(REST id, node id) of issue ``number``: known from an earlier answer, else read once."""
+        if number not in self._ids:
+            what = f"reading issue #{number}"
+            _, data, _ = self._request("GET", f"/issues/{number}", what)
+            if not isinstance(data, dict) or not self.web.fits(str(data.get("html_url", "")), number):
+                raise TrackerError("gone", f"{what}: the issue was transferred to another repository")
+            self._issue(data)
+            if number not in self._ids:
+                raise TrackerError("invalid", f"{what}: GitHub's answer has no id")
+        return self._ids[number]
+
+    def _graphql(self, query: str, variables: dict[str, Any], what: str, *, write: bool = False,
+                 idempotent: bool | None = None) -> dict[str, Any]:
+        """One GraphQL request (PyGithub's GraphQL address: ``/graphql``, ``/api/graphql`` on
+        GHES), under the call policy like any other; ``errors`` raise their kind."""
+
+        def check(data: Any) -> None:
+            if not isinstance(data, dict):
+                raise TrackerError("invalid", f"{what}: GitHub's GraphQL answer is not JSON")
+            if data.get("errors"):
+                raise graphql_error(data["errors"], what)
+
+        _, data, _ = self._request("POST", self._requester.graphql_url, what, body={"query": query, "variables": variables},
+                                   headers=dict(_SUB_ISSUES_FEATURE), write=write,
+                                   idempotent=not write if idempotent is None else idempotent, check=check)
+        return data.get("data") or {}
+
+    def _graphql_has(self, type_name: str) -> bool:
+        """Does the GraphQL schema have ``type_name``? False when there is no GraphQL API (404)."""
+        try:
+            data = self._graphql('query($name: String!) { __type(name: $name) { name } }', {"name": type_name},
+                                 f"asking GitHub's GraphQL API for {type_name}")
+        except NotFound:
+            return False
+        return isinstance(data.get("__type"), dict)
+
+    def hierarchy(self, probe: int) -> str:
+        """GET …/issues/{probe}/sub_issues answers: the REST operations are there. A 404 (``probe``
+        exists, so the operation does not: GHES) asks GraphQL whether it has ``AddSubIssueInput``."""
+        if self.hierarchy_mode is None:
+            try:
+                self._request("GET", f"/issues/{int(probe)}/sub_issues", "asking for sub-issues", params={"per_page": 1})
+                mode = "sub_issues"
+            except NotFound:
+                mode = "graphql" if self._graphql_has("AddSubIssueInput") else "none"
+            self.hierarchy_mode = mode
+        return self.hierarchy_mode
+
+    def _current_parent(self, child: int) -> tuple[int | None, str | None]:
+        if self.hierarchy_mode == "graphql":
+            data = self._graphql("query($id: ID!) { node(id: $id) { ... on Issue { parent { number repository "
+                                 "{ nameWithOwner } } } } }", {"id": self._ids_of(child)[1]},
+                                 f"reading the parent of issue #{child}")
+            parent = (data.get("node") or {}).get("parent")
+            if not isinstance(parent, dict) or not isinstance(parent.get("number"), int):
+                return None, None
+            repo = str((parent.get("repository") or {}).get("nameWithOwner") or "")
+            if repo.lower() == self.repository.lower():
+                return parent["number"], f"#{parent['number']}"
+            return None, f"{repo or 'another repository'}#{parent['number']}"
+        try:
+            _, data, _ = self._request("GET", f"/issues/{int(child)}/parent", f"reading the parent of issue #{child}")
+        except NotFound:  # no parent (or no such issue)
+            return None, None
+        if not isinstance(data, dict) or not isinstance(data.get("number"), int):
+            return None, None
+        number = data["number"]
+        if self.web.fits(str(data.get("html_url") or ""), number):
+            self._note_ids(data)
+            return number, f"#{number}"
+        where = str(data.get("html_url") or "").split("/issues/")[0].rsplit("/", 2)[-2:]
+        return None, f"{'/'.join(where) if len(where) == 2 else 'another repository'}#{number}"
+
+    def _attach(self, mode: str, parent: int, child: int, after: int | None, move_from: int | None) -> None:
+        what = f"making issue #{child} a sub-issue of #{parent}"
+        add = self._add_rest if mode == "sub_issues" else self._add_graphql
+        try:
+            added = add(parent, child, move_from, what)
+        except Ambiguous as exc:  # the answer was lost: did it happen?
+            added = self._settle(parent, child, move_from, exc) or add(parent, child, move_from, what)
+        if not added and not self._settle(parent, child, move_from, None):
+            added = add(parent, child, move_from, what)  # under move_from (or none): replace it now
+        if after is not None:
+            self._place(mode, parent, child, after)
+
+    def _add_rest(self, parent: int, child: int, move_from: int | None, what: str) -> bool:
+        """POST …/sub_issues: True when added now, False when refused as a sub-issue already."""
+        body: dict[str, Any] = {"sub_issue_id": self._ids_of(child)[0]}
+        if move_from is not None:
+            body["replace_parent"] = True
+        try:
+            self._request("POST", f"/issues/{int(parent)}/sub_issues", what, body=body, idempotent=False)
+        except Invalid as exc:
+            if exc.status == 422 and _ALREADY_PARENTED.search(str(exc)):
+                return False
+            raise
+        return True
+
+    def _add_graphql(self, parent: int, child: int, move_from: int | None, what: str) -> bool:
+        given_input: dict[str, Any] = {"issueId": self._ids_of(parent)[1], "subIssueId": self._ids_of(child)[1]}
+        if move_from is not None:
+            given_input["replaceParent"] = True
+        try:
+            self._graphql("mutation($input: AddSubIssueInput!) { addSubIssue(input: $input) { subIssue { number } } }",
+                          {"input": given_input}, what, write=True)
+        except Invalid as exc:
+            if _ALREADY_PARENTED.search(str(exc)):
+                return False
+            raise
+        return True
+
+    def _place(self, mode: str, parent: int, child: int, after: int) -> None:
+        """Put ``child`` right after its sibling ``after``."""
+        what = f"placing issue #{child} after #{after} under #{parent}"
+        if mode == "sub_issues":
+            self._request("PATCH", f"/issues/{int(parent)}/sub_issues/priority", what,
+                          body={"sub_issue_id": self._ids_of(child)[0], "after_id": self._ids_of(after)[0]})
+        else:
+            self._graphql("mutation($input: ReprioritizeSubIssueInput!) { reprioritizeSubIssue(input: $input) "
+                          "{ issue { number } } }", {"input": {"issueId": self._ids_of(parent)[1],
+                                                              "subIssueId": self._ids_of(child)[1],
+                                                              "afterId": self._ids_of(after)[1]}}, what, write=True, idempotent=True)

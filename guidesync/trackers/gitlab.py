@@ -27,7 +27,7 @@ import gitlab
 import requests
 from gitlab import exceptions as glexc
 
-from ..errors import Gone, NotFound
+from ..errors import Conflict, Gone, Invalid, NotFound
 from .base import (
     LINK_NEXT,
     UNSET,
@@ -61,6 +61,12 @@ _NO_RETRY = {"obey_rate_limit": False, "retry_transient_errors": False, "max_ret
 #: where an issue's page is under the project's web address; GitLab still answers the old form
 #: without ``/-/`` (a redirect), and shows issues as work items too
 ISSUE_PATHS = ("-/issues", "-/work_items", "issues")
+#: GraphQL's answer when the object does not exist or the token may not see it
+_NO_ACCESS = "does not exist or you don't have permission"
+#: a child already under this parent, as GitLab's parent-link service says it (when it says so)
+_ALREADY_LINKED = ("already assigned", "already linked")
+#: "no parent known yet" (None is "known: no parent")
+_UNKNOWN = object()
 
 
 def instance_root(url: str) -> str:
@@ -170,11 +176,19 @@ class GitLabTracker(Adapter):
     _parse_issue = staticmethod(_issue)
 
     def __init__(self, repository: str, token: str | None, *, url: str = DEFAULT_URL, policy: CallPolicy, timeout: float = 30,
-                 web_url: str | None = None, repository_url: str | None = None):
+                 web_url: str | None = None, repository_url: str | None = None, hierarchy_mode: str | None = None):
         """``web_url``: the instance's web root the configuration or the CI names (its
         external_url); ``repository_url``: the project's web address an earlier run learned.
-        Without either, the first request that needs it asks GitLab (the project's web_url)."""
+        Without either, the first request that needs it asks GitLab (the project's web_url).
+        ``hierarchy_mode``: how child tasks are made here, as an earlier run learned it."""
         self.repository = str(repository).strip().strip("/")
+        self.hierarchy_mode = self._known_mode(hierarchy_mode)
+        if self.hierarchy_mode == "sub_issues":  # GitHub's; not a GitLab mode
+            self.hierarchy_mode = None
+        #: issue iid -> global id (gid://gitlab/WorkItem/<id>), from every issue an answer held
+        self._ids: dict[int, int] = {}
+        #: iid -> the parent's iid as this run knows it (None: none; a new issue has none)
+        self._parents: dict[int, int | None] = {}
         self.api_root = instance_root(url)
         self.policy = policy
         self._told_root = web_url.rstrip("/") if web_url else None
@@ -210,9 +224,14 @@ class GitLabTracker(Adapter):
         params: dict[str, Any] | None = None,
         body: dict[str, Any] | None = None,
         idempotent: bool = True,
+        write: bool | None = None,
+        check: Any = None,
     ) -> tuple[dict[str, str], Any]:
-        """One HTTP request under the call policy: (lower-case headers, parsed JSON or None)."""
-        write = verb != "GET"
+        """One HTTP request under the call policy: (lower-case headers, parsed JSON or None).
+        ``write``: whether it changes anything (default: any verb but GET; a GraphQL query is a
+        POST that does not); ``check(data)`` raises the error a 200 may carry (GraphQL's
+        ``errors``), inside the policy."""
+        write = verb != "GET" if write is None else write
 
         def call() -> tuple[dict[str, str], Any]:  # counted by the policy (GitLab has no free 304s)
             self._last.response = None
@@ -234,11 +253,14 @@ class GitLabTracker(Adapter):
             if response.status_code == 204 or not response.content:
                 return headers, None
             try:
-                return headers, response.json()
+                data = response.json()
             except ValueError:
                 raise TrackerError(
                     "invalid", f"{what}: GitLab's answer was not JSON; check the configured url"
                 ) from None
+            if check is not None:
+                check(data)
+            return headers, data
 
         return self.policy.call(call, write=write, idempotent=idempotent)
 
@@ -392,13 +414,28 @@ class GitLabTracker(Adapter):
             _, data = self._request("PUT", path, f"updating milestone {number}", body=body)
         return _milestone(data)
 
-    def create_issue(self, title: str, body: str, milestone: int | None, labels: Iterable[str]) -> RemoteIssue:
+    def create_issue(self, title: str, body: str, milestone: int | None, labels: Iterable[str], *,
+                     task: bool = False) -> RemoteIssue:
+        """``task`` (a child to be): a task (``issue_type=task``) when child tasks are made through
+        GraphQL, as only a task can be an issue's child. A server that refuses tasks (400) gets an
+        issue, and its hierarchy mode becomes "links" for the rest of the run."""
         payload: dict[str, Any] = {"title": title, "description": body, "labels": ",".join(labels)}
         if milestone is not None:
             payload["milestone_id"] = int(milestone)
-        _, data = self._request("POST", self._issues_path, f"creating issue {title[:60]!r}", body=payload, idempotent=False)
+        if task and (self.hierarchy_mode or self._learn_hierarchy()) == "graphql":
+            payload["issue_type"] = "task"
+        what = f"creating issue {title[:60]!r}"
+        try:
+            _, data = self._request("POST", self._issues_path, what, body=payload, idempotent=False)
+        except Invalid as exc:
+            if "issue_type" not in payload or exc.status != 400 or "issue_type" not in str(exc):
+                raise
+            del payload["issue_type"]  # refused before anything was made: no tasks here
+            self.hierarchy_mode = "links"
+            _, data = self._request("POST", self._issues_path, what, body=payload, idempotent=False)
         if not isinstance(data, dict) or "iid" not in data:
             raise TrackerError("invalid", f"creating issue {title[:60]!r}: GitLab's answer is not an issue")
+        self._parents[int(data["iid"])] = None  # new: no parent
         return self._issue(self._checked_web(data))
 
     def update_issue(
@@ -445,3 +482,133 @@ class GitLabTracker(Adapter):
             "POST", f"{self._issue_path(number)}/notes", f"commenting on issue #{number}",
             body={"body": body}, idempotent=False,
         )
+
+    # -- hierarchy -----------------------------------------------------------------------
+    #
+    # "graphql": the child is a task, put under its parent with workItemUpdate's hierarchyWidget
+    # (placed with adjacentWorkItemId/relativePosition in the same mutation); work items are
+    # issues, so the REST ``id`` names it (gid://gitlab/WorkItem/<id>). "links": a ``relates_to``
+    # issue link from the parent to the child (REST, GitLab Free): no parent and no order are
+    # kept (GitLab lists linked items in its own order); the parent's body lists the children.
+
+    def _note_ids(self, data: dict[str, Any]) -> None:
+        if isinstance(data, dict) and isinstance(data.get("iid"), int) and isinstance(data.get("id"), int):
+            self._ids[data["iid"]] = data["id"]
+
+    def _gid(self, iid: int) -> str:
+        """gid://gitlab/WorkItem/<id> of issue ``iid``: known from an earlier answer, else read once."""
+        if iid not in self._ids:
+            what = f"reading issue #{iid}"
+            _, data = self._request("GET", self._issue_path(iid), what)
+            self._checked(data, what)
+        return f"gid://gitlab/WorkItem/{self._ids[iid]}"
+
+    @property
+    def _graphql_url(self) -> str:
+        return f"{self.api_root}/api/graphql"
+
+    def _graphql(self, query: str, variables: dict[str, Any], what: str, *, write: bool = False) -> dict[str, Any]:
+        """One request to ``{instance}/api/graphql`` through python-gitlab (its token, its session
+        that follows no foreign redirect), under the call policy; ``errors`` raise."""
+
+        def check(data: Any) -> None:
+            if not isinstance(data, dict):
+                raise TrackerError("invalid", f"{what}: GitLab's GraphQL answer is not JSON")
+            errors = data.get("errors")
+            if errors:
+                first = errors[0] if isinstance(errors, list) and isinstance(errors[0], dict) else {}
+                text = " ".join(str(first.get("message") or "GraphQL error").split())[:300]
+                kind = "not_found" if _NO_ACCESS in text else "invalid"
+                raise TrackerError(kind, f"{what}: GitLab's GraphQL API answered: {text}")
+
+        # setting a parent (and a place) again changes nothing: such a mutation may be re-sent
+        _, data = self._request("POST", self._graphql_url, what, body={"query": query, "variables": variables},
+                                write=write, idempotent=True, check=check)
+        return data.get("data") or {}
+
+    def _learn_hierarchy(self) -> str:
+        """Does GraphQL know WorkItemWidgetHierarchyUpdateInput (the hierarchy widget's input)?
+        Yes: "graphql"; no, or no GraphQL API (404): "links". One request."""
+        try:
+            data = self._graphql('query($name: String!) { __type(name: $name) { name } }',
+                                 {"name": "WorkItemWidgetHierarchyUpdateInput"}, "asking GitLab's GraphQL API for work items")
+            mode = "graphql" if isinstance(data.get("__type"), dict) else "links"
+        except NotFound:
+            mode = "links"
+        self.hierarchy_mode = mode
+        return mode
+
+    def hierarchy(self, probe: int) -> str:
+        """(``probe`` is not needed here: GitLab's GraphQL schema says it.)"""
+        return self.hierarchy_mode or self._learn_hierarchy()
+
+    def _current_parent(self, child: int) -> tuple[int | None, str | None]:
+        data = self._graphql("query($id: WorkItemID!) { workItem(id: $id) { widgets { ... on WorkItemWidgetHierarchy "
+                             "{ parent { iid project { id fullPath } } } } } }", {"id": self._gid(child)},
+                             f"reading the parent of issue #{child}")
+        item = data.get("workItem") or {}
+        parent = next((w.get("parent") for w in item.get("widgets") or () if isinstance(w, dict) and w.get("parent")), None)
+        if not isinstance(parent, dict) or not str(parent.get("iid") or "").isdigit():
+            self._parents[child] = None
+            return None, None
+        iid, project = int(parent["iid"]), parent.get("project") or {}
+        ours = (str(project.get("id") or "").rsplit("/", 1)[-1] == self.repository if self.repository.isdigit()
+                else str(project.get("fullPath") or "").lower() == (self._path or self.repository).lower())
+        if ours:
+            self._parents[child] = iid
+            return iid, f"#{iid}"
+        return None, f"{project.get('fullPath') or 'another project'}#{iid}"
+
+    def _attach(self, mode: str, parent: int, child: int, after: int | None, move_from: int | None) -> None:
+        if mode == "links":
+            self._link(parent, child, move_from)
+            return
+        if move_from is None:  # GitLab moves a child silently: look first (a new issue has no parent)
+            known, shown = self._parents.get(child, _UNKNOWN), None
+            if known is _UNKNOWN:
+                known, shown = self._current_parent(child)
+            if known == parent and after is None:
+                return  # already there, nothing to place
+            if known != parent and (known is not None or shown is not None):
+                raise self._conflict(parent, child, shown or f"#{known}")
+        widget: dict[str, Any] = {"parentId": self._gid(parent)}
+        if after is not None:
+            widget.update(adjacentWorkItemId=self._gid(after), relativePosition="AFTER")
+        what = f"making issue #{child} a child task of #{parent}"
+        data = self._graphql("mutation($input: WorkItemUpdateInput!) { workItemUpdate(input: $input) { errors "
+                             "workItem { id } } }", {"input": {"id": self._gid(child), "hierarchyWidget": widget}},
+                             what, write=True)
+        errors = (data.get("workItemUpdate") or {}).get("errors") or []
+        if errors:
+            text = " ".join(str(errors[0]).split())[:300]
+            if any(t in text.lower() for t in _ALREADY_LINKED) and self._settle(parent, child, move_from, None):
+                return
+            raise TrackerError("invalid", f"{what}: GitLab answered: {text}")
+        self._parents[child] = parent
+
+    def _link(self, parent: int, child: int, move_from: int | None) -> None:
+        """A relates_to link parent -> child (already linked: fine); on a move, the old one goes."""
+        try:
+            self._request("POST", f"{self._issue_path(parent)}/links", f"linking issue #{child} to #{parent}",
+                          body={"target_project_id": self.repository, "target_issue_iid": int(child),
+                                "link_type": "relates_to"}, idempotent=False)
+        except Conflict:
+            pass  # 409: already linked
+        if move_from is None or move_from == parent:
+            return
+        what = f"unlinking issue #{child} from #{move_from}"
+        try:
+            _, rows = self._request("GET", f"{self._issue_path(move_from)}/links", what)
+            for row in rows if isinstance(rows, list) else ():
+                if isinstance(row, dict) and row.get("iid") == child and row.get("link_type") == "relates_to" \
+                        and isinstance(row.get("issue_link_id"), int) and self._same_project(row):
+                    self._request("DELETE", f"{self._issue_path(move_from)}/links/{row['issue_link_id']}", what)
+        except (NotFound, Gone):
+            pass  # the old parent or the link is gone already
+
+    def _same_project(self, row: dict[str, Any]) -> bool:
+        if self.repository.isdigit():
+            return str(row.get("project_id")) == self.repository
+        refs = row.get("references") or {}
+        full = str(refs.get("full") or "")
+        return not full or full.rsplit("#", 1)[0].lower() == (self._path or self.repository).lower()

@@ -17,7 +17,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, TypeVar
 from urllib.parse import quote
 
-from .base import UNSET, CallPolicy, Listing, RemoteIssue, RemoteMilestone, TrackerError, Unset, WebAddress, given
+from .base import (UNSET, CallPolicy, HIERARCHY_MODES, MAX_CHILDREN, MAX_DEPTH, Listing, RemoteIssue, RemoteMilestone,
+                   TrackerError, Unset, WebAddress, given)
 
 T = TypeVar("T")
 WEB_ROOT = "https://tracker.example"
@@ -58,6 +59,8 @@ class _Issue:
     locked: bool = False
     deleted: bool = False
     comments: list[str] = field(default_factory=list)
+    parent: int | None = None  # sub-issues: the parent's number
+    children: list[int] = field(default_factory=list)  # in order
 
 
 class Remote:
@@ -71,6 +74,11 @@ class Remote:
         self.milestones: dict[int, RemoteMilestone] = {}
         self.labels: dict[str, str] = {}  # lower case -> as named
         self.counts = {"total": 0, "writes": 0}  # requests the trackers sent
+        #: how this tracker makes sub-issues (what ``hierarchy`` learns): "sub_issues" (and
+        #: "graphql", the same here) keep parents and order under GitHub's limits, "links" only
+        #: (parent, child) links without order or parent, "none" nothing
+        self.hierarchy_mode = "sub_issues"
+        self.links: set[tuple[int, int]] = set()
         self._last = {"issue": 0, "milestone": 0}  # numbers are never given twice
 
     def _number(self, kind: str) -> int:
@@ -117,6 +125,68 @@ class Remote:
         self.issues[number].comments.append(body)
         self.issues[number].updated_at = self.clock.stamp()
 
+    # -- sub-issues: GitHub's rules (100 children per parent, 8 levels, one parent) -----------
+
+    def _children(self, number: int) -> list[int]:
+        return [c for c in self.issues[number].children if not self.issues[c].deleted]
+
+    def _depth(self, number: int) -> int:
+        depth, seen = 1, {number}
+        while (up := self.issues[number].parent) is not None and up not in seen:
+            seen.add(up)
+            number, depth = up, depth + 1
+        return depth
+
+    def _height(self, number: int) -> int:
+        return 1 + max((self._height(c) for c in self._children(number)), default=0)
+
+    def refusal(self, parent: int, child: int, replace: bool = False) -> str | None:
+        """Why ``child`` cannot go under ``parent`` (None: it can)."""
+        p, c = self.issues[parent], self.issues[child]
+        if parent == child:
+            return "an issue cannot be a sub-issue of itself"
+        if c.parent == parent:
+            return "Issue may not contain duplicate sub-issues"
+        if c.parent is not None and not replace:
+            return "Sub issue may only have one parent"
+        if len(self._children(parent)) >= MAX_CHILDREN:
+            return f"Parent cannot have more than {MAX_CHILDREN} sub-issues"
+        up, seen = p.parent, set()
+        while up is not None and up not in seen:
+            if up == child:
+                return "Sub issue cannot be an ancestor of its parent issue"
+            seen.add(up)
+            up = self.issues[up].parent
+        if self._depth(parent) + self._height(child) > MAX_DEPTH:
+            return f"it would exceed {MAX_DEPTH} levels of nested sub-issues"
+        return None
+
+    def add_sub_issue(self, parent: int, child: int, *, replace: bool = False) -> None:
+        """Put ``child`` last under ``parent`` (``replace``: moving it from its parent)."""
+        why = self.refusal(parent, child, replace)
+        if why is not None:
+            raise TrackerError("invalid", why, status=422)
+        c = self.issues[child]
+        if c.parent is not None:
+            self.issues[c.parent].children.remove(child)
+        self.issues[parent].children.append(child)
+        c.parent = parent
+        self.clock.tick()  # updated_at untouched, as on GitHub
+
+    def place(self, parent: int, child: int, after: int) -> None:
+        order = self.issues[parent].children
+        if child not in order or after not in order or after == child:
+            raise TrackerError("invalid", f"#{child} and #{after} are not both sub-issues of #{parent}", status=422)
+        order.remove(child)
+        order.insert(order.index(after) + 1, child)
+        self.clock.tick()
+
+    def sub_issues(self, number: int) -> list[int]:
+        return self._children(number)
+
+    def parent_of(self, number: int) -> int | None:
+        return self.issues[number].parent
+
     def create_milestone(self, title: str, description: str = "") -> int:
         if any(m.title == title for m in self.milestones.values()):
             raise TrackerError("conflict", f"milestone {title!r} already exists", status=422)
@@ -146,9 +216,11 @@ class MemoryTracker:
 
     name = "memory"
 
-    def __init__(self, remote: Remote | None = None, *, policy: CallPolicy | None = None):
+    def __init__(self, remote: Remote | None = None, *, policy: CallPolicy | None = None,
+                 hierarchy_mode: str | None = None):
         self.remote = remote or Remote()
         self.policy = policy or CallPolicy(write_interval=0)
+        self.hierarchy_mode = hierarchy_mode if hierarchy_mode in HIERARCHY_MODES else None
         self.web = WebAddress(lambda: self.remote.url, ("issues",), told=self.remote.url)
 
     # -- plumbing: each call one request, under the policy ---------------------------------
@@ -251,7 +323,8 @@ class MemoryTracker:
 
         return self._call(change, write=True)
 
-    def create_issue(self, title: str, body: str, milestone: int | None, labels: Iterable[str]) -> RemoteIssue:
+    def create_issue(self, title: str, body: str, milestone: int | None, labels: Iterable[str], *,
+                     task: bool = False) -> RemoteIssue:
         def create() -> RemoteIssue:
             if len(title) > LIMITS["title"] or not title.strip():
                 raise TrackerError("invalid", f"creating issue {title[:60]!r}: title is invalid", status=422)
@@ -276,3 +349,46 @@ class MemoryTracker:
             self.remote.add_comment(number, body)
 
         self._call(post, write=True, idempotent=False)
+
+    # -- hierarchy: GitHub's sub-issues (each call one request, like the REST operations) ---
+
+    def hierarchy(self, probe: int) -> str:
+        if self.hierarchy_mode is None:
+            self._call(lambda: self._live(probe))
+            self.hierarchy_mode = self.remote.hierarchy_mode
+        return self.hierarchy_mode
+
+    def attach(self, parent: int, child: int, *, after: int | None = None, move_from: int | None = None) -> None:
+        mode = self.hierarchy_mode or self.hierarchy(parent)
+        if mode == "none" or child == parent:
+            return
+        if mode == "links":
+            def link() -> None:
+                self._live(parent), self._live(child)
+                self.remote.links.add((parent, child))
+                if move_from is not None:
+                    self.remote.links.discard((move_from, child))
+
+            self._call(link, write=True, idempotent=False)
+            return
+
+        def add() -> bool:
+            self._live(parent), self._live(child)
+            current = self.remote.issues[child].parent
+            if current == parent:
+                return False  # already there
+            if current is not None and move_from is None:
+                raise TrackerError("conflict", f"issue #{child} is already a sub-issue of #{current}, not of #{parent}: "
+                                   "somebody else put it there, so guidesync leaves it (move it by hand to let "
+                                   "guidesync attach it)", status=422)
+            self.remote.add_sub_issue(parent, child, replace=move_from is not None)
+            return True
+
+        self._call(add, write=True, idempotent=False)
+        if after is not None and after != child:
+            self._call(lambda: self.remote.place(parent, child, after), write=True)
+
+    def parent_of(self, child: int) -> int | None:
+        if (self.hierarchy_mode or self.hierarchy(child)) in ("none", "links"):
+            return None
+        return self._call(lambda: self._live(child).parent)

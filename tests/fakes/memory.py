@@ -65,6 +65,14 @@ class MemoryServer:
     def comments(self, repo: str, n: int) -> list[dict[str, Any]]:
         return [{"body": body} for body in self.remote.issues[n].comments]
 
+    def sub_issues(self, repo: str, n: int) -> list[tuple[str, int]]:
+        """(repository, number) of the sub-issues of ``n``, in order (as the fake GitHub)."""
+        return [(self.remote.repository, c) for c in self.remote.sub_issues(n)]
+
+    def parent_of(self, repo: str, n: int) -> tuple[str, int] | None:
+        parent = self.remote.parent_of(n)
+        return None if parent is None else (self.remote.repository, parent)
+
     # -- what people do ------------------------------------------------------------------------
 
     def create_issue(self, repo: str, title: str, body: str = "", milestone: int | str | None = None,
@@ -95,6 +103,14 @@ class MemoryServer:
     def remove_label(self, repo: str, n: int, name: str) -> None:
         issue = self.remote.issues[n]
         self.remote.edit_issue(n, labels=[label for label in issue.labels if label.lower() != name.lower()])
+
+    def add_sub_issue(self, repo: str, parent: int, child: int, child_repo: str | None = None,
+                      *, replace: bool = False) -> None:
+        """Attach directly, under GitHub's rules (ValueError with the refusal, as the fake GitHub)."""
+        why = self.remote.refusal(parent, child, replace)
+        if why is not None:
+            raise ValueError(why)
+        self.remote.add_sub_issue(parent, child, replace=replace)
 
     def rename_milestone(self, repo: str, n: int, title: str) -> None:
         self.remote.edit_milestone(n, title=title)
