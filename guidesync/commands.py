@@ -112,7 +112,7 @@ def _tracker(cfg: Config, token: Secret | None, ctx: Context, base: Base | None 
     assert cfg.repository is not None
     return make_tracker(cfg.tracker, cfg.repository, token.reveal() if token else None, url=cfg.api_url, policy=policy,
                         timeout=cfg.timeout, web_url=cfg.web_url, repository_url=base.repository_url if base else None,
-                        **({"hierarchy_mode": base.hierarchy} if cfg.sub_issues and base is not None else {}))
+                        hierarchy_mode=base.hierarchy if cfg.sub_issues and base is not None else None)
 
 
 def _options(cfg: Config, mode: str, loaded: Loaded, tracker: Tracker | None, frozen: frozenset[str],
@@ -135,7 +135,7 @@ def _options(cfg: Config, mode: str, loaded: Loaded, tracker: Tracker | None, fr
         owns_link=lambda url, n: tracker.issue_number_from_url(url) == n,
         limits=tracker.limits(),
         sub_issues=cfg.sub_issues,
-        hierarchy_mode=getattr(tracker, "hierarchy_mode", None),
+        hierarchy_mode=tracker.hierarchy_mode,
     )
 
 

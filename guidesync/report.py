@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .core.escape import shown
-from .core.model import Guide, Problem
+from .core.model import Guide, Problem, Task
 from .core.plan import Plan, TaskStep
 from .sync import RunResult
 
@@ -188,12 +188,32 @@ def status_data(guides: Iterable[Guide]) -> list[dict[str, Any]]:
                         "tasks": len(m.tasks),
                         "done": sum(1 for t in m.tasks if t.checked),
                         "linked": sum(1 for t in m.tasks if t.link),
+                        **_sub_items(m.tasks),
                     }
                     for m in g.milestones
                 ],
             }
         )
     return out
+
+
+def _sub_items(tasks: tuple[Task, ...]) -> dict[str, Any]:
+    """With sub-issues on: how many of the milestone's tasks are sub-items, and per task with
+    sub-items its own count (all levels below it)."""
+    if not any(t.parent for t in tasks):
+        return {}
+    parents = []
+    for i, task in enumerate(tasks):
+        below = []
+        for later in tasks[i + 1:]:
+            if later.depth <= task.depth:
+                break
+            below.append(later)
+        if below:
+            parents.append({"task": task.text, "line": task.line + 1, "sub_items": len(below),
+                            "done": sum(1 for t in below if t.checked)})
+    subs = [t for t in tasks if t.parent]
+    return {"sub_items": len(subs), "sub_items_done": sum(1 for t in subs if t.checked), "parents": parents}
 
 
 def print_status(console: Console, data: list[dict[str, Any]]) -> None:
@@ -203,8 +223,14 @@ def print_status(console: Console, data: list[dict[str, Any]]) -> None:
         table.add_column("Milestone")
         table.add_column("Done", justify="right")
         table.add_column("Linked", justify="right")
+        nested = any("sub_items" in m for m in g["milestones"])
+        if nested:
+            table.add_column("Sub-items done", justify="right")
         for m in g["milestones"]:
-            table.add_row(Text(shown(m["title"])), f"{m['done']}/{m['tasks']}", f"{m['linked']}/{m['tasks']}")
+            cells = [Text(shown(m["title"])), f"{m['done']}/{m['tasks']}", f"{m['linked']}/{m['tasks']}"]
+            if nested:
+                cells.append(f"{m.get('sub_items_done', 0)}/{m.get('sub_items', 0)}")
+            table.add_row(*cells)
         console.print(table)
 
 

@@ -59,6 +59,9 @@ def attach_children(plan: Plan, tracker: Tracker, outcomes: dict[int, StepOutcom
             continue
         if not _attach(p, parent, desired, plan, tracker, done, warn, fail):
             break
+    moved = {child: parent for child, parent in done.events}
+    for parent, kids in done.parents.items():  # a child moved in this run left its old parent
+        done.parents[parent] = tuple(c for c in kids if moved.get(c, parent) == parent)
     return done
 
 

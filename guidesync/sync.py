@@ -93,7 +93,7 @@ class Executor:
         self.stopped = False
         self.tasks: dict[int, StepOutcome] = {}  # by step index: what happened
         self.milestones: dict[str, MilestoneOutcome] = {}
-        self.attached = Attached(mode=getattr(tracker, "hierarchy_mode", None))
+        self.attached = Attached(mode=tracker.hierarchy_mode)
 
     def outcomes(self) -> Outcomes:
         """What happened so far (all of it once :meth:`run` returned)."""

@@ -197,7 +197,7 @@ def memory_trackers(monkeypatch: pytest.MonkeyPatch, forges: dict[str, MemoryFor
         forge = forges.get(url.rstrip("/"))
         if forge is None:
             return make_tracker(name, repository, token, url=url, policy=policy, **kw)
-        return MemoryTracker(forge.server.remote, policy=policy)
+        return MemoryTracker(forge.server.remote, policy=policy, hierarchy_mode=kw.get("hierarchy_mode"))
 
     monkeypatch.setattr(commands, "make_tracker", factory)
 
