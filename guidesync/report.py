@@ -48,7 +48,8 @@ def _task_line(step: TaskStep) -> str:
     action = ", ".join(what) if what else "in step"
     where = f"{task.guide}:{task.line + 1}" if task else ""
     notes = "".join(f"\n        note: {n}" for n in step.notes)
-    return f"    {box} {text}  [{ref}: {action}]  {where}{notes}"
+    indent = "  " * (task.depth if task else 0)  # a sub-item under its parent
+    return f"    {indent}{box} {text}  [{ref}: {action}]  {where}{notes}"
 
 
 def plan_text(plan: Plan, guides: Iterable[Guide], *, offline: bool) -> str:
@@ -89,6 +90,7 @@ def plan_text(plan: Plan, guides: Iterable[Guide], *, offline: bool) -> str:
         "Summary: {milestones_created} milestones to create, {created} issues to create, {updated} to update, "
         "{closed} to close, {reopened} to reopen, {checked} boxes to check, {unchecked} to uncheck, "
         "{adopted} to link".format(**c)
+        + (", {attached} sub-issues to attach".format(**c) if plan.parents else "")
     )
     for g in plan.guards:
         out.append(f"needs --force: {g}")
@@ -111,6 +113,8 @@ def plan_data(plan: Plan, *, offline: bool, problems: Iterable[Problem] = ()) ->
         }
         if s.task:
             d.update(guide=s.task.guide, line=s.task.line + 1, text=s.task.text, checked=s.task.checked, milestone=s.task.milestone)
+            if s.task.depth:
+                d["depth"] = s.task.depth
         if s.content:
             d["title"] = s.content.title
         return d
@@ -123,9 +127,20 @@ def plan_data(plan: Plan, *, offline: bool, problems: Iterable[Problem] = ()) ->
             for m in plan.milestones
         ],
         "tasks": [step(s) for s in plan.tasks],
+        **({"sub_issues": [_parent_data(plan, p) for p in plan.parents]} if plan.parents else {}),
         "guards": list(plan.guards),
         "problems": [problem_data(p) for p in [*problems, *plan.problems]],
     }
+
+
+def _parent_data(plan: Plan, p: Any) -> dict[str, Any]:
+    """One parent's sub-issues in a JSON plan: where the parent and its children are, and which
+    issues the base says are attached."""
+    def where(i: int) -> dict[str, Any]:
+        s = plan.tasks[i]
+        return {"issue": s.number, "guide": s.task.guide if s.task else None, "line": s.task.line + 1 if s.task else None}
+
+    return {"parent": where(p.parent), "children": [where(i) for i in p.children], "attached": list(p.attached)}
 
 
 def problem_data(p: Problem) -> dict[str, Any]:
@@ -137,7 +152,7 @@ def result_text(result: RunResult) -> str:
     verbs = {
         "created": "created", "adopted": "adopted", "updated": "updated", "closed": "closed", "reopened": "reopened",
         "checked": "checked", "unchecked": "unchecked", "linked": "linked", "forgotten": "forgot",
-        "milestone_created": "created milestone", "milestone_updated": "updated milestone",
+        "milestone_created": "created milestone", "milestone_updated": "updated milestone", "attached": "attached sub-issue",
     }
     for e in result.events:
         ref = f"#{e.issue}" if e.issue is not None else ""
