@@ -40,6 +40,7 @@ def attach_children(plan: Plan, tracker: Tracker, outcomes: dict[int, StepOutcom
     """Attach every parent's children in guide order. ``fail`` reports a tracker error (and may stop
     the run); a child that has another parent guidesync did not set is left there with a warning."""
     done = Attached(mode=tracker.hierarchy_mode)
+    warned = False
     for p in plan.parents:
         if stopped():
             break
@@ -53,8 +54,9 @@ def attach_children(plan: Plan, tracker: Tracker, outcomes: dict[int, StepOutcom
             except (TrackerError, BudgetExhausted) as exc:
                 fail(exc, "sub-issues: asking the tracker whether it has them")
                 return done
-            if done.mode in NO_HIERARCHY:
-                warn(NO_HIERARCHY[done.mode])
+        if done.mode in NO_HIERARCHY and not warned:
+            warn(NO_HIERARCHY[done.mode])  # once per run
+            warned = True
         if done.mode == "none":
             continue
         if not _attach(p, parent, desired, plan, tracker, done, warn, fail):

@@ -192,3 +192,22 @@ def test_status_counts_sub_items(ws):
     assert (ms["tasks"], ms["sub_items"], ms["sub_items_done"]) == (7, 5, 1)
     assert [(p["task"], p["sub_items"], p["done"]) for p in ms["parents"]] == [
         ("Charge cards", 4, 1), ("Card form", 1, 0), ("Refunds", 1, 0)]
+
+
+def test_where_the_tracker_has_no_sub_issues_the_parent_body_lists_them_and_each_run_says_so(ws):
+    remote(ws).hierarchy_mode = "none"
+    first = ws.run("push")
+    assert first.code == 0, first.text
+    n = numbers(ws)
+    assert len(n) == 7 and children(ws, n["Charge cards"]) == []  # still an issue each, none attached
+    assert sum("has no sub-issues" in w for w in first.data.warnings) == 1
+    assert json.loads(ws.state_text())["hierarchy"] == "none"
+    later(ws)
+    second = ws.run("push")  # the mode is known now: the parents' bodies list their sub-items
+    assert second.code == 0 and sum("has no sub-issues" in w for w in second.data.warnings) == 1
+    body = remote(ws).issues[n["Charge cards"]].body
+    assert "Card form" in body and "Card number field" in body and "Receipts" in body
+    assert second.data.counts()["updated"] == 3 and second.data.counts()["created"] == 0
+    later(ws)
+    third = ws.run("push")
+    assert third.data.counts()["updated"] == 0
