@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import given, settings, strategies as st
 
@@ -172,3 +174,18 @@ def test_the_next_base_keeps_children_attaches_new_ones_and_drops_moved_ones():
     got = with_children(dict(fresh), old, Outcomes(parents={2: (7, 6)}))
     assert (got[1].children, got[2].children, got[5].children) == ((5,), (7, 6), ())
     assert attached_elsewhere(old) == {5: 1, 6: 1, 7: 2}
+
+
+def test_no_sub_issue_is_attached_to_or_from_an_issue_guidesync_does_not_manage():
+    from guidesync.core.planmodel import TaskStep
+
+    a, a1, a1a, a2, b = tasks()
+    mine = Record("g.md", a.key, False, "open", "", None)
+    theirs = Record("g.md", a2.key, False, "open", "", None, unmanaged=True)
+    steps = [TaskStep(a, 1, record=mine), TaskStep(a1, None, create=True), TaskStep(a1a, None, create=True),
+             TaskStep(a2, 7, record=theirs), TaskStep(b, 2, record=mine)]
+    assert [(p.parent, p.children) for p in parent_steps(steps, Base())] == [(0, (1,)), (1, (2,))]
+    steps[0] = TaskStep(a, 1, record=replace(mine, unmanaged=True))  # a person's issue as the parent
+    assert [(p.parent, p.children) for p in parent_steps(steps, Base())] == [(1, (2,))]
+    steps[0] = TaskStep(a, None)  # a link guidesync is unsure of: no issue to act on
+    assert [(p.parent, p.children) for p in parent_steps(steps, Base())] == [(1, (2,))]

@@ -27,10 +27,11 @@ ORDERED = NATIVE
 def parent_steps(tasks: Sequence[TaskStep], base: Base) -> tuple[ParentStep, ...]:
     """One step per task that has sub-items: its children's step indexes in guide order, and the
     children the base says guidesync attached to its issue."""
-    index_of = {s.task.key: i for i, s in enumerate(tasks) if s.task is not None}
+    index_of = {s.task.key: i for i, s in enumerate(tasks) if s.task is not None and _managed(s)}
     children: dict[int, list[int]] = {}
     for i, step in enumerate(tasks):
-        if step.task is not None and step.task.parent is not None and step.task.parent in index_of:
+        if (step.task is not None and step.task.parent is not None and step.task.parent in index_of
+                and _managed(step)):
             children.setdefault(index_of[step.task.parent], []).append(i)
     out = []
     for parent, kids in sorted(children.items()):
@@ -39,6 +40,14 @@ def parent_steps(tasks: Sequence[TaskStep], base: Base) -> tuple[ParentStep, ...
         rec = base.records.get(number) if number is not None else None
         out.append(ParentStep(parent, tuple(kids), rec.children if rec is not None else ()))
     return tuple(out)
+
+
+def _managed(step: TaskStep) -> bool:
+    """May guidesync attach to or from this step's issue? Not a person's issue linked by hand, nor
+    an issue whose link it is unsure of (such a step has no issue to act on)."""
+    if step.record is not None and step.record.unmanaged:
+        return False
+    return step.create or step.number is not None
 
 
 def attached_elsewhere(base: Base) -> dict[int, int]:
