@@ -30,16 +30,7 @@ def fake():
     assert not server.errors, server.errors[0]
 
 
-@pytest.fixture
-def gh(fake):
-    g = client(fake)
-    yield g
-    g.close()
-
-
-@pytest.fixture
-def repo(gh):
-    return gh.get_repo(REPO)
+from tests.test_fake_github import gh, repo  # noqa: E402,F401 - the same client fixtures, over this module's fake
 
 
 def make(repo, n: int, prefix: str = "item") -> list:

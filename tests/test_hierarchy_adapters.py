@@ -14,7 +14,7 @@ from tests.conftest import TOKEN
 from tests.fakes.github import FakeGitHub
 from tests.fakes.gitlab import FakeGitLab
 from tests.fakes.memory import MemoryServer
-from tests.openapi_github import validate_log
+from tests.test_tracker_github import serve
 from tests.tracker_contract import LABEL, policy
 
 REPO = "acme/shop"
@@ -30,13 +30,7 @@ def lines(log) -> list[str]:
 @pytest.fixture
 def github_server(request):
     kw = getattr(request, "param", {})
-    server = FakeGitHub(token=TOKEN, repos=(REPO, "acme/other"), **kw).start()
-    yield server
-    server.stop()
-    assert not server.errors, server.errors[0]
-    rest = [e for e in server.log if e.path != server.graphql_path]
-    errors = list(dict.fromkeys(validate_log(rest, prefix=server.prefix)))
-    assert not errors, "\n".join(errors[:20])
+    yield from serve(repos=(REPO, "acme/other"), **kw)
 
 
 def gh(server: FakeGitHub, **kw) -> GitHubTracker:

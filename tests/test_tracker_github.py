@@ -68,10 +68,10 @@ class OldGHESPerson(GitHubPerson):
     probe_requests = 2
 
 
-def serve(**kw):
+def serve(repos=(REPO,), **kw):
     """A started fake GitHub; when the test is done, its REST traffic is checked against GitHub's
     OpenAPI description (GraphQL is not in it: the fake checks that against its own schema)."""
-    server = FakeGitHub(token=TOKEN, repos=(REPO,), **kw).start()
+    server = FakeGitHub(token=TOKEN, repos=repos, **kw).start()
     yield server
     server.stop()
     assert not server.errors, server.errors[0]
