@@ -204,7 +204,7 @@ NAMES = ("Alpha", "Beta", "Gamma", "Delta", "Epsilon", "Zeta")
 TOKEN = re.compile(r"\bTask t(\d+)\b")
 GID = re.compile(r"\bg(\d+)\b")
 TASK_LINE = re.compile(
-    r"^- (?:\[(?P<box>[ xX])\] )?(?P<text>Task t(?P<tok>\d+)(?: [a-z]+)*)"
+    r"^(?: {2})?- (?:\[(?P<box>[ xX])\] )?(?P<text>Task t(?P<tok>\d+)(?: [a-z]+)*)"
     r"(?P<link> \(\[#(?P<num>\d+)\]\((?P<url>[^()\s]+)\)\))?$"
 )
 
@@ -216,6 +216,7 @@ class TaskModel:
     checked: bool = False
     has_box: bool = True
     link: str | None = None  # " ([#12](https://...))" exactly as on disk
+    depth: int = 0  # 1: a nested item under the task before it (with ``sub_issues: true``, a sub-issue)
 
     @property
     def text(self) -> str:
@@ -223,7 +224,7 @@ class TaskModel:
 
     def line(self) -> str:
         box = ("[x] " if self.checked else "[ ] ") if self.has_box else ""
-        return f"- {box}{self.text}{self.link or ''}"
+        return f"{'  ' * self.depth}- {box}{self.text}{self.link or ''}"
 
     @property
     def link_number(self) -> int | None:
@@ -439,6 +440,8 @@ class SafetyMachine(RuleBasedStateMachine):
         self.only = only
         self.skip = frozenset(skip)
         self.survey = survey
+        #: ``sub_issues: true``: nested items in the guides, and the rules that nest and un-nest them
+        self.sub_issues = bool(self.config.get("sub_issues"))
         self.ws: Any = None
         self.failed = False
         self.busy = False
@@ -819,10 +822,14 @@ class SafetyMachine(RuleBasedStateMachine):
 
         g1 = self.new_guide_model(self.fresh_path("phase"), "phase", 1, [tasks(3)])
         g2 = self.new_guide_model(self.fresh_path("impl"), "impl", 0, [tasks(2), tasks(1, checked=(0,))])
+        if self.sub_issues:  # t2 nested under t1, t5 under t4
+            g1.milestones[0].tasks[1].depth = 1
+            g2.milestones[0].tasks[1].depth = 1
         for g in (g1, g2):
             self.guides[g.gid] = g
             self.write_guide(g)
         self.note(f"setup: {g1.path} (phase g{g1.gid}: t1-t3), {g2.path} (impl g{g2.gid}: M1 t4 t5, M2 t6 checked)"
+                  + (" (t2 nested under t1, t5 under t4)" if self.sub_issues else "")
                   + (f", config {self.config}" if self.config else ""))
         self.run("push", label="first run")
 
@@ -852,6 +859,37 @@ class SafetyMachine(RuleBasedStateMachine):
         ms.tasks.insert(at, t)
         self.write_guide(g)
         self.note(f"add {t.line()!r} to {g.path} ({g.milestone_title(ms)})")
+
+    @precondition(lambda self: self.sub_issues and "add_nested" not in self.skip
+                  and any(ms.tasks for g in self.guides.values() for ms in g.milestones))
+    @rule(data=st.data())
+    @counted
+    def add_nested(self, data: st.DataObject) -> None:
+        """A nested checkbox item added under a task (right after it or after its other items)."""
+        self._edit()
+        g = self.pick(data, sorted((g for g in self.guides.values() if any(ms.tasks for ms in g.milestones)),
+                                   key=lambda g: g.gid), "guide")
+        ms = self.pick(data, [m for m in g.milestones if m.tasks], "milestone")
+        t = self.new_task(data, data.draw(st.sampled_from(["[ ]", "[ ]", "[x]"]), label="box"))
+        t.depth = 1
+        at = data.draw(st.integers(1, len(ms.tasks)), label="position")
+        ms.tasks.insert(at, t)
+        self.write_guide(g)
+        self.note(f"add the nested item {t.line()!r} to {g.path} ({g.milestone_title(ms)}) after t{ms.tasks[at - 1].token}")
+
+    @precondition(lambda self: self.sub_issues and "nest_or_unnest" not in self.skip and self.forge_name != "gitlab"
+                  and any(ms.tasks.index(t) > 0 or t.depth for _, ms, t in self._existing()))
+    @rule(data=st.data())
+    @counted
+    def nest_or_unnest(self, data: st.DataObject) -> None:
+        """A task indented under the one before it, or a nested item made a task of its own (its
+        issue moves under another parent, or out from under one). Not drawn on GitLab, where an
+        item changing level is the known bug gitlab-item-changed-level (tests/campaign.py)."""
+        self._edit()
+        g, ms, t = self.pick(data, [v for v in self._existing() if v[1].tasks.index(v[2]) > 0 or v[2].depth], "task")
+        t.depth = 0 if t.depth else 1
+        self.write_guide(g)
+        self.note(f"{'nest' if t.depth else 'un-nest'} t{t.token} in {g.path}: {t.line()!r}")
 
     def _existing(self) -> list[tuple[GuideModel, MilestoneModel, TaskModel]]:
         return [v for _, v in sorted(self.tasks_on_disk().items())]
@@ -1198,7 +1236,7 @@ def run_machine(forge: str, make_workspace: Callable[..., Any], stats: Stats, *,
                 config: dict[str, Any] | None = None, only: tuple[str, ...] | None = None,
                 skip: tuple[str, ...] | None = None, survey: bool = False, seed: int | None = None) -> None:
     """Run the machine on one forge; raises the (shrunk) violation(s) hypothesis found."""
-    stats.forge = forge
+    stats.forge = stats.forge or forge
     cfg = env_config() if config is None else config
     only = env_list(ENV_ONLY) if only is None else only
     skip = env_list(ENV_SKIP) if skip is None else skip

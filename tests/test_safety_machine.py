@@ -41,6 +41,7 @@ from tests.safety_model import (
     SafetyMachine,
     SafetyViolation,
     Stats,
+    env_config,
     env_int,
     replay,
     run_machine,
@@ -53,14 +54,17 @@ from tests.safety_model import (
 MACHINE_FORGES = [*ENGINE, "gitlab"]
 
 
+@pytest.mark.parametrize("sub_issues", [False, True], ids=["flat", "sub_issues"])
 @pytest.mark.parametrize("forge", MACHINE_FORGES)
-def test_safety_rules_hold_under_random_edits_and_runs(forge, make_workspace, monkeypatch, capsys):
+def test_safety_rules_hold_under_random_edits_and_runs(forge, sub_issues, make_workspace, monkeypatch, capsys):
+    """``sub_issues``: with ``sub_issues: true``, nested items in the guides (t2 under t1, t5 under
+    t4) and the rules add_nested and (GitHub's dialect) nest_or_unnest; the same rules hold."""
     # Hypothesis documents this constant as the knob for its shrinking time; a failure here is
     # shrunk for at most this long per forge, so a broken rule fails the build in reasonable time.
     monkeypatch.setattr(engine, "MAX_SHRINKING_SECONDS", env_int(ENV_SHRINK, DEFAULT_SHRINK_SECONDS))
-    stats = Stats(forge=forge)
+    stats = Stats(forge=forge + (", sub_issues" if sub_issues else ""))
     try:
-        run_machine(forge, make_workspace, stats)
+        run_machine(forge, make_workspace, stats, config={**env_config(), "sub_issues": True} if sub_issues else None)
     finally:
         with capsys.disabled():  # the totals belong in the CI log, not only in a failure report
             print("\n" + stats.summary())
@@ -68,6 +72,8 @@ def test_safety_rules_hold_under_random_edits_and_runs(forge, make_workspace, mo
                 print(stats.report())
     assert stats.schedules > 0 and stats.steps >= stats.schedules
     assert stats.runs, "no guidesync run was made"
+    if sub_issues:
+        assert stats.rules["add_nested"], stats.summary()
 
 
 # ------------------------------------------------------------------ the checker's own checks
