@@ -15,7 +15,7 @@ from typing import Callable
 from .core.hierarchy import ORDERED, moves
 from .core.outcome import StepOutcome
 from .core.planmodel import ParentStep, Plan, TaskStep
-from .errors import BudgetExhausted, Conflict, TrackerError
+from .errors import BudgetExhausted, Conflict, Gone, Invalid, NotFound, TrackerError
 from .trackers.base import Tracker
 
 #: what the run says once when the tracker has no sub-issues
@@ -44,8 +44,11 @@ def attach_children(plan: Plan, tracker: Tracker, outcomes: dict[int, StepOutcom
     for p in plan.parents:
         if stopped():
             break
+        if _gone(outcomes.get(p.parent)):
+            continue  # deleted on the tracker: the run reports it; nothing to attach to
         parent = _number(plan.tasks[p.parent], outcomes.get(p.parent))
-        desired = [n for n in (_number(plan.tasks[i], outcomes.get(i)) for i in p.children) if n is not None]
+        desired = [n for n in (_number(plan.tasks[i], outcomes.get(i)) for i in p.children
+                               if not _gone(outcomes.get(i))) if n is not None]
         if parent is None or not desired:
             continue
         if done.mode is None:
@@ -80,6 +83,11 @@ def _attach(p: ParentStep, parent: int, desired: list[int], plan: Plan, tracker:
         except Conflict as exc:
             warn(f"{place}: issue #{mv.child} is left where it is, not made a sub-issue of #{parent}: {exc}")
             continue
+        except (NotFound, Gone, Invalid) as exc:
+            # Deleted or moved away since it was read, or refused for this pair (a GitLab task cannot
+            # have children, a limit): reported with its line, and the run goes on; the next one tries again.
+            warn(f"{place}: issue #{mv.child} was not made a sub-issue of #{parent}: {exc}")
+            continue
         except (TrackerError, BudgetExhausted) as exc:
             fail(exc, f"{place}: attaching issue #{mv.child} to #{parent}")
             done.parents[parent] = tuple(current)
@@ -91,6 +99,10 @@ def _attach(p: ParentStep, parent: int, desired: list[int], plan: Plan, tracker:
         done.events.append((mv.child, parent))
     done.parents[parent] = tuple(current)
     return True
+
+
+def _gone(outcome: StepOutcome | None) -> bool:
+    return outcome is not None and outcome.gone
 
 
 def _number(step: TaskStep, outcome: StepOutcome | None) -> int | None:

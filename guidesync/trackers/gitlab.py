@@ -187,6 +187,8 @@ class GitLabTracker(Adapter):
             self.hierarchy_mode = None
         #: issue iid -> global id (gid://gitlab/WorkItem/<id>), from every issue an answer held
         self._ids: dict[int, int] = {}
+        #: issue iid -> its issue_type ("issue", "task", ...), from the same answers
+        self._types: dict[int, str] = {}
         #: iid -> the parent's iid as this run knows it (None: none; a new issue has none)
         self._parents: dict[int, int | None] = {}
         self.api_root = instance_root(url)
@@ -494,6 +496,8 @@ class GitLabTracker(Adapter):
     def _note_ids(self, data: dict[str, Any]) -> None:
         if isinstance(data, dict) and isinstance(data.get("iid"), int) and isinstance(data.get("id"), int):
             self._ids[data["iid"]] = data["id"]
+            if isinstance(data.get("issue_type"), str):
+                self._types[data["iid"]] = data["issue_type"]
 
     def _gid(self, iid: int) -> str:
         """gid://gitlab/WorkItem/<id> of issue ``iid``: known from an earlier answer, else read once."""
@@ -572,6 +576,12 @@ class GitLabTracker(Adapter):
             if known != parent and (known is not None or shown is not None):
                 raise self._conflict(parent, child, shown or f"#{known}")
         widget: dict[str, Any] = {"parentId": self._gid(parent)}
+        if self._types.get(child, "task") != "task":
+            # Only a task can be an issue's child: a task written at the top level and nested under
+            # another later was made an issue. It carries guidesync's marker: it becomes a task.
+            what = f"making issue #{child} a task, to nest it under #{parent}"
+            _, data = self._request("PUT", self._issue_path(child), what, body={"issue_type": "task"})
+            self._checked(data, what)
         if after is not None:
             widget.update(adjacentWorkItemId=self._gid(after), relativePosition="AFTER")
         what = f"making issue #{child} a child task of #{parent}"
