@@ -564,20 +564,11 @@ def test_reordering_sub_items_reorders_the_sub_issues(make_workspace, case):
 
 
 
-NOT_A_TASK = ("GitLab: an existing task's issue is an issue (issue_type=issue), and only a task can be an issue's "
-              "child; trackers/gitlab.py _attach sends workItemUpdate's hierarchyWidget for it as it is, GitLab "
-              "refuses ('not allowed to add this type of parent item'), and subissues._attach reports it as a run "
-              "error: every later run fails the same way (exit 1), the issue is never a child task")
-
-
 def indent_invoices(ws) -> None:
     ws.write(NESTED, ws.read(NESTED).replace("- [ ] Invoices", "  - [ ] Invoices"))
 
 
-@pytest.mark.parametrize("case", [
-    *cases(["github.com", "ghes-3.17", "gitlab-no-graphql"]),
-    pytest.param(CASES["gitlab"], id="gitlab", marks=pytest.mark.xfail(strict=True, reason=NOT_A_TASK)),
-])
+@pytest.mark.parametrize("case", cases(["github.com", "ghes-3.17", "gitlab", "gitlab-no-graphql"]))
 def test_a_task_indented_under_another_becomes_its_sub_issue(make_workspace, case):
     ws = workspace(make_workspace, case)
     ws.write(NESTED, case.guide + "- [ ] Invoices\n")
@@ -592,3 +583,6 @@ def test_a_task_indented_under_another_becomes_its_sub_issue(make_workspace, cas
         assert out.data.counts()["created"] == 0 and numbers(ws) == n
         assert_hierarchy(ws, case, tree)
     assert out.data.counts()["attached"] == 0
+    if case.gitlab:  # only a task can be an issue's child: GitLab's issue became one (ffa2ed8)
+        assert ws.forge.server.issues(ws.forge.repo)[n["Invoices"]]["issue_type"] == (
+            "task" if case.mode == "graphql" else "issue")
