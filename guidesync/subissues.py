@@ -33,6 +33,7 @@ class Attached:
     parents: dict[int, tuple[int, ...]] = field(default_factory=dict)
     mode: str | None = None
     events: list[tuple[int, int]] = field(default_factory=list)  # (child, parent) attached or moved
+    gone: set[int] = field(default_factory=set)  # issues an attach found deleted or moved away
 
 
 def attach_children(plan: Plan, tracker: Tracker, outcomes: dict[int, StepOutcome], *, warn: Callable[[str], None],
@@ -47,8 +48,9 @@ def attach_children(plan: Plan, tracker: Tracker, outcomes: dict[int, StepOutcom
         if _gone(outcomes.get(p.parent)):
             continue  # deleted on the tracker: the run reports it; nothing to attach to
         parent = _number(plan.tasks[p.parent], outcomes.get(p.parent))
-        desired = [n for n in (_number(plan.tasks[i], outcomes.get(i)) for i in p.children
-                               if not _gone(outcomes.get(i))) if n is not None]
+        steps = {n: plan.tasks[i] for n, i in ((_number(plan.tasks[i], outcomes.get(i)), i) for i in p.children
+                                               if not _gone(outcomes.get(i))) if n is not None}
+        desired = list(steps)  # guide order (dicts keep it)
         if parent is None or not desired:
             continue
         if done.mode is None:
@@ -62,7 +64,7 @@ def attach_children(plan: Plan, tracker: Tracker, outcomes: dict[int, StepOutcom
             warned = True
         if done.mode == "none":
             continue
-        if not _attach(p, parent, desired, plan, tracker, done, warn, fail):
+        if not _attach(p, parent, steps, tracker, done, warn, fail, dict(plan.children_of)):
             break
     moved = {child: parent for child, parent in done.events}
     for parent, kids in done.parents.items():  # a child moved in this run left its old parent
@@ -70,22 +72,30 @@ def attach_children(plan: Plan, tracker: Tracker, outcomes: dict[int, StepOutcom
     return done
 
 
-def _attach(p: ParentStep, parent: int, desired: list[int], plan: Plan, tracker: Tracker, done: Attached,
-            warn: Callable[[str], None], fail: Callable[[Exception, str], str]) -> bool:
-    """One parent's attach calls; False when the run should stop attaching."""
+def _attach(p: ParentStep, parent: int, steps: dict[int, TaskStep], tracker: Tracker, done: Attached,
+            warn: Callable[[str], None], fail: Callable[[Exception, str], str], children_of: dict[int, int]) -> bool:
+    """One parent's attach calls (``steps``: child issue -> its step, in guide order); False when
+    the run should stop attaching."""
     current = list(p.attached)
-    where = {n: plan.tasks[i] for n, i in zip(desired, p.children)}
-    for mv in moves(desired, current, plan.children_of, parent, ordered=done.mode in ORDERED):
-        step = where.get(mv.child)
+    for mv in moves(list(steps), current, children_of, parent, ordered=done.mode in ORDERED):
+        step = steps.get(mv.child)
         place = f"{step.task.guide}:{step.task.line + 1}" if step is not None and step.task is not None else f"#{mv.child}"
         try:
             tracker.attach(parent, mv.child, after=mv.after, move_from=mv.move_from)
         except Conflict as exc:
             warn(f"{place}: issue #{mv.child} is left where it is, not made a sub-issue of #{parent}: {exc}")
             continue
-        except (NotFound, Gone, Invalid) as exc:
-            # Deleted or moved away since it was read, or refused for this pair (a GitLab task cannot
-            # have children, a limit): reported with its line, and the run goes on; the next one tries again.
+        except (NotFound, Gone) as exc:
+            # Deleted or moved away since it was read: which of the two, the base remembers (as it
+            # does for any issue found gone), so later runs do not try again.
+            warn(f"{place}: issue #{mv.child} was not made a sub-issue of #{parent}: {exc}")
+            done.gone |= {n for n in (parent, mv.child) if _missing(tracker, n)}
+            if parent in done.gone:
+                break
+            continue
+        except Invalid as exc:
+            # Refused for this pair (a GitLab task cannot have children, a limit): reported with its
+            # line, and the run goes on; the next one tries again.
             warn(f"{place}: issue #{mv.child} was not made a sub-issue of #{parent}: {exc}")
             continue
         except (TrackerError, BudgetExhausted) as exc:
@@ -99,6 +109,16 @@ def _attach(p: ParentStep, parent: int, desired: list[int], plan: Plan, tracker:
         done.events.append((mv.child, parent))
     done.parents[parent] = tuple(current)
     return True
+
+
+def _missing(tracker: Tracker, number: int) -> bool:
+    """Is this issue deleted or moved away? (One read, after an attach said one of two is.)"""
+    try:
+        return tracker.get_issue(number) is None
+    except (NotFound, Gone):
+        return True
+    except (TrackerError, BudgetExhausted):
+        return False
 
 
 def _gone(outcome: StepOutcome | None) -> bool:

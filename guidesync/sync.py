@@ -98,7 +98,7 @@ class Executor:
     def outcomes(self) -> Outcomes:
         """What happened so far (all of it once :meth:`run` returned)."""
         return Outcomes(dict(self.tasks), dict(self.milestones), self.label_ok, dict(self.attached.parents),
-                        self.attached.mode)
+                        self.attached.mode, frozenset(self.attached.gone))
 
     def _fail(self, exc: Exception, what: str) -> str:
         """Report a failed write; what it means for the rest of the run. Returns the message."""

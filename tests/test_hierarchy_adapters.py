@@ -274,12 +274,20 @@ def test_gitlab_by_numeric_project_id_still_tells_its_own_parents(gitlab_server)
         gl(gitlab_server, pid, hierarchy_mode="graphql").attach(parent, a)
 
 
-def test_gitlab_a_child_that_is_not_a_task_is_gitlabs_refusal(gitlab_server):
+def test_gitlab_a_child_that_is_not_a_task_becomes_one_first(gitlab_server):
+    """Only a task can be an issue's child on GitLab: an issue (a task written at the top level,
+    indented later) is made a task, then nested; a task as the parent stays GitLab's refusal."""
     t = gl(gitlab_server, hierarchy_mode="graphql")
     parent = t.create_issue("Parent", "", None, [LABEL]).number
     plain = t.create_issue("An issue, not a task", "", None, [LABEL]).number
+    t.attach(parent, plain)
+    assert gitlab_server.issues(REPO)[plain]["issue_type"] == "task"
+    assert t.parent_of(plain) == parent
+    puts = [e for e in gitlab_server.log if e.method == "PUT"]
+    assert [e.body for e in puts] == [{"issue_type": "task"}]
+    other = t.create_issue("Another", "", None, [LABEL], task=True).number
     with pytest.raises(Invalid, match="not allowed to add this type"):
-        t.attach(parent, plain)
+        t.attach(plain, other)  # a task cannot have children
 
 
 def test_gitlab_without_tasks_falls_back_to_links_for_the_run(gitlab_server):

@@ -211,3 +211,20 @@ def test_where_the_tracker_has_no_sub_issues_the_parent_body_lists_them_and_each
     later(ws)
     third = ws.run("push")
     assert third.data.counts()["updated"] == 0
+
+
+def test_a_parent_deleted_on_the_tracker_is_remembered_gone_and_not_attached_to_again(ws):
+    assert ws.run("push").code == 0
+    n = numbers(ws)
+    remote(ws).delete_issue(n["Refunds"])
+    ws.write(NESTED, ws.read(NESTED) + "  - [ ] Refund reason\n")
+    later(ws)
+    first = ws.run("sync")
+    assert first.code == 0 and any("was not made a sub-issue" in w for w in first.data.warnings)
+    assert json.loads(ws.state_text())["tasks"][str(n["Refunds"])]["state"] == "gone"
+    writes = remote(ws).counts["writes"]
+    later(ws)
+    second = ws.run("sync")
+    assert second.code == 0 and not any("sub-issue" in w for w in second.data.warnings)
+    assert any(f"issue #{n['Refunds']} was deleted" in w for w in second.data.warnings)
+    assert remote(ws).counts["writes"] == writes  # nothing tried again

@@ -14,7 +14,7 @@ from typing import Mapping, Sequence
 
 from dataclasses import replace
 
-from .base import Base
+from .base import GONE, Base
 from .model import Guide, Milestone, SubItem
 from .planmodel import Options, ParentStep, TaskStep
 
@@ -27,11 +27,11 @@ ORDERED = NATIVE
 def parent_steps(tasks: Sequence[TaskStep], base: Base) -> tuple[ParentStep, ...]:
     """One step per task that has sub-items: its children's step indexes in guide order, and the
     children the base says guidesync attached to its issue."""
-    index_of = {s.task.key: i for i, s in enumerate(tasks) if s.task is not None and _managed(s)}
+    index_of = {s.task.key: i for i, s in enumerate(tasks) if s.task is not None and _managed(s, base)}
     children: dict[int, list[int]] = {}
     for i, step in enumerate(tasks):
         if (step.task is not None and step.task.parent is not None and step.task.parent in index_of
-                and _managed(step)):
+                and _managed(step, base)):
             children.setdefault(index_of[step.task.parent], []).append(i)
     out = []
     for parent, kids in sorted(children.items()):
@@ -42,10 +42,13 @@ def parent_steps(tasks: Sequence[TaskStep], base: Base) -> tuple[ParentStep, ...
     return tuple(out)
 
 
-def _managed(step: TaskStep) -> bool:
-    """May guidesync attach to or from this step's issue? Not a person's issue linked by hand, nor
-    an issue whose link it is unsure of (such a step has no issue to act on)."""
+def _managed(step: TaskStep, base: Base) -> bool:
+    """May guidesync attach to or from this step's issue? Not a person's issue linked by hand, not
+    an issue whose link it is unsure of (such a step has no issue to act on), not one the base knows
+    was deleted or moved away."""
     if step.record is not None and step.record.unmanaged:
+        return False
+    if step.number is not None and step.number in base.records and base.records[step.number].issue_state == GONE:
         return False
     return step.create or step.number is not None
 

@@ -65,6 +65,7 @@ class Outcomes:
     label: bool = False  # the managed label is known to exist
     parents: Mapping[int, tuple[int, ...]] = field(default_factory=dict)  # parent issue -> children attached now
     hierarchy: str | None = None  # how the tracker makes sub-issues, if this run learned or knew it
+    gone: frozenset[int] = frozenset()  # issues the sub-issue step found deleted or moved away
 
     def step(self, i: int) -> StepOutcome:
         return self.tasks.get(i, NOTHING)
@@ -265,6 +266,8 @@ def with_children(records: dict[int, Record], base: Base, outcomes: Outcomes) ->
     them); a parent this run attached to gets what is attached now, and a child moved to another
     parent leaves its old one's list."""
     moved = {c for kids in outcomes.parents.values() for c in kids}
+    for n in outcomes.gone & records.keys():
+        records[n] = replace(records[n], issue_state=GONE)
     for n, rec in records.items():
         if n in outcomes.parents:
             kids = outcomes.parents[n]
