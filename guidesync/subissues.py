@@ -34,6 +34,7 @@ class Attached:
     mode: str | None = None
     events: list[tuple[int, int]] = field(default_factory=list)  # (child, parent) attached or moved
     gone: set[int] = field(default_factory=set)  # issues an attach found deleted or moved away
+    listed: dict[int, str] = field(default_factory=dict)  # parent issue -> hash of the body listing its sub-items
 
 
 def attach_children(plan: Plan, tracker: Tracker, outcomes: dict[int, StepOutcome], *, warn: Callable[[str], None],
@@ -62,6 +63,14 @@ def attach_children(plan: Plan, tracker: Tracker, outcomes: dict[int, StepOutcom
         if done.mode in NO_HIERARCHY and not warned:
             warn(NO_HIERARCHY[done.mode])  # once per run
             warned = True
+        if done.mode in NO_HIERARCHY and p.listed is not None:
+            # The plan did not know the mode (a first push), and the parent was written without the
+            # list: its body lists the sub-items now, as later runs' plans have it.
+            try:
+                tracker.update_issue(parent, body=p.listed.body)
+                done.listed[parent] = p.listed.hash
+            except (TrackerError, BudgetExhausted) as exc:
+                fail(exc, f"listing the sub-items in issue #{parent}'s body")
         if done.mode == "none":
             continue
         if not _attach(p, parent, steps, tracker, done, warn, fail, dict(plan.children_of)):

@@ -98,7 +98,7 @@ class Executor:
     def outcomes(self) -> Outcomes:
         """What happened so far (all of it once :meth:`run` returned)."""
         return Outcomes(dict(self.tasks), dict(self.milestones), self.label_ok, dict(self.attached.parents),
-                        self.attached.mode, frozenset(self.attached.gone))
+                        self.attached.mode, frozenset(self.attached.gone), dict(self.attached.listed))
 
     def _fail(self, exc: Exception, what: str) -> str:
         """Report a failed write; what it means for the rest of the run. Returns the message."""
@@ -145,6 +145,8 @@ class Executor:
                                             fail=self._fail, stopped=lambda: self.stopped)
             for child, parent in self.attached.events:
                 self.result.events.append(Event("attached", child, detail=f"sub-issue of #{parent}"))
+            for parent in self.attached.listed:
+                self.result.events.append(Event("updated", parent, detail="its body lists its sub-items"))
 
     def _label(self) -> None:
         if not self.plan.ensure_label or self.label_ok:

@@ -46,12 +46,6 @@ TREE = {"Charge cards": ["Card form", "Retry failed charges", "Receipts"], "Card
         "Refunds": ["Refund button"]}
 SHALLOW_TREE = {k: v for k, v in TREE.items() if k != "Card form"}
 
-NONE_FIRST_BODY = ("guidesync/core/hierarchy.py listed_children() (called from core/plan.py) lists the sub-items in "
-                   "the parent's body only when Options.hierarchy_mode is already known; on the first push it is "
-                   "None (learned only in subissues.attach_children, after every issue was created), so parents are "
-                   "created without the list and the next run rewrites every parent issue")
-
-
 @dataclass
 class Case:
     layout: str  # a conftest.LAYOUTS name, or "github" / "gitlab"
@@ -90,9 +84,8 @@ NATIVE = [k for k, c in CASES.items() if c.native]
 BODY_LIST = [k for k, c in CASES.items() if not c.native]
 
 
-def cases(names, xfail: str | None = None):
-    return [pytest.param(CASES[n], id=n, marks=[pytest.mark.xfail(strict=True, reason=xfail)] if xfail and n in BODY_LIST else [])
-            for n in names]
+def cases(names):
+    return [pytest.param(CASES[n], id=n) for n in names]
 
 
 def workspace(make_workspace, case: Case, sub_issues: bool = True):
@@ -216,11 +209,22 @@ def first_push_log(ws, case: Case) -> list[str]:
         body = [f"POST {r}/issues", *probe, *[f"POST {r}/issues"] * (creates - 1)]
         if case.mode == "graphql":
             return head + body + [f"POST {gql}"] * len(parents)
-        return head + body + [f"POST {r}/issues/{p}/links" for p in parents]
+        # links: each parent's body is made to list its sub-items (the mode was learned after it
+        # was created), then its children are linked
+        return head + body + [call for p in listed(n, case) for call in
+                              [f"PUT {r}/issues/{p}", *[f"POST {r}/issues/{p}/links"] * parents.count(p)]]
     body = [f"POST {r}/issues"] * creates + [f"GET {r}/issues/{n['Charge cards']}/sub_issues"]
     if case.mode == "sub_issues":
         return head + body + [f"POST {r}/issues/{p}/sub_issues" for p in parents]
-    return head + body + [f"POST {gql}"] + [f"POST {gql}"] * (len(parents) if case.mode == "graphql" else 0)
+    if case.mode == "none":  # each parent's body is made to list its sub-items
+        return head + body + [f"POST {gql}"] + [f"PATCH {r}/issues/{p}" for p in listed(n, case)]
+    return head + body + [f"POST {gql}"] + [f"POST {gql}"] * len(parents)
+
+
+def listed(n: dict[str, int], case: Case) -> list[int]:
+    """The parents in guide order: where the tracker has no sub-issues, a first push rewrites each
+    one's body once the mode is known, to list its sub-items."""
+    return sorted((n[p] for p, kids in case.tree.items() if kids), key=lambda p: list(n.values()).index(p))
 
 
 # ------------------------------------------------------------------------------ first push
@@ -263,8 +267,9 @@ def test_the_first_push_sends_exactly_the_creates_the_probe_and_one_attach_per_s
     probe = sum(1 for e in ws.forge.server.log if is_probe(e, ws, case))
     assert probe == (1 if case.gitlab else 2 if case.layout == "ghes" else 1)
     fallback = 1 if case.knobs.get("tasks_available") is False else 0  # the refused task create
+    rewrites = len(listed(n, case)) if case.mode in ("none", "links") else 0  # parents' bodies list sub-items
     # 4 fixed reads + the label + 1 milestone + every task and sub-item + the probe + the attaches
-    assert ws.forge.server.counts()["total"] == 4 + 1 + 1 + len(n) + fallback + probe + attaches
+    assert ws.forge.server.counts()["total"] == 4 + 1 + 1 + len(n) + fallback + probe + attaches + rewrites
     assert requests(ws) == first_push_log(ws, case)
     assert len(attach_calls(ws, case)) == attaches
     assert out.data.counts()["attached"] == attaches
@@ -281,7 +286,8 @@ def test_the_first_push_costs_the_flat_push_plus_the_sub_items_their_attaches_an
     probe = 1 if case.gitlab else 2 if case.layout == "ghes" else 1
     fallback = 1 if case.knobs.get("tasks_available") is False else 0
     extra = ws.forge.server.counts()["total"] - flat.forge.server.counts()["total"]
-    assert extra == sub_items + fallback + probe + (0 if case.mode == "none" else sub_items)
+    rewrites = len(listed(numbers(ws), case)) if case.mode in ("none", "links") else 0
+    assert extra == sub_items + fallback + probe + (0 if case.mode == "none" else sub_items) + rewrites
 
 
 @pytest.mark.parametrize("case", cases(BODY_LIST))
@@ -306,7 +312,6 @@ def test_without_sub_issues_every_later_run_says_so_once_too(make_workspace, cas
 
 
 @pytest.mark.parametrize("case", cases(BODY_LIST))
-@pytest.mark.xfail(strict=True, reason=NONE_FIRST_BODY)
 def test_without_sub_issues_the_first_push_lists_the_sub_items_in_the_parents_body(make_workspace, case):
     ws = workspace(make_workspace, case)
     assert ws.run("push").code == 0
@@ -345,7 +350,7 @@ def quiet_cost(ws) -> int:
     return after["total"] - before["total"], after["writes"] - before["writes"]
 
 
-@pytest.mark.parametrize("case", cases(CASES, xfail=NONE_FIRST_BODY))
+@pytest.mark.parametrize("case", cases(CASES))
 def test_the_quiet_sync_after_a_first_push_costs_what_it_costs_without_sub_issues(make_workspace, case):
     ws = workspace(make_workspace, case)
     assert ws.run("push").code == 0
@@ -399,7 +404,7 @@ def test_a_later_run_attaching_a_new_sub_item_does_not_probe_again(make_workspac
         assert ws.forge.server.issues(ws.forge.repo)[n["Refund email"]]["issue_type"] == (
             "task" if case.mode == "graphql" else "issue")
     # listings, the create, at most one read of an id the run did not make, the attach; where the
-    # body lists the sub-items: the parent's body too (and, once, every parent: see NONE_FIRST_BODY)
+    # body lists the sub-items: the parent's body too
     reads = [e for e in ws.forge.server.log if e.method == "GET" and not e.path.endswith(("/milestones", "/issues"))]
     assert len(reads) <= (1 if case.native else 0), requests(ws)
 

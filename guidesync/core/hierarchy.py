@@ -17,6 +17,7 @@ from dataclasses import replace
 from .base import GONE, Base
 from .model import Guide, Milestone, SubItem
 from .planmodel import Options, ParentStep, TaskStep
+from .render import render_issue
 
 #: hierarchy modes in which the tracker itself keeps the children, in order
 NATIVE = ("sub_issues", "graphql")
@@ -92,6 +93,27 @@ def moves(desired: Sequence[int], attached: Sequence[int], elsewhere: Mapping[in
             current.remove(child)
             current.insert(current.index(before) + 1, child)
     return out
+
+
+def with_listed(parents: tuple[ParentStep, ...], tasks: Sequence[TaskStep], guides: Sequence[Guide],
+                opts: Options) -> tuple[ParentStep, ...]:
+    """While the mode is unknown (a first push), each parent step carries the content its issue
+    gets if the tracker turns out to have no sub-issues: its body lists the sub-items."""
+    if opts.hierarchy_mode is not None or not parents:
+        return parents
+    listed = {g.path: listed_children(g, replace(opts, hierarchy_mode="none")) for g in guides}
+    out = []
+    for p in parents:
+        task = tasks[p.parent].task
+        guide = listed.get(task.guide) if task is not None else None
+        found = next(((guide, ms, t) for ms in guide.milestones for t in ms.tasks if t.key == task.key), None) \
+            if guide is not None and task is not None else None
+        if found is None:
+            out.append(p)
+            continue
+        g, ms, t = found
+        out.append(replace(p, listed=render_issue(t, g, ms, opts.guide_url(g.path), dict(opts.limits))))
+    return tuple(out)
 
 
 def listed_children(guide: Guide, opts: Options) -> Guide:

@@ -66,6 +66,7 @@ class Outcomes:
     parents: Mapping[int, tuple[int, ...]] = field(default_factory=dict)  # parent issue -> children attached now
     hierarchy: str | None = None  # how the tracker makes sub-issues, if this run learned or knew it
     gone: frozenset[int] = frozenset()  # issues the sub-issue step found deleted or moved away
+    listed: Mapping[int, str] = field(default_factory=dict)  # parent issue -> hash of the body now listing its sub-items
 
     def step(self, i: int) -> StepOutcome:
         return self.tasks.get(i, NOTHING)
@@ -268,6 +269,9 @@ def with_children(records: dict[int, Record], base: Base, outcomes: Outcomes) ->
     moved = {c for kids in outcomes.parents.values() for c in kids}
     for n in outcomes.gone & records.keys():
         records[n] = replace(records[n], issue_state=GONE)
+    for n, digest in outcomes.listed.items():
+        if n in records:
+            records[n] = replace(records[n], hash=digest)
     for n, rec in records.items():
         if n in outcomes.parents:
             kids = outcomes.parents[n]

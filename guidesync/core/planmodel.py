@@ -133,6 +133,9 @@ class ParentStep:
     parent: int  # index of the parent's step in ``Plan.tasks``
     children: tuple[int, ...]  # indexes of its children's steps, in guide order
     attached: tuple[int, ...] = ()  # issue numbers guidesync attached to it, by the base
+    #: while the hierarchy mode is unknown (a first push): the parent's content with its sub-items
+    #: listed in the body, sent if the tracker turns out to have no sub-issues
+    listed: IssueContent | None = None
 
 
 @dataclass(frozen=True)
