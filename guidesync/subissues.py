@@ -35,6 +35,7 @@ class Attached:
     events: list[tuple[int, int]] = field(default_factory=list)  # (child, parent) attached or moved
     gone: set[int] = field(default_factory=set)  # issues an attach found deleted or moved away
     listed: dict[int, str] = field(default_factory=dict)  # parent issue -> hash of the body listing its sub-items
+    detached: list[tuple[int, int]] = field(default_factory=list)  # (parent, child) taken apart
 
 
 def attach_children(plan: Plan, tracker: Tracker, outcomes: dict[int, StepOutcome], *, warn: Callable[[str], None],
@@ -42,6 +43,7 @@ def attach_children(plan: Plan, tracker: Tracker, outcomes: dict[int, StepOutcom
     """Attach every parent's children in guide order. ``fail`` reports a tracker error (and may stop
     the run); a child that has another parent guidesync did not set is left there with a warning."""
     done = Attached(mode=tracker.hierarchy_mode)
+    _detach(plan, tracker, done, warn, fail)
     warned = False
     for p in plan.parents:
         if stopped():
@@ -81,11 +83,28 @@ def attach_children(plan: Plan, tracker: Tracker, outcomes: dict[int, StepOutcom
     return done
 
 
+def _detach(plan: Plan, tracker: Tracker, done: Attached, warn: Callable[[str], None],
+            fail: Callable[[Exception, str], str]) -> None:
+    """Take each child whose item is a top-level task now from under the parent guidesync put it under."""
+    for parent, child in plan.detach:
+        try:
+            tracker.detach(parent, child)
+        except (NotFound, Gone, Invalid, Conflict) as exc:
+            warn(f"issue #{child} was left under #{parent}: {exc}")
+            continue
+        except (TrackerError, BudgetExhausted) as exc:
+            fail(exc, f"taking issue #{child} from under #{parent}")
+            return
+        done.detached.append((parent, child))
+        kept = done.parents.get(parent, tuple(c for c, p in plan.children_of.items() if p == parent))
+        done.parents[parent] = tuple(c for c in kept if c != child)
+
+
 def _attach(p: ParentStep, parent: int, steps: dict[int, TaskStep], tracker: Tracker, done: Attached,
             warn: Callable[[str], None], fail: Callable[[Exception, str], str], children_of: dict[int, int]) -> bool:
     """One parent's attach calls (``steps``: child issue -> its step, in guide order); False when
     the run should stop attaching."""
-    current = list(p.attached)
+    current = [c for c in p.attached if (parent, c) not in done.detached]
     for mv in moves(list(steps), current, children_of, parent, ordered=done.mode in ORDERED):
         step = steps.get(mv.child)
         place = f"{step.task.guide}:{step.task.line + 1}" if step is not None and step.task is not None else f"#{mv.child}"

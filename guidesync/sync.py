@@ -140,11 +140,13 @@ class Executor:
                 self.tasks[i] = StepOutcome(error="not tried: the run's tracker writes had stopped")
                 continue
             self._task(i, step)
-        if self.plan.parents and not self.stopped:
+        if (self.plan.parents or self.plan.detach) and not self.stopped:
             self.attached = attach_children(self.plan, self.tracker, self.tasks, warn=self.result.warnings.append,
                                             fail=self._fail, stopped=lambda: self.stopped)
             for child, parent in self.attached.events:
                 self.result.events.append(Event("attached", child, detail=f"sub-issue of #{parent}"))
+            for parent, child in self.attached.detached:
+                self.result.events.append(Event("detached", child, detail=f"no longer a sub-issue of #{parent}"))
             for parent in self.attached.listed:
                 self.result.events.append(Event("updated", parent, detail="its body lists its sub-items"))
 

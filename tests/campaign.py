@@ -83,7 +83,7 @@ REMOVED_COMMENT = "removed from the guide"
 
 #: The limitations tolerated (and counted) instead of failing. Every bug below was fixed in the
 #: engine; the campaign fails on any of them again.
-TOLERATED: frozenset[str] = frozenset({"reported-leftover", "gitlab-task-gets-children"})
+TOLERATED: frozenset[str] = frozenset({"reported-leftover"})
 
 #: What guidesync cannot do by design, and the campaign accepts when the run says so.
 LIMITATIONS = {
@@ -92,12 +92,6 @@ LIMITATIONS = {
         "issue whose task was then deleted: nothing tells it from an issue created by a run on another "
         "branch, so guidesync reports it ('carries a guidesync marker but no task matches it') and "
         "never closes it"
-    ),
-    "gitlab-task-gets-children": (
-        "sub_issues, GitLab: a nested item's issue is a task; moved to the top level with nested items of "
-        "its own, it stays a task (guidesync does not detach what it attached when an item leaves its "
-        "parent), and GitLab refuses tasks as parents ('not allowed to add this type of parent item'): "
-        "the run reports it with the line, as a warning, and attaches nothing to it"
     ),
 }
 
@@ -134,7 +128,8 @@ KNOWN_BUGS = {
         "task's issue nested under another task is an issue, a nested item's issue made top-level with "
         "nested items of its own is a task); GitLab refuses the attach ('not allowed to add this type of "
         "parent item') and every later run fails (exit 1) (fixed: an issue is made a task before it is "
-        "nested, a refused attach is a warning; what is left is the limitation gitlab-task-gets-children)"
+        "nested, one made top-level is detached and made an issue when it gets children; a refused attach "
+        "is a warning)"
     ),
     "removal-comment-lost": (
         "a removed task's issue was closed but the 'removed from the guide' comment failed or was "
@@ -1075,18 +1070,6 @@ class Schedule:
             self.fail(f"after convergence a full sync still changed something (exit {out.code}, {wrote} writes, "
                       f"guides {changed}, records {'changed' if self.state().records != records else 'same'}):\n{out.text}")
 
-    def ok_writes(self, since: int) -> int:
-        """Writes since log index ``since`` that the server accepted."""
-        def refused(e: Any) -> bool:  # a GraphQL query, or a mutation answered 200 with errors
-            query = e.body.get("query", "") if isinstance(e.body, dict) else ""
-            if query and not query.lstrip().startswith("mutation"):
-                return True
-            r = e.response if isinstance(e.response, dict) else {}
-            payloads = (r.get("data") or {}).values() if isinstance(r.get("data"), dict) else ()
-            return bool(r.get("errors")) or any(isinstance(v, dict) and v.get("errors") for v in payloads)
-
-        return sum(1 for e in self.ops.server.log[since:] if e.is_write and 200 <= e.status < 400 and not refused(e))
-
     def stale_milestone_etag(self, text: str) -> bool:
         """Known bug "stale-milestone-etag": recognise it and drop the milestones ETag to go on."""
         errors = [line for line in text.splitlines() if line.startswith("error:")]
@@ -1169,10 +1152,6 @@ class Schedule:
         kids = self.tracker_children(mode)
         parent_of = {c: p for p, cs in kids.items() for c in cs}
         by_key = {(t.guide, t.key): t for t in tasks}
-        refused = {int(m.group(1)) for m in re.finditer(
-            r"issue #(\d+) was not made a sub-issue of #\d+: .*not allowed to add this type of parent item",
-            self.final_text)}
-        refused = refused if "gitlab-task-gets-children" in TOLERATED else set()
         desired: dict[int, list[int]] = {}
         for t in sorted(tasks, key=lambda t: (t.guide, t.line)):
             if t.parent is None or t.link is None:
@@ -1185,8 +1164,6 @@ class Schedule:
             c, pn = t.link.number, p.link.number
             if c not in issues or pn not in issues:
                 continue  # deleted by hand: reported gone (checked above)
-            if c in refused:
-                continue  # limitation gitlab-task-gets-children (reported by the run)
             if mode is None:
                 self.fail(f"{where}: a nested item, but the base has no hierarchy mode")
             desired.setdefault(pn, []).append(c)

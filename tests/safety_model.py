@@ -884,7 +884,7 @@ class SafetyMachine(RuleBasedStateMachine):
     def nest_or_unnest(self, data: st.DataObject) -> None:
         """A task indented under the one before it, or a nested item made a task of its own (its
         issue moves under another parent, or out from under one). Not drawn on GitLab, where an
-        item changing level meets the limitation gitlab-task-gets-children (tests/campaign.py)."""
+        item changing level was the known bug gitlab-item-changed-level (tests/campaign.py), fixed."""
         self._edit()
         g, ms, t = self.pick(data, [v for v in self._existing() if v[1].tasks.index(v[2]) > 0 or v[2].depth], "task")
         t.depth = 0 if t.depth else 1

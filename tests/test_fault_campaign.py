@@ -408,9 +408,9 @@ def test_gitlab_an_item_that_changes_level_does_not_fail_the_run(make_workspace,
     assert out.code == 0, out.text
 
 
-def test_gitlab_a_refused_attach_is_a_warning_with_its_line_not_a_failed_run(make_workspace):
-    """A nested item made top-level keeps its task type on GitLab; a task cannot have children, so
-    the attach of the item now under it is refused: reported with the line, and the run succeeds."""
+def test_gitlab_a_sub_item_made_top_level_is_detached_and_made_an_issue_to_take_children(make_workspace):
+    """A nested item's issue is a task on GitLab. Moved to the top level it is taken from under its
+    parent; given nested items of its own, it becomes an issue (only issues have children there)."""
     ws = make_workspace("gitlab", guides=())
     ws.write("nested.md", NESTED_GUIDE)
     ws.write_config(sub_issues=True)
@@ -419,5 +419,10 @@ def test_gitlab_a_refused_attach_is_a_warning_with_its_line_not_a_failed_run(mak
     ws.write("nested.md", text)
     out = ws.run("sync", full=True)
     assert out.code == 0, out.text
-    line = next(i for i, l in enumerate(text.splitlines(), 1) if "Refunds" in l)
-    assert any(w.startswith(f"guides/nested.md:{line}: ") and "not made a sub-issue" in w for w in out.data.warnings)
+    n = {line.split("] ", 1)[1].rsplit(" ([#", 1)[0]: k for k, line in links(ws.read("nested.md")).items()}
+    fake = ws.forge.server
+    assert fake.children(ws.forge.repo, n["Charge cards"]) == [n["Card form"]]
+    assert fake.children(ws.forge.repo, n["Receipts"]) == [n["Refunds"]]
+    issues = fake.issues(ws.forge.repo)
+    assert (issues[n["Receipts"]]["issue_type"], issues[n["Refunds"]]["issue_type"]) == ("issue", "task")
+    assert not out.data.warnings, out.data.warnings

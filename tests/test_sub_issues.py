@@ -227,3 +227,22 @@ def test_a_parent_deleted_on_the_tracker_is_remembered_gone_and_not_attached_to_
     assert second.code == 0 and not any("sub-issue" in w for w in second.data.warnings)
     assert any(f"issue #{n['Refunds']} was deleted" in w for w in second.data.warnings)
     assert remote(ws).counts["writes"] == writes  # nothing tried again
+
+
+def test_a_sub_item_moved_to_the_top_level_is_taken_from_under_its_parent(ws):
+    assert ws.run("push").code == 0
+    n = numbers(ws)
+    text = ws.read(NESTED)
+    line = next(l for l in text.splitlines(keepends=True) if "Receipts" in l)
+    ws.write(NESTED, text.replace(line, "") + line.lstrip())  # now a top-level task at the end
+    later(ws)
+    out = ws.run("push")
+    assert out.code == 0, out.text
+    assert children(ws, n["Charge cards"]) == [n["Card form"], n["Retry failed charges"]]
+    assert remote(ws).parent_of(n["Receipts"]) is None and remote(ws).issues[n["Receipts"]].state == "open"
+    assert [e.action for e in out.data.events if e.issue == n["Receipts"]] == ["detached"]
+    base = json.loads(ws.state_text())["tasks"]
+    assert base[str(n["Charge cards"])]["children"] == [n["Card form"], n["Retry failed charges"]]
+    later(ws)
+    again = ws.run("push")
+    assert not [e for e in again.data.events if e.action in ("detached", "attached")]

@@ -389,3 +389,20 @@ class HierarchyContract:
         assert tracker.parent_of(a) == expected
         assert person.tracker(hierarchy_mode=tracker.hierarchy_mode).parent_of(a) == expected
         assert tracker.parent_of(b) is None
+
+    def test_detach_takes_a_child_from_under_its_parent_and_is_idempotent(self, tracker, person):
+        parent, (a, b) = self.family(tracker, 2)
+        tracker.attach(parent, a)
+        tracker.attach(parent, b, after=a)
+        tracker.detach(parent, a)
+        if person.hierarchy == "none":
+            assert person.children(parent) == []
+            return
+        assert person.children(parent) == [b]
+        if self.keeps_parents(person):
+            assert person.parent(a) is None and tracker.parent_of(a) is None
+        tracker.detach(parent, a)  # again (a lost answer, a re-run): nothing to do
+        person.tracker(hierarchy_mode=tracker.hierarchy_mode).detach(parent, a)
+        assert person.children(parent) == [b]
+        tracker.attach(parent, a, after=b)  # and back under it
+        assert a in person.children(parent)

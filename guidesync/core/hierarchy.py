@@ -54,6 +54,16 @@ def _managed(step: TaskStep, base: Base) -> bool:
     return step.create or step.number is not None
 
 
+def detaches(tasks: Sequence[TaskStep], base: Base) -> tuple[tuple[int, int], ...]:
+    """(parent, child) for each child guidesync attached whose item is now a top-level task: the
+    guide took it from its parent, so it is taken from under the parent's issue too. A child whose
+    item left the guides stays where it is (its issue is closed, not moved)."""
+    top = {s.number for s in tasks if s.task is not None and s.number is not None and s.task.parent is None
+           and _managed(s, base)}
+    return tuple((n, c) for n, rec in sorted(base.records.items()) if rec.issue_state != GONE
+                 for c in rec.children if c in top)
+
+
 def attached_elsewhere(base: Base) -> dict[int, int]:
     """child issue -> the parent issue guidesync attached it to, by the base."""
     return {c: n for n, rec in base.records.items() for c in rec.children}

@@ -22,7 +22,7 @@ from .milestones import milestone_records, plan_milestones
 from .model import Guide
 from .planmodel import COMPLETED, DUPLICATE, MODES, NOT_PLANNED, OPEN, MilestoneStep, Options, Plan, Snapshot, TaskStep
 from .base import GONE, REMOVED, Base
-from .hierarchy import attached_elsewhere, listed_children, parent_steps, with_listed
+from .hierarchy import attached_elsewhere, detaches, listed_children, parent_steps, with_listed
 from .steps import duplicate_steps, removed_steps, task_steps, unsure_steps
 from .model import RemoteIssue, RemoteMilestone
 
@@ -63,6 +63,7 @@ def make_plan(guides: tuple[Guide, ...] | list[Guide], base: Base, snapshot: Sna
     needs_label = options.pushes and not base.label and any(s.create for s in steps)
     parents = parent_steps(steps, base) if options.sub_issues and options.pushes else ()
     parents = with_listed(parents, steps, acting, options)
+    detach = detaches(steps, base) if options.sub_issues and options.pushes else ()
     return Plan(tuple(ms_steps), tuple(steps), needs_label, tuple(problems), tuple(guards),
                 dict(matching.unsure_found), {**kept_orphans, **ms_records}, parents,
-                attached_elsewhere(base) if parents else {})
+                attached_elsewhere(base) if parents or detach else {}, detach)

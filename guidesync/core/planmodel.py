@@ -149,6 +149,7 @@ class Plan:
     milestone_records: Mapping[str, MilestoneRecord] | None = None  # the base's milestone records, checked; None: as in the base
     parents: tuple[ParentStep, ...] = ()  # sub-issues: every task with sub-items
     children_of: Mapping[int, int] = field(default_factory=dict)  # child issue -> parent guidesync attached it to
+    detach: tuple[tuple[int, int], ...] = ()  # (parent, child): its item is a top-level task now
 
     @property
     def changes(self) -> tuple[TaskStep, ...]:

@@ -227,6 +227,10 @@ class Tracker(Protocol):
     def parent_of(self, child: int) -> int | None:
         """The number of ``child``'s parent in this repository, or None (re-checks a lost answer)."""
 
+    def detach(self, parent: int, child: int) -> None:
+        """Take ``child`` from under ``parent`` (guidesync attached it; its item left for the top
+        level). Idempotent: a child no longer there is fine."""
+
 
 #: HTTP status -> error kind, as every forge answers; an adapter adds its own cases (GitHub's
 #: rate-limited 403, GitLab's 409 and "already taken" 400, each forge's redirects).
@@ -354,6 +358,15 @@ class Adapter:
         self._attach(mode, parent, child, after if after != child else None, move_from)
 
     def _attach(self, mode: str, parent: int, child: int, after: int | None, move_from: int | None) -> None:
+        raise NotImplementedError
+
+    def detach(self, parent: int, child: int) -> None:
+        mode = self.hierarchy_mode or self.hierarchy(parent)
+        if mode == "none" or child == parent:
+            return
+        self._detach(mode, parent, child)
+
+    def _detach(self, mode: str, parent: int, child: int) -> None:
         raise NotImplementedError
 
     @property

@@ -517,6 +517,17 @@ class GitHubTracker(Adapter):
         if after is not None:
             self._place(mode, parent, child, after)
 
+    def _detach(self, mode: str, parent: int, child: int) -> None:
+        what = f"taking issue #{child} from under #{parent}"
+        if self._current_parent(child)[0] != parent:
+            return  # not under it (any more): nothing to take away
+        if mode == "sub_issues":
+            self._request("DELETE", f"/issues/{int(parent)}/sub_issue", what, body={"sub_issue_id": self._ids_of(child)[0]})
+        else:
+            self._graphql("mutation($input: RemoveSubIssueInput!) { removeSubIssue(input: $input) { issue { number } } }",
+                          {"input": {"issueId": self._ids_of(parent)[1], "subIssueId": self._ids_of(child)[1]}},
+                          what, write=True, idempotent=True)
+
     def _add_rest(self, parent: int, child: int, move_from: int | None, what: str) -> bool:
         """POST …/sub_issues: True when added now, False when refused as a sub-issue already."""
         body: dict[str, Any] = {"sub_issue_id": self._ids_of(child)[0]}

@@ -576,6 +576,12 @@ class GitLabTracker(Adapter):
             if known != parent and (known is not None or shown is not None):
                 raise self._conflict(parent, child, shown or f"#{known}")
         widget: dict[str, Any] = {"parentId": self._gid(parent)}
+        if self._types.get(parent) == "task" and self._current_parent(parent)[1] is None:
+            # A sub-item made a top-level task (and detached) that now has sub-items of its own: only
+            # an issue can have children, so it becomes one.
+            what = f"making task #{parent} an issue, to nest #{child} under it"
+            _, data = self._request("PUT", self._issue_path(parent), what, body={"issue_type": "issue"})
+            self._checked(data, what)
         if self._types.get(child, "task") != "task":
             # Only a task can be an issue's child: a task written at the top level and nested under
             # another later was made an issue. It carries guidesync's marker: it becomes a task.
@@ -606,15 +612,34 @@ class GitLabTracker(Adapter):
             pass  # 409: already linked
         if move_from is None or move_from == parent:
             return
-        what = f"unlinking issue #{child} from #{move_from}"
+        self._unlink(move_from, child)
+
+    def _unlink(self, parent: int, child: int) -> None:
+        """Delete the relates_to link parent -> child, if there is one."""
+        what = f"unlinking issue #{child} from #{parent}"
         try:
-            _, rows = self._request("GET", f"{self._issue_path(move_from)}/links", what)
+            _, rows = self._request("GET", f"{self._issue_path(parent)}/links", what)
             for row in rows if isinstance(rows, list) else ():
                 if isinstance(row, dict) and row.get("iid") == child and row.get("link_type") == "relates_to" \
                         and isinstance(row.get("issue_link_id"), int) and self._same_project(row):
-                    self._request("DELETE", f"{self._issue_path(move_from)}/links/{row['issue_link_id']}", what)
+                    self._request("DELETE", f"{self._issue_path(parent)}/links/{row['issue_link_id']}", what)
         except (NotFound, Gone):
-            pass  # the old parent or the link is gone already
+            pass  # the parent or the link is gone already
+
+    def _detach(self, mode: str, parent: int, child: int) -> None:
+        if mode == "links":
+            self._unlink(parent, child)
+            return
+        if self._current_parent(child)[0] != parent:
+            return  # not under it (any more)
+        what = f"taking issue #{child} from under #{parent}"
+        data = self._graphql("mutation($input: WorkItemUpdateInput!) { workItemUpdate(input: $input) { errors "
+                             "workItem { id } } }", {"input": {"id": self._gid(child), "hierarchyWidget": {"parentId": None}}},
+                             what, write=True)
+        errors = (data.get("workItemUpdate") or {}).get("errors") or []
+        if errors:
+            raise TrackerError("invalid", f"{what}: GitLab answered: {' '.join(str(errors[0]).split())[:300]}")
+        self._parents[child] = None
 
     def _same_project(self, row: dict[str, Any]) -> bool:
         if self.repository.isdigit():

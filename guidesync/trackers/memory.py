@@ -392,3 +392,18 @@ class MemoryTracker:
         if (self.hierarchy_mode or self.hierarchy(child)) in ("none", "links"):
             return None
         return self._call(lambda: self._live(child).parent)
+
+    def detach(self, parent: int, child: int) -> None:
+        mode = self.hierarchy_mode or self.hierarchy(parent)
+        if mode == "none" or child == parent:
+            return
+
+        def remove() -> None:
+            self._live(parent), self._live(child)
+            if mode == "links":
+                self.remote.links.discard((parent, child))
+            elif self.remote.issues[child].parent == parent:
+                self.remote.issues[parent].children.remove(child)
+                self.remote.issues[child].parent = None
+
+        self._call(remove, write=True)
