@@ -23,22 +23,7 @@ import pytest
 
 from tests.conftest import links
 
-HOUR = 3600.0
-NESTED = "nested.md"
-#: the in-memory scenarios' guide (tests/test_sub_issues.py)
-GUIDE = """# Phase 3: Payments - Detailed Implementation Guide
-
-## Deliverables Checklist
-
-- [ ] Charge cards
-  - [ ] Card form
-    - [ ] Card number field
-  - plain note, part of the body
-  - [ ] Retry failed charges
-  - [ ] Receipts
-- [ ] Refunds
-  - [ ] Refund button
-"""
+from tests.test_sub_issues import GUIDE, HOUR, NESTED  # the in-memory scenarios' guide
 #: a GitLab task cannot have children (parse.HIERARCHY: one level below an issue): the same guide
 #: without the second level, so that no run warns about depth
 SHALLOW = GUIDE.replace("    - [ ] Card number field\n", "")
