@@ -124,6 +124,8 @@ class RemoteIssue:
     labels: tuple[str, ...]
     updated_at: datetime | None = None
     locked: bool = False
+    assignees: tuple[str, ...] = ()  # logins (GitHub) / usernames (GitLab), as the tracker shows them
+    due: str | None = None  # GitLab's due date (YYYY-MM-DD); GitHub issues have none
 
 
 @dataclass(frozen=True)
@@ -134,3 +136,5 @@ class RemoteMilestone:
     state: str = "open"  # "open" | "closed"
     group: bool = False  # a GitLab group milestone (inherited, not the project's own)
     shown: int | None = None  # the number people see where it differs from ``number`` (GitLab's iid)
+    due: str | None = None  # the day it is due (YYYY-MM-DD), as the tracker keeps it
+    start: str | None = None  # the day it starts (GitLab only)

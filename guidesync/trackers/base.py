@@ -25,7 +25,7 @@ from .policy import CallPolicy, RequestStats, retry_wait  # noqa: F401 - re-expo
 from .web import WebAddress, issue_number_in, web_key  # noqa: F401 - re-exported
 
 __all__ = [  # what the package and the tests import from here
-    "Adapter", "BudgetExhausted", "CallPolicy", "HIERARCHY_MODES", "LABEL_DESCRIPTION", "LINK_NEXT", "Listing", "MAX_LISTED", "PageGuard",
+    "Adapter", "BudgetExhausted", "CAPABILITIES", "CallPolicy", "HIERARCHY_MODES", "LABEL_DESCRIPTION", "LINK_NEXT", "Listing", "MAX_LISTED", "PageGuard",
     "RateLimited", "RemoteIssue", "RemoteMilestone", "RequestStats", "STATUS_KINDS", "Tracker", "TrackerError",
     "Transient", "UNSET", "Unset", "WebAddress", "api_time", "connection_error", "given", "header_time",
     "MAX_CHILDREN", "MAX_DEPTH", "issue_number_in", "retry_wait", "status_error", "web_key",
@@ -178,14 +178,21 @@ class Tracker(Protocol):
     def ensure_label(self, name: str) -> bool:
         """Create the label if it is missing. True when it had to be created."""
 
-    def create_milestone(self, title: str, description: str) -> RemoteMilestone: ...
+    def create_milestone(self, title: str, description: str, *, due: str | None = None,
+                         start: str | None = None) -> RemoteMilestone:
+        """``due``/``start``: days (YYYY-MM-DD). GitHub keeps only the due day, in US Pacific time:
+        the adapter sends a time that lands on that day there; it has no start date (ignored)."""
 
-    def update_milestone(self, number: int, *, title: str | Unset = UNSET, description: str | Unset = UNSET) -> RemoteMilestone: ...
+    def update_milestone(self, number: int, *, title: str | Unset = UNSET, description: str | Unset = UNSET,
+                         due: str | None | Unset = UNSET, start: str | None | Unset = UNSET) -> RemoteMilestone:
+        """None clears a date; UNSET leaves it."""
 
     def create_issue(self, title: str, body: str, milestone: int | None, labels: Iterable[str], *,
-                     task: bool = False) -> RemoteIssue:
+                     task: bool = False, assignees: Iterable[str] = (), due: str | None = None) -> RemoteIssue:
         """``task``: the issue will be a sub-issue; GitLab makes it a task (``issue_type=task``) when
-        its hierarchy mode is "graphql", as only tasks can be an issue's children there."""
+        its hierarchy mode is "graphql", as only tasks can be an issue's children there.
+        ``assignees``: logins :meth:`assignable` accepted. ``due``: GitLab's due date (GitHub has
+        none: ignored). The answer's ``assignees`` are those the tracker kept (GitLab Free keeps one)."""
 
     def update_issue(
         self,
@@ -195,7 +202,10 @@ class Tracker(Protocol):
         body: str | Unset = UNSET,
         milestone: int | None | Unset = UNSET,
         labels: tuple[str, ...] | Unset = UNSET,
-    ) -> RemoteIssue: ...
+        assignees: tuple[str, ...] | Unset = UNSET,
+        due: str | None | Unset = UNSET,
+    ) -> RemoteIssue:
+        """``labels`` and ``assignees`` are the whole new sets (they replace the issue's)."""
 
     def close_issue(self, number: int, reason: str) -> RemoteIssue:
         """Close as ``completed`` or ``not_planned`` (where the forge has no reasons, just close)."""
@@ -206,6 +216,26 @@ class Tracker(Protocol):
 
     def limits(self) -> dict[str, int]:
         """Forge limits: ``title`` and ``body`` lengths in characters."""
+
+    # ------------------------------------------------------------ metadata (fields in the guide)
+    #: what this server was found to allow, kept in the base so it is learned once (see
+    #: :data:`CAPABILITIES`); an adapter fills it in as answers show it
+    capabilities: dict[str, Any]
+
+    def assignable(self, login: str) -> bool:
+        """May issues of this repository be assigned to ``login``? Asked once per login and run
+        (GitHub: ``GET /repos/{o}/{r}/assignees/{login}``, 204 or 404; GitLab: ``GET
+        /users?username=``, the user's id kept for the assignment)."""
+
+    def block(self, issue: int, blocker: int) -> str:
+        """Record on the tracker that ``issue`` is blocked by ``blocker`` (both this repository's);
+        how it was recorded: "native" (a GitHub issue dependency, a GitLab ``blocks`` link),
+        "related" (a GitLab ``relates_to`` link: the tier has no blocking links) or "body" (the
+        server has neither: only the issue body says it). Learned once (:attr:`capabilities`
+        ``dependencies``). Idempotent: a dependency already there is fine."""
+
+    def unblock(self, issue: int, blocker: int) -> None:
+        """Take away the dependency :meth:`block` made. Idempotent: one no longer there is fine."""
 
     # ------------------------------------------------------------ hierarchy (``sub_issues: true``)
     #: how sub-issues are made here, once learned: "sub_issues" (GitHub's REST operations),
@@ -238,6 +268,11 @@ STATUS_KINDS = {401: "auth", 403: "forbidden", 404: "not_found", 410: "gone", 42
 
 #: the description of the label that marks managed issues
 LABEL_DESCRIPTION = "Managed by guidesync from the implementation guides"
+
+#: what :attr:`Tracker.capabilities` may hold, and its values: "dependencies": how blocked-by is
+#: recorded ("native" | "related" | "body", see :meth:`Tracker.block`); "assignees": the most
+#: assignees an issue keeps (1 on GitLab Free; absent: no limit seen)
+CAPABILITIES = {"dependencies": ("native", "related", "body"), "assignees": int}
 
 #: the ways a tracker makes sub-issues (see :attr:`Tracker.hierarchy_mode`)
 HIERARCHY_MODES = ("sub_issues", "graphql", "links", "none")
@@ -305,6 +340,19 @@ class Adapter:
     # not set is a Conflict (:meth:`_settle`).
 
     hierarchy_mode: str | None = None
+
+    @staticmethod
+    def _known_capabilities(capabilities: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The capabilities handed back from an earlier run that this code knows (see
+        :data:`CAPABILITIES`); anything else is dropped and learned again."""
+        known: dict[str, Any] = {}
+        for key, value in (capabilities or {}).items():
+            allowed = CAPABILITIES.get(key)
+            if allowed is int and isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                known[key] = value
+            elif isinstance(allowed, tuple) and value in allowed:
+                known[key] = value
+        return known
 
     @staticmethod
     def _known_mode(mode: str | None) -> str | None:

@@ -197,13 +197,15 @@ class GitHubTracker(Adapter):
     _parse_issue = staticmethod(_issue)
 
     def __init__(self, repository: str, token: str | None, *, url: str = DEFAULT_API, policy: CallPolicy, timeout: float = 30,
-                 web_url: str | None = None, repository_url: str | None = None, hierarchy_mode: str | None = None):
+                 web_url: str | None = None, repository_url: str | None = None, hierarchy_mode: str | None = None,
+                 capabilities: dict[str, Any] | None = None):
         """``web_url``: the web root the configuration or the CI names (the repository's pages are
         under it); ``repository_url``: the repository's web address an earlier run learned. Without
         either, the first request that needs it asks GitHub (the repository's html_url).
         ``hierarchy_mode``: how sub-issues are made here, as an earlier run learned it."""
         self.repository = repository
         self.hierarchy_mode = self._known_mode(hierarchy_mode)
+        self.capabilities = self._known_capabilities(capabilities)
         #: issue number -> (REST id, node id), from every issue of this repository an answer held
         self._ids: dict[int, tuple[int, str]] = {}
         self.api_url = url.rstrip("/")

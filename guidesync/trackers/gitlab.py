@@ -176,13 +176,15 @@ class GitLabTracker(Adapter):
     _parse_issue = staticmethod(_issue)
 
     def __init__(self, repository: str, token: str | None, *, url: str = DEFAULT_URL, policy: CallPolicy, timeout: float = 30,
-                 web_url: str | None = None, repository_url: str | None = None, hierarchy_mode: str | None = None):
+                 web_url: str | None = None, repository_url: str | None = None, hierarchy_mode: str | None = None,
+                 capabilities: dict[str, Any] | None = None):
         """``web_url``: the instance's web root the configuration or the CI names (its
         external_url); ``repository_url``: the project's web address an earlier run learned.
         Without either, the first request that needs it asks GitLab (the project's web_url).
         ``hierarchy_mode``: how child tasks are made here, as an earlier run learned it."""
         self.repository = str(repository).strip().strip("/")
         self.hierarchy_mode = self._known_mode(hierarchy_mode)
+        self.capabilities = self._known_capabilities(capabilities)
         if self.hierarchy_mode == "sub_issues":  # GitHub's; not a GitLab mode
             self.hierarchy_mode = None
         #: issue iid -> global id (gid://gitlab/WorkItem/<id>), from every issue an answer held

@@ -217,8 +217,9 @@ class MemoryTracker:
     name = "memory"
 
     def __init__(self, remote: Remote | None = None, *, policy: CallPolicy | None = None,
-                 hierarchy_mode: str | None = None):
+                 hierarchy_mode: str | None = None, capabilities: dict[str, Any] | None = None):
         self.remote = remote or Remote()
+        self.capabilities = dict(capabilities or {})
         self.policy = policy or CallPolicy(write_interval=0)
         self.hierarchy_mode = hierarchy_mode if hierarchy_mode in HIERARCHY_MODES else None
         self.web = WebAddress(lambda: self.remote.url, ("issues",), told=self.remote.url)
