@@ -34,6 +34,17 @@ class Record:
     pending: bool = False  # created, but its link has not reached the guide yet
     unmanaged: bool = False  # linked by hand to an issue guidesync did not make for this task: never written to
     children: tuple[int, ...] = ()  # sub-issues guidesync attached to it, in the tracker's order
+    # what guidesync set from the guide's fields, so that a change in the guide changes exactly
+    # those (what people set on the tracker stays): assignees, labels besides the managed ones,
+    # GitLab's due date, and the issues recorded as blocking this one
+    assignees: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    due: str | None = None
+    blocked_by: tuple[int, ...] = ()
+    # with a GitHub project configured: the issue's item there, and the status and date set on it
+    project_item: str | None = None
+    project_status: str | None = None
+    project_date: str | None = None
 
 
 #: Record states besides the tracker's own: the issue was deleted or moved away; the task left
@@ -47,6 +58,8 @@ class MilestoneRecord:
     number: int
     title: str  # the title last written from the guide
     hash: str  # hash of the description last written
+    due: str | None = None  # the dates last written from the guide (YYYY-MM-DD)
+    start: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +78,12 @@ class Base:
     unsure: tuple[str, ...] = ()  # marker keys of creations whose answer was lost: find them next run
     #: how the tracker makes sub-issues, once learned (``Tracker.hierarchy_mode``); None: not asked yet
     hierarchy: str | None = None
+    #: what the tracker was found to allow (``Tracker.capabilities``), learned once
+    capabilities: Mapping[str, Any] = field(default_factory=dict)
+    #: labels named by the guides' fields that are known to exist on the tracker
+    labels: tuple[str, ...] = ()
+    #: the GitHub project (v2) as learned: its owner, number, node id and field ids; opaque here
+    project: Mapping[str, Any] = field(default_factory=dict)
     etags: Mapping[str, str] = field(default_factory=dict)
     milestones: Mapping[str, MilestoneRecord] = field(default_factory=dict)
     records: Mapping[int, Record] = field(default_factory=dict)
@@ -98,7 +117,7 @@ def loads(text: str, where: str = "state file") -> Base:
             raise BaseFileError(f"{where}: {section!r} must be an object; fix or delete the file and run with --full")
     try:
         records = {int(k): _from_file(v) for k, v in raw.get("tasks", {}).items()}
-        milestones = {k: MilestoneRecord(**v) for k, v in raw.get("milestones", {}).items()}
+        milestones = {k: MilestoneRecord(**v) for k, v in raw.get("milestones", {}).items()}  # type: ignore[arg-type]
         repository_url = raw.get("repository_url")
         if repository_url is not None and not (isinstance(repository_url, str) and repository_url.startswith(("http://", "https://"))):
             raise ValueError(f"repository_url must be an http(s) URL, not {repository_url!r}")
@@ -111,6 +130,9 @@ def loads(text: str, where: str = "state file") -> Base:
             label=bool(raw.get("label", False)),
             unsure=tuple(sorted(str(k) for k in raw.get("unsure", ()))),
             hierarchy=_hierarchy(raw.get("hierarchy")),
+            capabilities=_mapping(raw.get("capabilities", {}), "capabilities"),
+            labels=tuple(sorted(str(k) for k in raw.get("guide_labels", ()))),
+            project=_mapping(raw.get("project", {}), "project"),
             etags=dict(raw.get("etags", {})),
             milestones=milestones,
             records=records,
@@ -126,6 +148,12 @@ def _hierarchy(value: Any) -> str | None:
     if value is not None and value not in HIERARCHY_MODES:
         raise ValueError(f"hierarchy must be one of {', '.join(HIERARCHY_MODES)}, not {value!r}")
     return value
+
+
+def _mapping(value: Any, name: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError(f"{name} must be an object")
+    return dict(value)
 
 
 def _line(key: str, value: Any) -> str:
@@ -144,18 +172,36 @@ def _from_file(data: Any) -> Record:
         if not isinstance(children, list) or not all(isinstance(c, int) and not isinstance(c, bool) for c in children):
             raise ValueError("children must be a list of issue numbers")
         data["children"] = tuple(children)
+    for name in ("assignees", "labels"):
+        if name in data:
+            if not isinstance(data[name], list) or not all(isinstance(x, str) for x in data[name]):
+                raise ValueError(f"{name} must be a list of names")
+            data[name] = tuple(data[name])
+    if "blocked_by" in data:
+        if not isinstance(data["blocked_by"], list) or not all(isinstance(c, int) and not isinstance(c, bool) for c in data["blocked_by"]):
+            raise ValueError("blocked_by must be a list of issue numbers")
+        data["blocked_by"] = tuple(data["blocked_by"])
     return Record(**data)
 
 
 def _record(rec: Record) -> dict[str, Any]:
     data = asdict(rec)
     data["state"] = data.pop("issue_state")  # the file's spelling, as earlier versions wrote it
-    for flag in ("pending", "unmanaged", "children"):
+    for flag in ("pending", "unmanaged", "children", *_FIELD_KEYS):
         if not data[flag]:
             del data[flag]  # the usual case stays out of the file
-    if "children" in data:
-        data["children"] = list(data["children"])
+    for name in ("children", "assignees", "labels", "blocked_by"):
+        if name in data:
+            data[name] = list(data[name])
     return data
+
+
+#: the record's field keys, written only when set (files of earlier versions have none)
+_FIELD_KEYS = ("assignees", "labels", "due", "blocked_by", "project_item", "project_status", "project_date")
+
+
+def _milestone_record(rec: MilestoneRecord) -> dict[str, Any]:
+    return {k: v for k, v in asdict(rec).items() if v is not None or k not in ("due", "start")}
 
 
 def dumps(base: Base) -> str:
@@ -173,9 +219,15 @@ def dumps(base: Base) -> str:
         head["unsure"] = sorted(base.unsure)
     if base.hierarchy:
         head["hierarchy"] = base.hierarchy
+    if base.capabilities:
+        head["capabilities"] = dict(sorted(base.capabilities.items()))
+    if base.labels:
+        head["guide_labels"] = sorted(base.labels)
+    if base.project:
+        head["project"] = base.project
     out = ["{"]
     for k, v in head.items():
-        out.append(f"  {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)},")
+        out.append(f"  {json.dumps(k)}: {json.dumps(v, sort_keys=True, ensure_ascii=False)},")
 
     def block(name: str, items: list[tuple[str, Any]], last: bool = False) -> None:
         if not items:
@@ -186,7 +238,7 @@ def dumps(base: Base) -> str:
         out.append("  }" + ("" if last else ","))
 
     block("etags", sorted(base.etags.items()))
-    block("milestones", [(k, asdict(v)) for k, v in sorted(base.milestones.items())])
+    block("milestones", [(k, _milestone_record(v)) for k, v in sorted(base.milestones.items())])
     block("tasks", [(str(k), _record(v)) for k, v in sorted(base.records.items())], last=True)
     out.append("}")
     return "\n".join(out) + "\n"
