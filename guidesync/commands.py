@@ -78,7 +78,9 @@ def lint(ctx: Context, *, as_json: bool = False, annotations: bool = False) -> O
     loaded = _guides(ctx, cfg)
     problems = list(loaded.problems)
     guides = [lg.guide for lg in loaded.guides]
-    plan = make_plan(guides, Base(), Snapshot(offline=True), Options(mode="push"))
+    # files named: the repository's other guides are read too, for the ids their tasks' blocked-by name
+    others = _others(ctx, cfg, loaded, frozenset()) if loaded.explicit and _names_ids(guides) else []
+    plan = make_plan(guides, Base(), Snapshot(offline=True), Options(mode="push"), others)
     problems += [p for p in plan.problems if p.severity == "error"]
     errors = [p for p in problems if p.severity == "error"]
     if as_json:
@@ -88,6 +90,10 @@ def lint(ctx: Context, *, as_json: bool = False, annotations: bool = False) -> O
     lines.append(f"{len(guides)} guides, {len(errors)} errors, {len(problems) - len(errors)} warnings")
     found = [problem_annotation(report.problem_data(p)) for p in problems] if annotations else []
     return Outcome(FAILED if errors else OK, "\n".join(lines), commands=found)
+
+
+def _names_ids(guides: list) -> bool:
+    return any(t.fields.blocked_by for g in guides for t in g.tasks)
 
 
 def status(ctx: Context, *, as_json: bool = False) -> Outcome:
@@ -112,7 +118,8 @@ def _tracker(cfg: Config, token: Secret | None, ctx: Context, base: Base | None 
     assert cfg.repository is not None
     return make_tracker(cfg.tracker, cfg.repository, token.reveal() if token else None, url=cfg.api_url, policy=policy,
                         timeout=cfg.timeout, web_url=cfg.web_url, repository_url=base.repository_url if base else None,
-                        hierarchy_mode=base.hierarchy if cfg.sub_issues and base is not None else None)
+                        hierarchy_mode=base.hierarchy if cfg.sub_issues and base is not None else None,
+                        capabilities=dict(base.capabilities) if base is not None else None)
 
 
 def _options(cfg: Config, mode: str, loaded: Loaded, tracker: Tracker | None, frozen: frozenset[str],

@@ -25,10 +25,11 @@ from .guides import LoadedGuide
 from .core.outcome import (Fetched, MilestoneOutcome, Outcomes, RunEnd, StepOutcome, guide_edits, journal, listings_written,
                       next_base)
 from .core.planmodel import COUNT_KEYS, EVENT_COUNTS
+from .metadata import Blocked, Fields, record_blockers
 from .subissues import Attached, attach_children
-from .core.plan import MilestoneStep, Plan, TaskStep
+from .core.plan import MilestoneStep, Plan, Snapshot, TaskStep
 from .core.render import read_marker
-from .core.base import MilestoneRecord, Base
+from .core.base import Base
 from .store import BaseStore
 from .trackers.base import BudgetExhausted, RemoteIssue, Tracker, TrackerError
 from .core.edit import Edit, WritebackError, apply_edits
@@ -82,7 +83,8 @@ class Executor:
     """Carries out a plan through a tracker; :meth:`outcomes` says what actually happened."""
 
     def __init__(self, plan: Plan, tracker: Tracker, labels: tuple[str, ...], result: RunResult, *,
-                 label: bool = False, progress: Callable[[int, int], None] | None = None, started: datetime | None = None):
+                 label: bool = False, progress: Callable[[int, int], None] | None = None, started: datetime | None = None,
+                 snapshot: Snapshot | None = None, known_labels: tuple[str, ...] = ()):
         self.started = started  # tracker time when the run began: issues it creates are newer
         self.plan = plan
         self.tracker = tracker
@@ -94,11 +96,16 @@ class Executor:
         self.tasks: dict[int, StepOutcome] = {}  # by step index: what happened
         self.milestones: dict[str, MilestoneOutcome] = {}
         self.attached = Attached(mode=tracker.hierarchy_mode)
+        self.blocked = Blocked()
+        self.fields = Fields(tracker, snapshot or Snapshot(), result.warnings.append)
+        self.known_labels = set(known_labels)  # labels of the guides' fields known to exist
 
     def outcomes(self) -> Outcomes:
         """What happened so far (all of it once :meth:`run` returned)."""
         return Outcomes(dict(self.tasks), dict(self.milestones), self.label_ok, dict(self.attached.parents),
-                        self.attached.mode, frozenset(self.attached.gone), dict(self.attached.listed))
+                        self.attached.mode, frozenset(self.attached.gone),
+                        {**self.attached.listed, **self.blocked.listed}, dict(self.blocked.recorded),
+                        dict(getattr(self.tracker, "capabilities", {}) or {}), tuple(sorted(self.known_labels)))
 
     def _fail(self, exc: Exception, what: str) -> str:
         """Report a failed write; what it means for the rest of the run. Returns the message."""
@@ -149,16 +156,28 @@ class Executor:
                 self.result.events.append(Event("detached", child, detail=f"no longer a sub-issue of #{parent}"))
             for parent in self.attached.listed:
                 self.result.events.append(Event("updated", parent, detail="its body lists its sub-items"))
+        if not self.stopped and any(s.blockers or (s.record is not None and s.record.blocked_by) for s in self.plan.tasks):
+            self.blocked = record_blockers(self.plan, self.tracker, self.tasks, warn=self.result.warnings.append,
+                                           fail=self._fail, stopped=lambda: self.stopped)
+            for n, what in self.blocked.events:
+                self.result.events.append(Event("updated" if what.startswith("its body") else "blocked", n, detail=what))
 
     def _label(self) -> None:
-        if not self.plan.ensure_label or self.label_ok:
-            return
-        try:
-            for label in self.labels:
+        if self.plan.ensure_label and not self.label_ok:
+            try:
+                for label in self.labels:
+                    self.tracker.ensure_label(label)
+                self.label_ok = True
+            except (TrackerError, BudgetExhausted) as exc:
+                self._fail(exc, "creating the label")
+        for label in self.plan.new_labels:  # named by the guides' fields: made once, then known
+            if label in self.known_labels or self.stopped:
+                continue
+            try:
                 self.tracker.ensure_label(label)
-            self.label_ok = True
-        except (TrackerError, BudgetExhausted) as exc:
-            self._fail(exc, "creating the label")
+                self.known_labels.add(label)
+            except (TrackerError, BudgetExhausted) as exc:
+                self._fail(exc, f"creating the label {label!r}")
 
     def _milestone(self, ms: MilestoneStep) -> None:
         # Recorded as each write happens: whatever stops the run (a Fatal, the process killed), the
@@ -167,7 +186,8 @@ class Executor:
         try:
             if ms.create:
                 try:
-                    remote = self.tracker.create_milestone(ms.title, ms.description)
+                    dates = {k: v for k, v in (("due", ms.due), ("start", ms.start)) if v is not None}
+                    remote = self.tracker.create_milestone(ms.title, ms.description, **dates)
                 except TrackerError as exc:
                     if not isinstance(exc, Conflict):
                         raise
@@ -175,17 +195,17 @@ class Executor:
                 self.milestones[ms.key] = MilestoneOutcome(remote.number)
                 # named by the number people see (a GitLab milestone's iid, not its global id)
                 self.result.events.append(Event("milestone_created", remote.shown or remote.number, title=ms.title))
-            elif ms.update_title or ms.update_description:
+            elif ms.update_title or ms.update_description or ms.update_dates:
                 self.tracker.update_milestone(
                     ms.number,  # type: ignore[arg-type]
                     **({"title": ms.title} if ms.update_title else {}),
                     **({"description": ms.description} if ms.update_description else {}),
+                    **({"due": ms.due, "start": ms.start} if ms.update_dates else {}),
                 )
                 self.result.events.append(Event("milestone_updated", title=ms.title))
             number = self.milestones[ms.key].number
             if number is not None:
-                record = MilestoneRecord(number, ms.title, replace(ms, number=number).record.hash)  # type: ignore[union-attr]
-                self.milestones[ms.key] = MilestoneOutcome(number, record)
+                self.milestones[ms.key] = MilestoneOutcome(number, replace(ms, number=number).record)
         except (TrackerError, BudgetExhausted) as exc:
             if ms.create:  # a number the tracker no longer has must not be kept
                 self.milestones[ms.key] = replace(self.milestones[ms.key], dropped=True)
@@ -200,8 +220,12 @@ class Executor:
         (re-raising the lost answer: the caller marks the creation unsure)."""
         assert step.content is not None and step.task is not None
         try:
-            child = {"task": True} if self.plan.parents and step.task is not None and step.task.parent else {}
-            return self.tracker.create_issue(step.content.title, step.content.body, milestone, self.labels, **child)
+            kw: dict[str, Any] = {"task": True} if self.plan.parents and step.task is not None and step.task.parent else {}
+            fields = self.fields.for_create(step)
+            labels = self.labels + tuple(x for x in (step.fields.add_labels if step.fields else ()) if x not in self.labels)
+            issue = self.tracker.create_issue(step.content.title, step.content.body, milestone, labels, **kw, **fields)
+            self.fields.kept(step, fields, issue)
+            return issue
         except TrackerError as exc:
             if not isinstance(exc, Ambiguous):
                 raise
@@ -276,11 +300,12 @@ class Executor:
 
     def _update(self, step: TaskStep, guide: str | None) -> None:
         assert step.content is not None and step.number is not None
-        labels = step.labels if step.labels is not None else None
-        self.tracker.update_issue(
+        fields = self.fields.for_update(step, step.labels)
+        answer = self.tracker.update_issue(
             step.number, title=step.content.title, body=step.content.body, milestone=self._ms_number(step.milestone_key),
-            **({"labels": labels} if labels is not None else {}),
+            **fields,
         )
+        self.fields.kept(step, fields, answer)
         self.result.events.append(Event("updated", step.number, guide=guide, title=step.content.title))
 
     def _comment(self, n: int, text: str, where: str) -> None:
@@ -335,7 +360,7 @@ def execute(plan: Plan, *, tracker: Tracker, store: BaseStore, fetched: Fetched,
     (whatever stops the tracker writes, what did happen is written). The caller holds the run lock."""
     base = store.base
     ex = Executor(plan, tracker, options.labels, result, label=base.label, progress=options.progress,
-                  started=fetched.server_time)
+                  started=fetched.server_time, snapshot=fetched.snapshot, known_labels=base.labels)
     try:
         ex.run()
     finally:

@@ -197,7 +197,8 @@ def memory_trackers(monkeypatch: pytest.MonkeyPatch, forges: dict[str, MemoryFor
         forge = forges.get(url.rstrip("/"))
         if forge is None:
             return make_tracker(name, repository, token, url=url, policy=policy, **kw)
-        return MemoryTracker(forge.server.remote, policy=policy, hierarchy_mode=kw.get("hierarchy_mode"))
+        return MemoryTracker(forge.server.remote, policy=policy, hierarchy_mode=kw.get("hierarchy_mode"),
+                             capabilities=kw.get("capabilities"))
 
     monkeypatch.setattr(commands, "make_tracker", factory)
 

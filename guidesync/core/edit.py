@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from .model import IssueLink, plain_url
-from .parse import ITEM_START, LINE_BREAK, LINK_AT_END
+from .parse import ITEM_START, LINE_BREAK, link_at_end
 
 
 class WritebackError(Exception):
@@ -49,7 +49,7 @@ def edit_line(line: str, edit: Edit) -> str:
             raise WritebackError(f"line {edit.line + 1}: refusing to write the issue link {edit.link.url[:200]!r} "
                                  "(not a plain URL: whitespace, parentheses or control characters)")
         new = edit.link.markdown()
-        lm = None if edit.append else LINK_AT_END.search(line)
+        lm = None if edit.append else link_at_end(line)
         if lm is not None:
             start = lm.start("lead") + len(lm["lead"])
             end = lm.start("trail")

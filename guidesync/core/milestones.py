@@ -94,19 +94,23 @@ def _milestone_step(ms: Milestone, desc: str, rec: MilestoneRecord | None, by_ti
     remote = snap.milestones
     dhash = content_hash(ms.title, desc)
     notes: tuple[str, ...] = ()
+    due, start = ms.fields.due, ms.fields.start
     if rec is not None and (remote is None or rec.number in remote or snap.offline):
         return MilestoneStep(
             ms.key, ms.title, desc, rec.number,
             update_title=rec.title != ms.title,
             update_description=rec.hash != dhash,
+            due=due, start=start, update_dates=(rec.due, rec.start) != (due, start),
         )
     if rec is not None:
         notes = (f"milestone {rec.title!r} was deleted on the tracker; it is created again",)
     found = by_title.get(ms.title)
     if found is not None:
+        # GitHub keeps no start date: only the due date tells whether the dates must be sent
         return MilestoneStep(
             ms.key, ms.title, desc, found.number,
             update_description=not found.group and found.description != desc,
             adopted=True, group=found.group, notes=notes,
+            due=due, start=start, update_dates=not found.group and (due or start) is not None and found.due != due,
         )
-    return MilestoneStep(ms.key, ms.title, desc, None, notes=notes)
+    return MilestoneStep(ms.key, ms.title, desc, None, notes=notes, due=due, start=start)

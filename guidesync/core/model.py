@@ -49,6 +49,25 @@ class SubItem:
 
 
 @dataclass(frozen=True)
+class Fields:
+    """What a task's or milestone's fields say. Days are ``YYYY-MM-DD``."""
+
+    assignees: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    due: str | None = None
+    start: str | None = None
+    id: str | None = None
+    blocked_by: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not (self.assignees or self.labels or self.due or self.start or self.id or self.blocked_by)
+
+
+NO_FIELDS = Fields()
+
+
+@dataclass(frozen=True)
 class Task:
     guide: str  # path of the guide, relative to the root, with forward slashes
     milestone: str  # key of the milestone it belongs to
@@ -62,6 +81,7 @@ class Task:
     occurrence: int = 0  # how many earlier tasks in this milestone have the same text
     parent: str | None = None  # with sub-issues on: the key of the task this one is nested under
     depth: int = 0  # 0 for a top-level task, 1 for a sub-item of one, ...
+    fields: Fields = NO_FIELDS  # ``[key:: value]`` read off its first line (no part of ``text``)
 
     @cached_property
     def key(self) -> str:
@@ -80,6 +100,7 @@ class Milestone:
     description: str
     line: int
     tasks: tuple[Task, ...] = ()
+    fields: Fields = NO_FIELDS  # ``due`` and ``start``, from its heading line or its ``**Due**:`` label
 
 
 @dataclass(frozen=True)

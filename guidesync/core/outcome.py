@@ -66,7 +66,11 @@ class Outcomes:
     parents: Mapping[int, tuple[int, ...]] = field(default_factory=dict)  # parent issue -> children attached now
     hierarchy: str | None = None  # how the tracker makes sub-issues, if this run learned or knew it
     gone: frozenset[int] = frozenset()  # issues the sub-issue step found deleted or moved away
-    listed: Mapping[int, str] = field(default_factory=dict)  # parent issue -> hash of the body now listing its sub-items
+    listed: Mapping[int, str] = field(default_factory=dict)  # issue -> hash of the body rewritten after its step
+    # (a parent's body listing its sub-items, a body naming blockers created in the same run)
+    blocked: Mapping[int, tuple[int, ...]] = field(default_factory=dict)  # issue -> the issues recorded as blocking it now
+    capabilities: Mapping[str, object] | None = None  # what the tracker was found to allow (None: as in the base)
+    labels: tuple[str, ...] = ()  # labels of the guides' fields known to exist now
 
     def step(self, i: int) -> StepOutcome:
         return self.tasks.get(i, NOTHING)
@@ -181,6 +185,9 @@ def next_base(plan: Plan, base: Base, outcomes: Outcomes, fetched: Fetched, end:
         full_at=fetched.full_at,
         label=outcomes.label,
         hierarchy=outcomes.hierarchy or base.hierarchy,
+        capabilities=dict(base.capabilities) if outcomes.capabilities is None else {**base.capabilities, **outcomes.capabilities},
+        labels=tuple(sorted(set(base.labels) | set(outcomes.labels))),
+        project=base.project,
         etags=next_etags(fetched.etags, end, waiting),
         milestones=next_milestones(plan, base, outcomes),
         records=next_records(plan, base, outcomes),
@@ -272,6 +279,9 @@ def with_children(records: dict[int, Record], base: Base, outcomes: Outcomes) ->
     for n, digest in outcomes.listed.items():
         if n in records:
             records[n] = replace(records[n], hash=digest)
+    for n, blockers in outcomes.blocked.items():
+        if n in records:
+            records[n] = replace(records[n], blocked_by=blockers)
     for n, rec in records.items():
         if n in outcomes.parents:
             kids = outcomes.parents[n]

@@ -14,7 +14,8 @@ from typing import Sequence
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from .model import Guide, GuideKind, IssueLink, Milestone, Problem, SubItem, Task
+from .fields import MILESTONE_KEYS, read_fields, valid_day
+from .model import NO_FIELDS, Fields, Guide, GuideKind, IssueLink, Milestone, Problem, SubItem, Task
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,21 @@ ITEM_START = re.compile(r"^(?P<indent>[ \t]*)(?P<marker>[-*+]|\d{1,9}[.)])(?P<sp
 #: The issue link guidesync owns at the end of an item's first line (before trailing blanks).
 #: A backslash hard break after the link stays after it (``text ([#1](…))\\``).
 LINK_AT_END = re.compile(r"(?P<lead>[ \t]*)\(\[#(?P<number>\d+)\]\((?P<url>[^()\s]+)\)\)(?P<trail>[ \t]*(?:\\[ \t]*)?)$")
+#: Fields written after the link (``([#1](…)) [due:: 2026-12-18]``): the link still counts as at the end.
+TRAILING_FIELDS = re.compile(r"(?:[ \t]*(?:\[[A-Za-z][\w-]{0,39}::[^\[\]\n]*\]|(?:\U0001F4C5|\U0001F4C6|\U0001F5D3\uFE0F?|\U0001F6EB)"
+                             r"[ \t]*\d{4}-\d{2}-\d{2}))+[ \t]*$")
+
+
+def link_at_end(line: str) -> re.Match[str] | None:
+    """The issue link guidesync owns on a task line: at its end, or followed only by fields."""
+    m = LINK_AT_END.search(line)
+    if m is None and ("::" in line or "\U0001F4C5" in line or "\U0001F6EB" in line):
+        t = TRAILING_FIELDS.search(line)
+        if t is not None and t.start() > 0:
+            m = LINK_AT_END.search(line, 0, t.start())
+    return m
+
+
 #: An item whose only text is a box that markdown-it did not take as one (``- [ ]`` alone).
 EMPTY_BOX = re.compile(r"^\[[ xX]\]$")
 
@@ -109,8 +125,11 @@ def parse_guide(text: str, path: str, sections: Sections = DEFAULT_SECTIONS,
     title, title_line = _first_h1(tokens)
     if title is None:
         return None
-    if m := PHASE_TITLE.match(title):
-        return _Builder(path, lines, tokens, sections, hierarchy).phase(m, title_line)
+    bare, fields, said = read_fields(title, MILESTONE_KEYS)
+    if m := PHASE_TITLE.match(bare.strip()):
+        builder = _Builder(path, lines, tokens, sections, hierarchy)
+        builder._said(title_line, said)
+        return builder.phase(m, title_line, fields)
     if m := IMPLEMENTATION_TITLE.match(title):
         return _Builder(path, lines, tokens, sections, hierarchy).implementation(m)
     return None
@@ -142,7 +161,7 @@ class _Builder:
 
     # -- the two templates -------------------------------------------------------------------
 
-    def phase(self, m: re.Match[str], title_line: int) -> Guide:
+    def phase(self, m: re.Match[str], title_line: int, fields: Fields = NO_FIELDS) -> Guide:
         title = f"Phase {m['number']}: {m['name']}"
         key = f"{self.path}#phase"
         task_names = self.sections.normalized("phase_tasks")
@@ -151,6 +170,9 @@ class _Builder:
         description: list[str] = []
         found = False
         seen: Counter[str] = Counter()
+        first_h2 = next((i for i, t in enumerate(self.tokens) if t.type == "heading_open" and t.level == 0
+                         and t.tag in ("h1", "h2") and (t.map or (0,))[0] > title_line), len(self.tokens))
+        fields = self._dated(fields, self._label_blocks(0, first_h2))
         for heading, start, end in self._sections(level=2):
             name = normalize_label(heading)
             if name in task_names:
@@ -162,7 +184,7 @@ class _Builder:
             self._warn(title_line, f"no {self.sections.phase_tasks[0]!r} section: the phase has no tasks")
         elif not tasks:
             self._warn(title_line, f"the {self.sections.phase_tasks[0]!r} section has no items")
-        milestone = Milestone(key, title, "\n\n".join(description).strip(), title_line, tuple(tasks))
+        milestone = Milestone(key, title, "\n\n".join(description).strip(), title_line, tuple(tasks), fields)
         return self._guide(m.string, GuideKind.PHASE, (milestone,))
 
     def implementation(self, m: re.Match[str]) -> Guide:
@@ -177,8 +199,10 @@ class _Builder:
             found = True
             before = len(milestones)
             for sub, sub_start, sub_end in self._sections(level=3, start=start, end=end):
-                mm = MILESTONE_HEADING.match(re.sub(r"^[^\w]+", "", sub))  # "🚀 Milestone 1: …" too
                 line = self._line_of(sub_start - 1)
+                sub, fields, said = read_fields(sub, MILESTONE_KEYS)
+                sub = sub.strip()
+                mm = MILESTONE_HEADING.match(re.sub(r"^[^\w]+", "", sub))  # "🚀 Milestone 1: …" too
                 if not mm:
                     self._warn(line, f"heading {sub!r} is not of the form 'Milestone N: Name'; it is skipped")
                     continue
@@ -187,10 +211,14 @@ class _Builder:
                     self._error(line, f"milestone {number} appears twice (first at line {seen[number] + 1})")
                     continue
                 seen[number] = line
+                self._said(line, said)
                 key = f"{self.path}#milestone-{number}"
                 tasks, description = self._milestone_body(sub_start, sub_end, key, line, mm.string)
+                own_end = next((i for i in range(sub_start, sub_end) if self.tokens[i].type == "heading_open"
+                                and self.tokens[i].level == 0), sub_end)
+                fields = self._dated(fields, self._label_blocks(sub_start, own_end))
                 title = f"{feature} - Milestone {number}: {mm['name']}"
-                milestones.append(Milestone(key, title, description, line, tuple(tasks)))
+                milestones.append(Milestone(key, title, description, line, tuple(tasks), fields))
             if len(milestones) == before:
                 self._warn(self._line_of(start - 1), f"the {heading!r} section has no 'Milestone N: Name' headings")
         if not found:
@@ -358,13 +386,19 @@ class _Builder:
               seen: Counter[str], depth: int) -> Task | None:
         line = self.lines[first] if first < len(self.lines) else ""
         link = None
-        lm = LINK_AT_END.search(line)
+        lm = link_at_end(line)
         if lm:
             link = IssueLink(int(lm["number"]), lm["url"])
             head, sep, tail = text.partition("\n")
-            tm = LINK_AT_END.search(head)
+            tm = link_at_end(head)
             if tm:  # keep the blanks after the link: "a  \nb" must read the same linked or not
-                text = head[: tm.start()] + tm["trail"] + sep + tail
+                text = head[: tm.start()] + tm["trail"] + head[tm.end():] + sep + tail
+        fields = NO_FIELDS
+        if "::" in text or "\U0001F4C5" in text or "\U0001F6EB" in text or "\U0001F4C6" in text or "\U0001F5D3" in text:
+            head, sep, tail = text.partition("\n")
+            head, fields, said = read_fields(head)
+            self._said(first, said)
+            text = head.strip() + sep + tail if head.strip() or not sep else tail
         text = text.strip()
         checked = item.meta.get("checked")
         start_m = ITEM_START.match(line)
@@ -375,9 +409,31 @@ class _Builder:
         norm = " ".join(text.split())
         task = Task(guide=self.path, milestone=milestone, text=text, checked=bool(checked) if has_box else False,
                     has_box=has_box, line=first, end_line=last, link=link, subitems=tuple(subitems),
-                    occurrence=seen[norm], depth=depth)
+                    occurrence=seen[norm], depth=depth, fields=fields)
         seen[norm] += 1
         return task
+
+    # -- fields -----------------------------------------------------------------------------
+
+    def _said(self, line: int | None, said: list[tuple[str, str]]) -> None:
+        for severity, message in said:
+            self.problems.append(Problem(self.path, line, message, severity))
+
+    def _dated(self, fields: Fields, blocks) -> Fields:
+        """A milestone's fields with the dates of its ``**Due**:`` / ``**Start**:`` label paragraphs."""
+        for label, block_start, _end, first_line, _last in blocks:
+            name = {"due": "due", "start": "start", "due date": "due", "start date": "start"}.get(label)
+            if name is None:
+                continue
+            inline = self.tokens[block_start - 2].content
+            value = BOLD_LABEL.sub("", inline, count=1).split("\n", 1)[0].strip().lstrip(":").strip()
+            if getattr(fields, name) is not None:
+                self._warn(first_line, f"the {name} date is given twice; the first is used")
+            elif not valid_day(value):
+                self._error(first_line, f"**{label.capitalize()}**: {value!r} is not a day (YYYY-MM-DD)")
+            else:
+                fields = replace(fields, **{name: value})
+        return fields
 
     # -- helpers ----------------------------------------------------------------------------
 

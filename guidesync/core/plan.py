@@ -22,6 +22,8 @@ from .milestones import milestone_records, plan_milestones
 from .model import Guide
 from .planmodel import COMPLETED, DUPLICATE, MODES, NOT_PLANNED, OPEN, MilestoneStep, Options, Plan, Snapshot, TaskStep
 from .base import GONE, REMOVED, Base
+from .fields import check_ids
+from .metadata import blockers, new_labels, with_fields
 from .hierarchy import attached_elsewhere, detaches, listed_children, parent_steps, with_listed
 from .steps import duplicate_steps, removed_steps, task_steps, unsure_steps
 from .model import RemoteIssue, RemoteMilestone
@@ -54,10 +56,12 @@ def make_plan(guides: tuple[Guide, ...] | list[Guide], base: Base, snapshot: Sna
     ms_steps, numbers = plan_milestones(acting, ms_records, snapshot, options)
     matching = match_tasks(acting, rest, base, snapshot, options, numbers)
     problems += matching.problems
-    steps = task_steps(matching, base, snapshot, options, numbers, problems)
+    problems += check_ids(acting + rest)
+    steps = task_steps(matching, base, snapshot, options, numbers, problems, blockers(acting + rest, matching))
     steps += duplicate_steps(matching, base, snapshot)
     steps += removed_steps(acting, rest, matching, base, snapshot, options)
     steps += unsure_steps(matching, snapshot, options)
+    steps = with_fields(steps, base, options)
     problems += stray_markers(matching, base, snapshot)
     guards = mass_close(steps, options) + lost_links(steps, acting, base)
     needs_label = options.pushes and not base.label and any(s.create for s in steps)
@@ -66,4 +70,4 @@ def make_plan(guides: tuple[Guide, ...] | list[Guide], base: Base, snapshot: Sna
     detach = detaches(steps, base) if options.sub_issues and options.pushes else ()
     return Plan(tuple(ms_steps), tuple(steps), needs_label, tuple(problems), tuple(guards),
                 dict(matching.unsure_found), {**kept_orphans, **ms_records}, parents,
-                attached_elsewhere(base) if parents or detach else {}, detach)
+                attached_elsewhere(base) if parents or detach else {}, detach, new_labels(steps, base))

@@ -64,6 +64,23 @@ class Options:
 
 
 @dataclass(frozen=True)
+class FieldChange:
+    """What a push changes of an issue's assignees, labels and due date: exactly what the guide
+    changed since the base (what people set on the tracker stays)."""
+
+    assign: tuple[str, ...] = ()
+    unassign: tuple[str, ...] = ()
+    add_labels: tuple[str, ...] = ()
+    remove_labels: tuple[str, ...] = ()
+    due: str | None = None
+    set_due: bool = False  # send ``due`` (None clears it)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.assign or self.unassign or self.add_labels or self.remove_labels or self.set_due)
+
+
+@dataclass(frozen=True)
 class MilestoneStep:
     key: str
     title: str
@@ -74,6 +91,9 @@ class MilestoneStep:
     adopted: bool = False  # an existing tracker milestone of the same title
     group: bool = False
     notes: tuple[str, ...] = ()
+    due: str | None = None  # the guide's dates (YYYY-MM-DD)
+    start: str | None = None
+    update_dates: bool = False  # send them: they changed in the guide since the base
 
     @property
     def create(self) -> bool:
@@ -83,11 +103,11 @@ class MilestoneStep:
     def record(self) -> MilestoneRecord | None:
         if self.number is None:
             return None
-        return MilestoneRecord(self.number, self.title, content_hash(self.title, self.description))
+        return MilestoneRecord(self.number, self.title, content_hash(self.title, self.description), self.due, self.start)
 
     @property
     def writes(self) -> bool:
-        return self.create or self.update_title or self.update_description
+        return self.create or self.update_title or self.update_description or self.update_dates
 
 
 @dataclass(frozen=True)
@@ -109,6 +129,10 @@ class TaskStep:
     append_link: bool = False  # the task line ends with another repository's link: add ours after it
     waits: bool = False  # a change seen on the tracker that this run cannot write into the guide (push)
     forget: bool = False  # the task left the guides: drop the base record, or keep ``record`` (a tombstone)
+    fields: FieldChange | None = None  # assignees, labels and due date to change (with the update or creation)
+    #: the tasks that block this one (``blocked-by``): (their key, their issue number, None while
+    #: it is to be created in this run), in the guide's order
+    blockers: tuple[tuple[str, int | None], ...] = ()
     record: Record | None = None  # the base record once every step above has succeeded
     fallback: Record | None = None  # the record if the state steps did not all happen
     notes: tuple[str, ...] = ()
@@ -150,6 +174,7 @@ class Plan:
     parents: tuple[ParentStep, ...] = ()  # sub-issues: every task with sub-items
     children_of: Mapping[int, int] = field(default_factory=dict)  # child issue -> parent guidesync attached it to
     detach: tuple[tuple[int, int], ...] = ()  # (parent, child): its item is a top-level task now
+    new_labels: tuple[str, ...] = ()  # labels the guides' fields name that the tracker may not have yet
 
     @property
     def changes(self) -> tuple[TaskStep, ...]:

@@ -96,33 +96,76 @@ def _subitems(items: tuple[SubItem, ...]) -> str:
     return "\n".join(lines)
 
 
-def issue_body(task: Task, guide: Guide, milestone: Milestone, guide_url: str, limit: int = 65536) -> str:
-    """The issue body: marker, where the task comes from, the task text and its sub-items."""
+#: the line of an issue body that names the issues blocking it (see :func:`with_blockers`)
+BLOCKED_BY = "**Blocked by**: "
+
+
+def fields_line(task: Task) -> str:
+    """What the task's fields say, for its issue body ('' when it has none). Names are shown without
+    ``@``, so that the body pings nobody."""
+    f = task.fields
+    parts = []
+    if f.due:
+        parts.append(f"**Due**: {f.due}")
+    if f.start:
+        parts.append(f"**Start**: {f.start}")
+    if f.assignees:
+        parts.append("**Assignees**: " + ", ".join(neutralize(a) for a in f.assignees))
+    if f.labels:
+        parts.append("**Labels**: " + ", ".join(neutralize(x) for x in f.labels))
+    if f.id:
+        parts.append(f"**Id**: `{f.id}`")
+    return " · ".join(parts)
+
+
+def with_blockers(body: str, numbers: tuple[int, ...]) -> str:
+    """``body`` (one :func:`issue_body` wrote) naming ``numbers`` as the issues that block it: its
+    "Blocked by" line, in the head above the first blank line, replaced, added or taken out."""
+    head, sep, rest = body.partition("\n\n")
+    lines = [x for x in head.split("\n") if not x.startswith(BLOCKED_BY)]
+    if numbers:
+        lines.append(BLOCKED_BY + ", ".join(f"#{n}" for n in numbers))
+    return "\n".join(lines) + sep + rest
+
+
+def issue_body(task: Task, guide: Guide, milestone: Milestone, guide_url: str, limit: int = 65536,
+               blockers: tuple[int, ...] = ()) -> str:
+    """The issue body: marker, where the task comes from, its fields, the issues that block it, the
+    task text and its sub-items."""
+    meta = fields_line(task)
     head = (
         f"{marker(task)}\n"
-        f"From the guide [{neutralize(guide.title)}]({guide_url}) · milestone **{neutralize(milestone.title)}**\n\n"
+        f"From the guide [{neutralize(guide.title)}]({guide_url}) · milestone **{neutralize(milestone.title)}**\n"
+        + (meta + "\n" if meta else "")
+        + "\n"
     )
+    reserve = (len(BLOCKED_BY) + 12 * len(task.fields.blocked_by)) if task.fields.blocked_by else 0  # room for the line with_blockers may add
     tail = "\n\n---\n<sub>Managed by guidesync: edit this task in the guide; changes made here to the title or text are overwritten.</sub>\n"
     text = neutralize(task.text)
     if task.subitems:
         text += "\n\n" + _subitems(task.subitems)
-    room = limit - len(head) - len(tail)
+    room = limit - len(head) - len(tail) - reserve
     if len(text) > room:
         note = f"\n\n{ELLIPSIS} (truncated: the full task is in [the guide]({guide_url}))"
         text = text[: max(0, room - len(note))] + note
-    return head + text + tail
+    body = head + text + tail
+    return with_blockers(body, blockers) if blockers else body
 
 
 def milestone_description(milestone: Milestone, guide: Guide, guide_url: str, limit: int = 60000) -> str:
     text = neutralize(milestone.description)
+    dates = " · ".join(f"**{name}**: {day}" for name, day in (("Start", milestone.fields.start), ("Due", milestone.fields.due)) if day)
+    if dates:  # GitHub keeps no start date: the description says it
+        text = dates + ("\n\n" + text if text else "")
     foot = f"\n\nFrom the guide [{neutralize(guide.title)}]({guide_url}), kept in step by guidesync."
     if len(text) + len(foot) > limit:
         text = text[: max(0, limit - len(foot) - 1)] + ELLIPSIS
     return (text + foot).strip()
 
 
-def render_issue(task: Task, guide: Guide, milestone: Milestone, guide_url: str, limits: dict[str, int]) -> IssueContent:
+def render_issue(task: Task, guide: Guide, milestone: Milestone, guide_url: str, limits: dict[str, int],
+                 blockers: tuple[int, ...] = ()) -> IssueContent:
     return IssueContent(
         issue_title(task, limits.get("title", 255)),
-        issue_body(task, guide, milestone, guide_url, limits.get("body", 65536)),
+        issue_body(task, guide, milestone, guide_url, limits.get("body", 65536), blockers),
     )

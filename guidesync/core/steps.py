@@ -16,54 +16,61 @@ from .render import IssueContent, issue_title, neutralize, render_issue
 from .base import GONE, REMOVED, Record, Base
 
 
+Blockers = Mapping[str, tuple[tuple[str, int | None], ...]]
+
+
 def task_steps(matching: Matching, base: Base, snap: Snapshot, opts: Options, numbers: Mapping[str, int | None],
-               problems: list[Problem]) -> list[TaskStep]:
+               problems: list[Problem], blockers: Blockers | None = None) -> list[TaskStep]:
     """One step per matched task: linked tasks first, then those found and those to create, each in
-    guide order. A link that guidesync may not write to is reported into ``problems``."""
+    guide order. A link that guidesync may not write to is reported into ``problems``.
+    ``blockers``: task key -> the tasks that block it (key, issue number or None)."""
     steps: list[TaskStep] = []
+    blockers = blockers or {}
     for m in sorted(matching.matches, key=lambda m: m.number is None or m.found):
+        blocked = blockers.get(m.task.key, ())
         if m.number is None:
-            steps.append(create_step(m, opts))
+            steps.append(create_step(m, opts, blocked))
         elif not m.found:
-            steps.append(linked_step(m, None, base, snap, opts, numbers, matching.markers, problems))
+            steps.append(linked_step(m, None, base, snap, opts, numbers, matching.markers, problems, blocked))
         else:
             issue = snap.issues.get(m.number)
             url = issue.url if issue else None
             if url is not None:
-                steps.append(linked_step(m, url, base, snap, opts, numbers, matching.markers, problems))
+                steps.append(linked_step(m, url, base, snap, opts, numbers, matching.markers, problems, blocked))
             else:  # never create a second issue for a task the base knows
                 steps.append(TaskStep(m.task, m.number, notes=(
                     f"its issue #{m.number} was not read this run; it is linked again on the next",)))
     return steps
 
 
-def _content(m: Match, opts: Options) -> IssueContent:
-    return render_issue(m.task, m.guide, m.ms, opts.guide_url(m.guide.path), dict(opts.limits))
+def _content(m: Match, opts: Options, blocked: tuple[tuple[str, int | None], ...] = ()) -> IssueContent:
+    numbers = tuple(n for _, n in blocked if n is not None)
+    return render_issue(m.task, m.guide, m.ms, opts.guide_url(m.guide.path), dict(opts.limits), numbers)
 
 
-def create_step(m: Match, opts: Options) -> TaskStep:
+def create_step(m: Match, opts: Options, blocked: tuple[tuple[str, int | None], ...] = ()) -> TaskStep:
     """A task without an issue: a push creates one (closed at once if the task is done)."""
     task = m.task
-    content = _content(m, opts)
+    content = _content(m, opts, blocked)
     if not opts.pushes:
         return TaskStep(task, None, content, m.ms.key, notes=("not on the tracker yet (push creates it)",))
     close = COMPLETED if task.checked else None
     record = Record(task.guide, task.key, task.checked, COMPLETED if close else OPEN, content.hash, None)
     fallback = replace(record, checked=False, issue_state=OPEN)
     return TaskStep(task, None, content, m.ms.key, create=True, close=close, record=record, fallback=fallback,
-                    append_link=m.append_link)
+                    append_link=m.append_link, blockers=blocked)
 
 
 def linked_step(m: Match, adopt_url: str | None, base: Base, snap: Snapshot, opts: Options,
                 numbers: Mapping[str, int | None], markers: Mapping[int, tuple[str, str]],
-                problems: list[Problem]) -> TaskStep:
+                problems: list[Problem], blocked: tuple[tuple[str, int | None], ...] = ()) -> TaskStep:
     """A task with its issue: content pushed when it changed, box and issue state decided three-way,
     and the base records to keep. ``adopt_url``: the issue was found, so its link is written."""
     task, n = m.task, m.number
     assert n is not None
     rec = base.records.get(n)
     remote = snap.issues.get(n)
-    content = _content(m, opts)
+    content = _content(m, opts, blocked)
     unreachable = _unreachable(m, n, rec, remote, content, snap)
     if unreachable is not None:
         return unreachable
@@ -99,6 +106,7 @@ def linked_step(m: Match, adopt_url: str | None, base: Base, snap: Snapshot, opt
         reopen=reopen,
         set_box=set_box,
         append_link=m.append_link,
+        blockers=blocked,
         waits=d.set_box is not None and set_box is None,
         record=record,
         fallback=fallback,

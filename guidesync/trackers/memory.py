@@ -61,6 +61,9 @@ class _Issue:
     comments: list[str] = field(default_factory=list)
     parent: int | None = None  # sub-issues: the parent's number
     children: list[int] = field(default_factory=list)  # in order
+    assignees: list[str] = field(default_factory=list)
+    due: str | None = None
+    blocked_by: list[int] = field(default_factory=list)  # dependencies (or links) recorded on it
 
 
 class Remote:
@@ -79,6 +82,13 @@ class Remote:
         #: (parent, child) links without order or parent, "none" nothing
         self.hierarchy_mode = "sub_issues"
         self.links: set[tuple[int, int]] = set()
+        #: people who can be assigned issues (as on GitHub, an unknown login is dropped silently);
+        #: ``max_assignees`` 1 is GitLab Free; ``dependencies`` how blocked-by is kept ("native",
+        #: "related" or "body": the server has none)
+        self.people: set[str] = {"alice", "bob", "carol"}
+        self.max_assignees: int | None = None
+        self.dependencies = "native"
+        self.issue_due = False  # issues have a due date (GitLab), or not (GitHub)
         self._last = {"issue": 0, "milestone": 0}  # numbers are never given twice
 
     def _number(self, kind: str) -> int:
@@ -103,9 +113,29 @@ class Remote:
             raise TrackerError("invalid", f"milestone {fields['milestone']} does not exist", status=422)
         if "labels" in fields:
             fields["labels"] = [self.label(n) for n in dict.fromkeys(fields["labels"])]
+        if "assignees" in fields:
+            fields["assignees"] = self._assignees(fields["assignees"])
         if any(getattr(issue, k) != v for k, v in fields.items()):
             for k, v in fields.items():
                 setattr(issue, k, v)
+            issue.updated_at = self.clock.stamp()
+
+    def _assignees(self, logins: Iterable[str]) -> list[str]:
+        kept = [x for x in dict.fromkeys(logins) if x.lower() in self.people]
+        return kept[: self.max_assignees] if self.max_assignees else kept
+
+    def block(self, number: int, blocker: int) -> None:
+        issue = self.issues[number]
+        if number == blocker or blocker not in self.issues:
+            raise TrackerError("invalid", f"#{blocker} cannot block #{number}", status=422)
+        if blocker not in issue.blocked_by:
+            issue.blocked_by.append(blocker)
+            issue.updated_at = self.clock.stamp()
+
+    def unblock(self, number: int, blocker: int) -> None:
+        issue = self.issues[number]
+        if blocker in issue.blocked_by:
+            issue.blocked_by.remove(blocker)
             issue.updated_at = self.clock.stamp()
 
     def close_issue(self, number: int, reason: str = "completed") -> None:
@@ -187,11 +217,11 @@ class Remote:
     def parent_of(self, number: int) -> int | None:
         return self.issues[number].parent
 
-    def create_milestone(self, title: str, description: str = "") -> int:
+    def create_milestone(self, title: str, description: str = "", due: str | None = None, start: str | None = None) -> int:
         if any(m.title == title for m in self.milestones.values()):
             raise TrackerError("conflict", f"milestone {title!r} already exists", status=422)
         number = self._number("milestone")
-        self.milestones[number] = RemoteMilestone(number, title, description)
+        self.milestones[number] = RemoteMilestone(number, title, description, due=due, start=start)
         self.clock.stamp()
         return number
 
@@ -245,7 +275,7 @@ class MemoryTracker:
     def _issue(self, number: int) -> RemoteIssue:
         i = self._live(number)
         return RemoteIssue(i.number, f"{self.remote.url}/issues/{i.number}", i.title, i.body, i.state, i.milestone,
-                           tuple(i.labels), i.updated_at, i.locked)
+                           tuple(i.labels), i.updated_at, i.locked, tuple(i.assignees), i.due)
 
     def _write(self, number: int, **fields: Any) -> RemoteIssue:
         def change() -> RemoteIssue:
@@ -311,31 +341,83 @@ class MemoryTracker:
         self._call(lambda: self.remote.label(name), write=True)
         return True
 
-    def create_milestone(self, title: str, description: str) -> RemoteMilestone:
-        return self._call(lambda: self.remote.milestones[self.remote.create_milestone(title, description)],
+    def create_milestone(self, title: str, description: str, *, due: str | None = None,
+                         start: str | None = None) -> RemoteMilestone:
+        return self._call(lambda: self.remote.milestones[self.remote.create_milestone(title, description, due, start)],
                           write=True, idempotent=False)
 
-    def update_milestone(self, number: int, *, title: str | Unset = UNSET, description: str | Unset = UNSET) -> RemoteMilestone:
+    def update_milestone(self, number: int, *, title: str | Unset = UNSET, description: str | Unset = UNSET,
+                         due: str | None | Unset = UNSET, start: str | None | Unset = UNSET) -> RemoteMilestone:
         def change() -> RemoteMilestone:
             if number not in self.remote.milestones:
                 raise TrackerError("not_found", f"milestone {number}: not found", status=404)
-            self.remote.edit_milestone(number, **given(title=title, description=description))
+            self.remote.edit_milestone(number, **given(title=title, description=description, due=due, start=start))
             return self.remote.milestones[number]
 
         return self._call(change, write=True)
 
     def create_issue(self, title: str, body: str, milestone: int | None, labels: Iterable[str], *,
-                     task: bool = False) -> RemoteIssue:
+                     task: bool = False, assignees: Iterable[str] = (), due: str | None = None) -> RemoteIssue:
         def create() -> RemoteIssue:
             if len(title) > LIMITS["title"] or not title.strip():
                 raise TrackerError("invalid", f"creating issue {title[:60]!r}: title is invalid", status=422)
-            return self._issue(self.remote.create_issue(title, body, labels, milestone))
+            number = self.remote.create_issue(title, body, labels, milestone)
+            issue = self.remote.issues[number]
+            issue.assignees = self.remote._assignees(self._sendable(assignees))
+            issue.due = due if self.remote.issue_due else None
+            return self._issue(number)
 
-        return self._call(create, write=True, idempotent=False)
+        answer = self._call(create, write=True, idempotent=False)
+        self._learn(assignees, answer)
+        return answer
 
     def update_issue(self, number: int, *, title: str | Unset = UNSET, body: str | Unset = UNSET,
-                     milestone: int | None | Unset = UNSET, labels: tuple[str, ...] | Unset = UNSET) -> RemoteIssue:
-        return self._write(number, **given(title=title, body=body, milestone=milestone, labels=labels))
+                     milestone: int | None | Unset = UNSET, labels: tuple[str, ...] | Unset = UNSET,
+                     assignees: tuple[str, ...] | Unset = UNSET, due: str | None | Unset = UNSET) -> RemoteIssue:
+        people = UNSET if isinstance(assignees, Unset) else self._sendable(assignees)
+        answer = self._write(number, **given(title=title, body=body, milestone=milestone, labels=labels, assignees=people,
+                                             due=due if self._has_due else UNSET))
+        if not isinstance(assignees, Unset):
+            self._learn(assignees, answer)
+        return answer
+
+    # -- metadata ----------------------------------------------------------------------------
+
+    @property
+    def _has_due(self) -> bool:
+        return self.remote.issue_due
+
+    def _sendable(self, logins: Iterable[str]) -> list[str]:
+        most = self.capabilities.get("assignees")
+        logins = list(logins)
+        return logins[:most] if most else logins
+
+    def _learn(self, sent: Iterable[str], answer: RemoteIssue) -> None:
+        sent = self._sendable(sent)
+        if len(answer.assignees) < len(sent) and all(a.lower() in self.remote.people for a in sent):
+            self.capabilities["assignees"] = max(1, len(answer.assignees))
+
+    def assignable(self, login: str) -> bool:
+        return self._call(lambda: login.lower() in self.remote.people)
+
+    def block(self, issue: int, blocker: int) -> str:
+        mode = self.capabilities.get("dependencies") or self.remote.dependencies
+        if mode == "body":
+            self.capabilities["dependencies"] = "body"
+            return "body"
+
+        def add() -> None:
+            self._live(issue), self._live(blocker)
+            self.remote.block(issue, blocker)
+
+        self._call(add, write=True)
+        self.capabilities["dependencies"] = mode
+        return mode
+
+    def unblock(self, issue: int, blocker: int) -> None:
+        if (self.capabilities.get("dependencies") or self.remote.dependencies) == "body":
+            return
+        self._call(lambda: self.remote.unblock(issue, blocker), write=True)
 
     def close_issue(self, number: int, reason: str) -> RemoteIssue:
         return self._write(number, state=reason)
