@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from guidesync.trackers.memory import MemoryTracker, Remote
-from tests.tracker_contract import HierarchyContract, Person, TrackerContract, policy
+from tests.tracker_contract import HierarchyContract, MetadataContract, Person, TrackerContract, policy
 
 
 class MemoryPerson(Person):
@@ -50,11 +50,39 @@ class MemoryPerson(Person):
     def adopt(self, parent: int, child: int) -> None:
         self.remote.add_sub_issue(parent, child)
 
+    def blockers(self, n: int) -> list[int]:
+        return list(self.remote.issues[n].blocked_by)
 
-class TestMemoryTracker(TrackerContract, HierarchyContract):
+
+class TestMemoryTracker(TrackerContract, HierarchyContract, MetadataContract):
     @pytest.fixture
     def person(self):
-        return MemoryPerson(Remote())
+        remote = Remote()
+        remote.people = {"alice", "bob"}
+        return MemoryPerson(remote)
+
+
+class TestMemoryGitLabFree(MetadataContract):
+    """The in-memory tracker as GitLab Free: one assignee kept, due dates, related links."""
+
+    issue_due, milestone_start, max_assignees, dependencies = True, True, 1, "related"
+
+    @pytest.fixture
+    def person(self):
+        remote = Remote()
+        remote.people, remote.max_assignees, remote.dependencies, remote.issue_due = {"alice", "bob"}, 1, "related", True
+        remote.milestone_start = True
+        return MemoryPerson(remote)
+
+
+class TestMemoryWithoutDependencies(MetadataContract):
+    dependencies = "body"
+
+    @pytest.fixture
+    def person(self):
+        remote = Remote()
+        remote.people, remote.dependencies = {"alice", "bob"}, "body"
+        return MemoryPerson(remote)
 
 
 @pytest.mark.parametrize("mode", ["links", "none"])

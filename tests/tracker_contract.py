@@ -73,6 +73,11 @@ class Person:
         """Somebody puts ``child`` under ``parent`` by hand."""
         raise NotImplementedError
 
+    # -- metadata ----------------------------------------------------------------------------
+    def blockers(self, n: int) -> list[int]:
+        """The issues recorded on the tracker as blocking ``n`` (dependencies or links)."""
+        raise NotImplementedError
+
 
 def policy() -> CallPolicy:
     return CallPolicy(write_interval=0, sleep=lambda s: None)
@@ -406,3 +411,83 @@ class HierarchyContract:
         assert person.children(parent) == [b]
         tracker.attach(parent, a, after=b)  # and back under it
         assert a in person.children(parent)
+
+
+class MetadataContract:
+    """Fields (issue 14): assignees, due dates, milestone dates and blocked-by, as every tracker
+    must give them to the engine. The Person says what the tracker's side allows:
+    ``assignable`` (logins people can assign; others are not), ``issue_due`` (issues have a due
+    date: GitLab), ``milestone_start`` (milestones have a start date: GitLab), ``max_assignees``
+    (what the tier keeps: 1 on GitLab Free, None: no limit) and ``dependencies`` (how blocked-by
+    ends up: "native", "related" or "body")."""
+
+    assignable = ("alice", "bob")
+    issue_due = False
+    milestone_start = False
+    max_assignees: int | None = None
+    dependencies = "native"
+
+    @pytest.fixture
+    def tracker(self, person: Person) -> Tracker:
+        tracker = person.tracker()
+        tracker.learn_web()
+        return tracker
+
+    def test_assignable_is_asked_once_per_login(self, tracker, person):
+        before = person.requests()["total"]
+        assert tracker.assignable("alice") is True
+        assert tracker.assignable("alice") is True
+        assert tracker.assignable("nobody-here") is False
+        assert person.requests()["total"] - before == 2
+
+    def test_assignees_are_sent_kept_and_replaced(self, tracker, person):
+        want = ("alice", "bob")
+        created = tracker.create_issue("T", "", None, [LABEL], assignees=want)
+        kept = want[: self.max_assignees] if self.max_assignees else want
+        assert created.assignees == kept
+        assert tracker.get_issue(created.number).assignees == kept
+        assert {i.number: i.assignees for i in tracker.list_issues(LABEL, None, {}).items}[created.number] == kept
+        if self.max_assignees:
+            assert tracker.capabilities["assignees"] == self.max_assignees
+        assert tracker.update_issue(created.number, assignees=("bob",)).assignees == ("bob",)
+        assert tracker.update_issue(created.number, assignees=()).assignees == ()
+
+    def test_due_dates_of_issues(self, tracker, person):
+        n = tracker.create_issue("T", "", None, [LABEL], due="2026-12-18").number
+        assert tracker.get_issue(n).due == ("2026-12-18" if self.issue_due else None)
+        assert tracker.update_issue(n, due=None).due is None
+
+    @pytest.mark.parametrize("day", ["2026-12-18", "2026-07-04", "2026-03-08", "2026-11-01"])
+    def test_milestone_dates_land_on_the_day(self, tracker, person, day):
+        ms = tracker.create_milestone(f"M {day}", "", due=day, start="2026-01-05")
+        assert ms.due == day
+        assert ms.start == ("2026-01-05" if self.milestone_start else None)
+        (listed,) = [m for m in tracker.list_milestones({}).items if m.number == ms.number]
+        assert listed.due == day
+        moved = tracker.update_milestone(ms.number, due="2026-12-31")
+        assert moved.due == "2026-12-31"
+        assert tracker.update_milestone(ms.number, due=None).due is None
+
+    def test_block_and_unblock_are_idempotent_and_learned_once(self, tracker, person):
+        a = tracker.create_issue("Blocked", "", None, [LABEL]).number
+        b = tracker.create_issue("Blocker", "", None, [LABEL]).number
+        c = tracker.create_issue("Another", "", None, [LABEL]).number
+        assert tracker.block(a, b) == self.dependencies
+        assert tracker.capabilities["dependencies"] == self.dependencies
+        assert tracker.block(a, b) == self.dependencies  # already there: fine
+        before = person.requests()["total"]
+        assert tracker.block(a, c) == self.dependencies
+        spent = person.requests()["total"] - before
+        assert spent == (0 if self.dependencies == "body" else spent) and spent <= 2
+        assert sorted(person.blockers(a)) == ([] if self.dependencies == "body" else sorted([b, c]))
+        tracker.unblock(a, b)
+        tracker.unblock(a, b)  # no longer there: fine
+        assert person.blockers(a) == ([] if self.dependencies == "body" else [c])
+
+    def test_a_kept_capability_costs_nothing_to_learn_again(self, tracker, person):
+        a = tracker.create_issue("Blocked", "", None, [LABEL]).number
+        b = tracker.create_issue("Blocker", "", None, [LABEL]).number
+        tracker.block(a, b)
+        again = person.tracker(capabilities=dict(tracker.capabilities))
+        again.learn_web()
+        assert again.capabilities["dependencies"] == self.dependencies

@@ -89,6 +89,7 @@ class Remote:
         self.max_assignees: int | None = None
         self.dependencies = "native"
         self.issue_due = False  # issues have a due date (GitLab), or not (GitHub)
+        self.milestone_start = False  # milestones have a start date (GitLab), or not (GitHub)
         self._last = {"issue": 0, "milestone": 0}  # numbers are never given twice
 
     def _number(self, kind: str) -> int:
@@ -221,7 +222,8 @@ class Remote:
         if any(m.title == title for m in self.milestones.values()):
             raise TrackerError("conflict", f"milestone {title!r} already exists", status=422)
         number = self._number("milestone")
-        self.milestones[number] = RemoteMilestone(number, title, description, due=due, start=start)
+        self.milestones[number] = RemoteMilestone(number, title, description, due=due,
+                                                  start=start if self.milestone_start else None)
         self.clock.stamp()
         return number
 
@@ -234,7 +236,9 @@ class Remote:
         self.clock.stamp()
 
     def edit_milestone(self, number: int, **fields: Any) -> None:
-        """``title``, ``description``, ``state`` (open, closed)."""
+        """``title``, ``description``, ``state`` (open, closed), ``due``, ``start``."""
+        if not self.milestone_start:
+            fields.pop("start", None)
         if any(m.title == fields.get("title") and m.number != number for m in self.milestones.values()):
             raise TrackerError("conflict", f"milestone {fields['title']!r} already exists", status=422)
         self.milestones[number] = replace(self.milestones[number], **fields)
@@ -250,6 +254,7 @@ class MemoryTracker:
                  hierarchy_mode: str | None = None, capabilities: dict[str, Any] | None = None):
         self.remote = remote or Remote()
         self.capabilities = dict(capabilities or {})
+        self._people: dict[str, bool] = {}  # assignable logins, asked once per run
         self.policy = policy or CallPolicy(write_interval=0)
         self.hierarchy_mode = hierarchy_mode if hierarchy_mode in HIERARCHY_MODES else None
         self.web = WebAddress(lambda: self.remote.url, ("issues",), told=self.remote.url)
@@ -398,7 +403,9 @@ class MemoryTracker:
             self.capabilities["assignees"] = max(1, len(answer.assignees))
 
     def assignable(self, login: str) -> bool:
-        return self._call(lambda: login.lower() in self.remote.people)
+        if login not in self._people:
+            self._people[login] = self._call(lambda: login.lower() in self.remote.people)
+        return self._people[login]
 
     def block(self, issue: int, blocker: int) -> str:
         mode = self.capabilities.get("dependencies") or self.remote.dependencies
