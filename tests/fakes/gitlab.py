@@ -42,7 +42,28 @@ source):
 * labels passed on issue create/update that do not exist are created (colour
   ``#6699cc``); an unknown ``milestone_id`` is silently ignored;
 * rate-limit headers on every response (``RateLimit-Limit``, ``-Observed``,
-  ``-Remaining``, ``-Reset`` (epoch, real wall clock), ``-ResetTime``).
+  ``-Remaining``, ``-Reset`` (epoch, real wall clock), ``-ResetTime``);
+* users: ``GET /users?username=`` matches the username whatever its case and
+  lists 0 or 1 user; blocked and banned users are not listed to a non-admin token
+  (UsersFinder, ``without_forbidden_states``);
+* assignees (IssuableBaseService#filter_assignees): ``assignee_id`` wins over
+  ``assignee_ids``; ``[]`` or ``0`` clears; below Premium (``tier = "free"``, or
+  ``edition = "ce"``) only the FIRST id sent is kept (``first(1)``), and that
+  before users who cannot read the issue (not a member of the private project,
+  blocked, unknown) are dropped silently; when nothing is left, the assignees
+  are not changed at all;
+* dates: issue ``due_date``, milestone ``start_date``/``due_date`` as Rails casts
+  them into a date column: ``YYYY-MM-DD``; blank or unreadable is stored as null.
+  A milestone whose due date is not after its start date is refused (400
+  ``Failed to create milestone {:due_date=>["must be greater than start date"]}``);
+* issue links (doc/api/issue_links.md, IssuableLinks::CreateService and its EE
+  module): ``blocks``/``is_blocked_by`` need Premium: on Free 403 ``Blocked issues
+  not available for current license`` (checked before anything else, even for a
+  pair already linked); a Community Edition server (``edition = "ce"``) knows
+  only ``relates_to`` (400 ``link_type does not have a valid value``); a pair
+  already linked, in either direction and of any type, answers 409 ``Issue(s)
+  already assigned``; ``is_blocked_by`` is stored as a ``blocks`` link from the
+  other issue.
 
 Timestamps come from the deterministic ``self.clock`` (each mutation ticks it)
 and are rendered like GitLab: ``2026-01-01T00:00:05.000Z``.
@@ -55,7 +76,7 @@ import math
 import re
 import socket
 import time
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any, Iterable
 from urllib.parse import urlencode, urlsplit
 
@@ -123,6 +144,27 @@ def _parse_time(value: str) -> datetime:
     return dt.astimezone(timezone.utc)
 
 
+#: PUT issues needs one of these (API::Helpers::IssuesHelpers.update_params_at_least_one_of)
+_UPDATE_ONE_OF = ("assignee_id", "assignee_ids", "confidential", "created_at", "description", "discussion_locked",
+                  "due_date", "labels", "add_labels", "remove_labels", "milestone_id", "state_event", "title",
+                  "issue_type")
+_DAY = re.compile(r"^(\d{4})-(\d\d)-(\d\d)(?:[T ].*)?$")
+#: how a milestone's validation error reads (``errors.messages`` of a Ruby hash, inspected)
+_DUE_BEFORE_START = '{:due_date=>["must be greater than start date"]}'
+
+
+def _day(value: Any) -> str | None:
+    """A date parameter as Rails casts it into a date column: ``YYYY-MM-DD`` (a timestamp keeps its
+    day); blank or unreadable (``2026-02-30``, ``soon``) is stored as null, silently."""
+    m = _DAY.match(value.strip()) if isinstance(value, str) else None
+    if m is None:
+        return None
+    try:
+        return date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
+    except ValueError:
+        return None
+
+
 def _split_labels(value: Any) -> list[str]:
     if value is None:
         return []
@@ -188,7 +230,11 @@ class FakeGitLab(FakeServer):
         self.apply_state_actions_on_create = False
         #: Subscription tier: "free", "premium" or "ultimate". Blocking links (``blocks``,
         #: ``is_blocked_by``) need Premium (GitLab docs, linked issues); relates_to is Free.
+        #: Several assignees on an issue need Premium too (doc/api/issues.md, ``assignee_ids``).
         self.tier = "free"
+        #: "ee" (GitLab Enterprise Edition, gitlab.com; the tier decides) or "ce" (the
+        #: Community Edition: one assignee, and only ``relates_to`` links, whatever the tier).
+        self.edition = "ee"
         #: False: ``POST /api/graphql`` answers 404 (a proxy that only lets /api/v4 through).
         self.graphql_enabled = True
         #: False: an older server without tasks (``issue_type=task`` -> 400, like any unknown
@@ -204,6 +250,7 @@ class FakeGitLab(FakeServer):
         self._ids = {"group": 10, "project": 100, "issue": 1000, "milestone": 500,
                      "label": 200, "note": 5000, "user": 1, "link": 7000}
         self._users: dict[str, dict] = {}
+        self._members: dict[int, set[int]] = {}  # project id -> ids of its members
         self.user = self._user("guidesync-bot", name="Guidesync Bot")
         self._groups: dict[int, dict] = {}
         self._group_by_path: dict[str, int] = {}
@@ -235,12 +282,12 @@ class FakeGitLab(FakeServer):
         except RuntimeError:
             return "http://127.0.0.1:0" + self.prefix
 
-    def _user(self, username: str, name: str | None = None) -> dict:
+    def _user(self, username: str, name: str | None = None, state: str = "active") -> dict:
         user = self._users.get(username.lower())
         if user is None:
             uid = self._next("user")
             user = {"id": uid, "username": username, "name": name or username.title(),
-                    "state": "active", "locked": False, "avatar_url": None}
+                    "state": state, "locked": state != "active", "avatar_url": None}
             self._users[username.lower()] = user
         return user
 
@@ -251,6 +298,76 @@ class FakeGitLab(FakeServer):
 
     def _user_by_id(self, uid: int) -> dict:
         return next(u for u in self._users.values() if u["id"] == uid)
+
+    def _multiple_assignees(self) -> bool:
+        """Issue#allows_multiple_assignees?: the EE feature ``multiple_issue_assignees`` (Premium)."""
+        return self.edition == "ee" and self.tier in ("premium", "ultimate")
+
+    def _blocking_links(self) -> bool:
+        """The EE feature ``blocked_issues`` (Premium)."""
+        return self.tier in ("premium", "ultimate")
+
+    def _can_read(self, uid: Any, project: dict) -> bool:
+        """user_can_read?(issue) of IssuableBaseService: the user exists, is active and may
+        see the project's issues (a member of a private project; anybody signed in otherwise)."""
+        user = next((u for u in self._users.values() if str(u["id"]) == str(uid)), None)
+        if user is None or user["state"] != "active":
+            return False
+        return project["visibility"] != "private" or user["id"] in self._members.get(project["id"], set())
+
+    def _assignee_param(self, project: dict, params: dict) -> list[int] | None:
+        """The assignees a create or an update sets, as GitLab filters them (see the module
+        docstring); None: the request leaves them as they are."""
+        if params.get("assignee_id") not in (None, ""):  # convert_parameters_from_legacy_format
+            raw: Any = [params["assignee_id"]]
+        elif "assignee_ids" in params:
+            raw = params["assignee_ids"]
+        else:
+            return None
+        if raw is None:  # Grape coerces a nil array to []
+            raw = []
+        if isinstance(raw, (str, int)):  # CommaSeparatedToIntegerArray
+            raw = [p for p in str(raw).split(",") if p.strip()]
+        if not isinstance(raw, list) or not all(isinstance(v, int) and not isinstance(v, bool)
+                                                or isinstance(v, str) and v.strip().isdigit() for v in raw):
+            name = "assignee_id" if params.get("assignee_id") not in (None, "") else "assignee_ids"
+            raise ApiError(400, {"error": f"{name} is invalid"})
+        ids = [int(v) for v in raw]
+        if not ids:
+            return []
+        if not self._multiple_assignees():
+            ids = ids[:1]
+        if ids == [0]:  # IssuableFinder::Params::NONE
+            return []
+        readable = [i for i in dict.fromkeys(ids) if self._can_read(i, project)]
+        return readable or None
+
+    def _set_assignees(self, issue: dict, ids: list[int], when: datetime) -> bool:
+        old = issue["assignees"]
+        if ids == old:
+            return False
+        added = [u for u in ids if u not in old]
+        removed = [u for u in old if u not in ids]
+        issue["assignees"] = list(ids)
+        parts = []
+        if added:
+            parts.append("assigned to " + " ".join(f"@{self._user_by_id(u)['username']}" for u in added))
+        if removed:
+            parts.append("unassigned " + " ".join(f"@{self._user_by_id(u)['username']}" for u in removed))
+        if parts:
+            self._add_system_note(issue, " and ".join(parts), when)
+        return True
+
+    def _set_due_date(self, issue: dict, value: str | None, when: datetime) -> bool:
+        if issue["due_date"] == value:
+            return False
+        issue["due_date"] = value
+        if value is None:
+            self._add_system_note(issue, "removed due date", when)
+        else:
+            day = date.fromisoformat(value)
+            self._add_system_note(issue, f"changed due date to {day:%B} {day.day}, {day.year}", when)
+        return True
 
     # ------------------------------------------------------------ namespaces
     def add_group(self, path: str) -> int:
@@ -282,9 +399,10 @@ class FakeGitLab(FakeServer):
             self._projects[pid] = {"id": pid, "name": name, "path": name,
                                    "path_with_namespace": path, "namespace_id": ns_id,
                                    "default_branch": default_branch, "archived": False,
-                                   "issue_iid": 0, "milestone_iid": 0,
+                                   "issue_iid": 0, "milestone_iid": 0, "visibility": "private",
                                    "created_at": self.clock.now()}
             self._project_by_path[path] = pid
+            self._members[pid] = {self.user["id"]}
             return pid
 
     def _group_ancestors(self, gid: int | None) -> list[int]:
@@ -384,7 +502,7 @@ class FakeGitLab(FakeServer):
                           "avatar_url": None, "web_url": f"{base}/groups/{ns['full_path']}"},
             "_links": {"self": api, "issues": f"{api}/issues", "labels": f"{api}/labels",
                        "events": f"{api}/events", "members": f"{api}/members"},
-            "archived": project["archived"], "visibility": "private",
+            "archived": project["archived"], "visibility": project["visibility"],
             "issues_enabled": True, "open_issues_count": open_count,
             "permissions": {"project_access": {"access_level": 40, "notification_level": 3},
                             "group_access": None},
@@ -404,7 +522,8 @@ class FakeGitLab(FakeServer):
         out.update({
             "title": m["title"], "description": m["description"], "state": m["state"],
             "created_at": _fmt(m["created_at"]), "updated_at": _fmt(m["updated_at"]),
-            "due_date": m["due_date"], "start_date": m["start_date"], "expired": False,
+            "due_date": m["due_date"], "start_date": m["start_date"],
+            "expired": bool(m["due_date"]) and m["due_date"] < self.clock.now().date().isoformat(),
             "web_url": web,
         })
         return out
@@ -444,7 +563,7 @@ class FakeGitLab(FakeServer):
             "author": self._render_user(self._user_by_id(issue["author"])),
             "type": issue["issue_type"].upper(), "issue_type": issue["issue_type"],
             "user_notes_count": len(user_notes), "merge_requests_count": 0,
-            "upvotes": 0, "downvotes": 0, "due_date": None, "confidential": False,
+            "upvotes": 0, "downvotes": 0, "due_date": issue["due_date"], "confidential": False,
             "discussion_locked": None, "web_url": f"{base}/{path}/-/issues/{issue['iid']}",
             "time_stats": {"time_estimate": 0, "total_time_spent": 0,
                            "human_time_estimate": None, "human_total_time_spent": None},
@@ -665,7 +784,7 @@ class FakeGitLab(FakeServer):
     def _create_issue(self, project: dict, title: str, description: str | None,
                       milestone_id: int | None, labels: list[str], *,
                       assignee_ids: Iterable[int] = (), quick_actions: bool,
-                      issue_type: str = "issue") -> tuple[dict, dict, list[str]]:
+                      issue_type: str = "issue", due_date: str | None = None) -> tuple[dict, dict, list[str]]:
         now = self.clock.tick()
         commands: list[tuple[str, str]] = []
         if quick_actions and description:
@@ -679,7 +798,7 @@ class FakeGitLab(FakeServer):
                  "closed_by": None, "labels": list(dict.fromkeys(labels)),
                  "milestone_id": milestone_id, "assignees": list(dict.fromkeys(assignee_ids)),
                  "author": self.user["id"], "moved_to_id": None, "issue_type": issue_type,
-                 "parent_id": None, "children": []}
+                 "parent_id": None, "children": [], "due_date": due_date}
         self._issues[iid] = issue
         changes, summary = self._apply_quick_actions(issue, commands, creating=True, when=now)
         return issue, changes, summary
@@ -789,6 +908,7 @@ class FakeGitLab(FakeServer):
         r = self.route
         p = f"{_API}/projects/{_P}"
         r("GET", f"{_API}/user", self._h_user)
+        r("GET", f"{_API}/users", self._h_list_users)
         r("GET", f"{_API}/version", self._h_version)
         r("GET", f"{_API}/groups/{_G}", self._h_group)
         r("GET", f"{_API}/groups/{_G}/milestones", self._h_list_milestones)
@@ -832,6 +952,19 @@ class FakeGitLab(FakeServer):
         out.update({"email": "bot@example.invalid", "is_admin": False, "bot": False,
                     "created_at": _fmt(self.clock.START)})
         return out
+
+    def _h_list_users(self, req: Request) -> Response:
+        """GET /users (doc/api/users.md): ``username`` is an exact match whatever the case
+        (gitlab-foss#38304, fixed in 11.5), so 0 or 1 user. The bot is no admin: blocked and
+        banned users are not listed to it."""
+        users = [u for u in self._users.values() if u["state"] not in ("blocked", "banned", "ldap_blocked")]
+        username = req.arg("username")
+        if username is not None:
+            users = [u for u in users if u["username"].lower() == username.lower()]
+        if req.arg("active") in ("true", "1"):
+            users = [u for u in users if u["state"] == "active"]
+        users.sort(key=lambda u: u["id"], reverse=True)  # order_id_desc
+        return self._paginate(req, [self._render_user(u) for u in users])
 
     def _h_version(self, req: Request) -> dict:
         return {"version": "17.8.0-ee", "revision": "fakefake", "kas": {"enabled": False},
@@ -909,12 +1042,11 @@ class FakeGitLab(FakeServer):
         self._validate_issue_fields(title, description, title_required=True)
         issue_type = self._issue_type_param(params.get("issue_type", "issue"))
         milestone_id = self._resolve_milestone_param(project, params.get("milestone_id"))
-        assignee_ids = [int(a) for a in _split_labels(params.get("assignee_ids"))
-                        if str(a).isdigit()]
+        assignee_ids = self._assignee_param(project, params) or []
         issue, _, _ = self._create_issue(project, str(title), description, milestone_id,
                                          _split_labels(params.get("labels")),
                                          assignee_ids=assignee_ids, quick_actions=True,
-                                         issue_type=issue_type)
+                                         issue_type=issue_type, due_date=_day(params.get("due_date")))
         return Response(201, self._render_issue(issue))
 
     def _issue_type_param(self, value: Any) -> str:
@@ -933,12 +1065,15 @@ class FakeGitLab(FakeServer):
         self._writable(project)
         issue = self._issue(project, iid)
         params = self._params(req)
+        if not any(k in params for k in _UPDATE_ONE_OF):
+            raise ApiError(400, {"error": ", ".join(_UPDATE_ONE_OF) + " are missing, at least one parameter must be provided"})
         self._validate_issue_fields(params.get("title"), params.get("description"))
         if "title" in params and params["title"] is None:
             self._validate_issue_fields("", None)
         state_event = params.get("state_event")
         if state_event not in (None, "close", "reopen"):
             raise ApiError(400, {"error": "state_event does not have a valid value"})
+        assignees = self._assignee_param(project, params)
         if "issue_type" in params:
             new_type = self._issue_type_param(params["issue_type"])
             if new_type != issue["issue_type"] and (issue["children"] or issue["parent_id"]):
@@ -968,9 +1103,10 @@ class FakeGitLab(FakeServer):
             self._set_labels(issue, [n for n in issue["labels"] + add if n not in remove], now)
         if "milestone_id" in params:
             self._set_milestone(issue, self._resolve_milestone_param(project, params["milestone_id"]), now)
-        if "assignee_ids" in params:
-            issue["assignees"] = [int(a) for a in _split_labels(params["assignee_ids"])
-                                  if str(a).isdigit() and int(a) != 0]
+        if assignees is not None:
+            self._set_assignees(issue, assignees, now)
+        if "due_date" in params:
+            self._set_due_date(issue, _day(params["due_date"]), now)
         if state_event == "close":
             self._set_state(issue, "closed", now)
         elif state_event == "reopen":
@@ -1049,7 +1185,8 @@ class FakeGitLab(FakeServer):
 
     # ----------------------------------------------------------- issue links
     # doc/api/issue_links.md. A link is stored once (source -> target); ``is_blocked_by`` is
-    # kept as asked. Seen from the other end, blocks and is_blocked_by swap.
+    # stored as ``blocks`` the other way round, as GitLab does. Seen from the other end, blocks
+    # and is_blocked_by swap.
     _INVERSE = {"relates_to": "relates_to", "blocks": "is_blocked_by", "is_blocked_by": "blocks"}
 
     def _linked(self, a: dict, b: dict) -> dict | None:
@@ -1080,16 +1217,17 @@ class FakeGitLab(FakeServer):
         return out
 
     def _h_create_link(self, req: Request, pid: str, iid: str) -> Response:
-        project = self._project(pid)
-        self._writable(project)
-        source = self._issue(project, iid)
         params = self._params(req)
-        for name in ("target_project_id", "target_issue_iid"):
+        for name in ("target_project_id", "target_issue_iid"):  # Grape validates before anything
             if name not in params:
                 raise ApiError(400, {"error": f"{name} is missing"})
         link_type = params.get("link_type") or "relates_to"
-        if link_type not in LINK_TYPES:
+        # IssueLink.available_link_types: relates_to, and the blocking types in EE only
+        if link_type not in (LINK_TYPES if self.edition == "ee" else ("relates_to",)):
             raise ApiError(400, {"error": "link_type does not have a valid value"})
+        project = self._project(pid)
+        self._writable(project)
+        source = self._issue(project, iid)
         target_project = self._project(params["target_project_id"])
         self._writable(target_project)
         not_found = ApiError(404, {"message": "No matching issue found. Make sure that you are "
@@ -1100,10 +1238,13 @@ class FakeGitLab(FakeServer):
             raise not_found from None
         if target["id"] == source["id"]:
             raise not_found
-        if link_type != "relates_to" and self.tier == "free":
+        # EE::IssueLinks::CreateService#execute checks the licence before anything else
+        if link_type != "relates_to" and not self._blocking_links():
             raise ApiError(403, {"message": "Blocked issues not available for current license"})
-        if self._linked(source, target) is not None:
+        if self._linked(source, target) is not None:  # related_issues: either direction, any type
             raise ApiError(409, {"message": "Issue(s) already assigned"})
+        if link_type == "is_blocked_by":  # stored as a blocks link from the other issue (set_link_type)
+            source, target, link_type = target, source, "blocks"
         now = self.clock.tick()  # updated_at of the issues untouched (not documented either way)
         lid = self._next("link")
         self._links[lid] = {"id": lid, "source": source["id"], "target": target["id"],
@@ -1564,8 +1705,10 @@ class FakeGitLab(FakeServer):
             raise ApiError(400, {"message": "Failed to create milestone "
                                             '{:title=>["already being used for another group or '
                                             'project milestone."]}'})
-        m = self._new_milestone(project, group, title, params.get("description"),
-                                params.get("due_date"), params.get("start_date"))
+        due, start = _day(params.get("due_date")), _day(params.get("start_date"))
+        if due and start and due <= start:  # Milestone#start_date_should_be_less_than_due_date
+            raise ApiError(400, {"message": f"Failed to create milestone {_DUE_BEFORE_START}"})
+        m = self._new_milestone(project, group, title, params.get("description"), due, start)
         return Response(201, self._render_milestone(m))
 
     def _h_get_milestone(self, req: Request, mid: str, pid: str | None = None,
@@ -1596,10 +1739,14 @@ class FakeGitLab(FakeServer):
                 raise ApiError(400, {"message": "Failed to update milestone "
                                                 '{:title=>["already being used for another group or '
                                                 'project milestone."]}'})
+        dates = {k: _day(params[k]) if k in params else m[k] for k in ("due_date", "start_date")}
+        if dates["due_date"] and dates["start_date"] and dates["due_date"] <= dates["start_date"]:
+            raise ApiError(400, {"message": f"Failed to update milestone {_DUE_BEFORE_START}"})
         now = self.clock.tick()
-        for key in ("title", "description", "due_date", "start_date"):
+        for key in ("title", "description"):
             if key in params:
                 m[key] = params[key]
+        m.update(dates)
         if event == "close":
             m["state"] = "closed"
         elif event == "activate":
@@ -1795,7 +1942,7 @@ class FakeGitLab(FakeServer):
         (usernames), created_at / updated_at (datetime or ISO string; updated_at defaults
         to the ticked clock). Returns the rendered issue."""
         allowed = {"title", "description", "state", "labels", "milestone_id", "assignees",
-                   "created_at", "updated_at"}
+                   "due_date", "created_at", "updated_at"}
         unknown = set(fields) - allowed
         if unknown:
             raise TypeError(f"unknown issue fields: {sorted(unknown)}")
@@ -1818,6 +1965,8 @@ class FakeGitLab(FakeServer):
                 self._set_milestone(issue, mid or None, now)
             if "assignees" in fields:
                 issue["assignees"] = [self._user(u)["id"] for u in fields["assignees"]]
+            if "due_date" in fields:
+                issue["due_date"] = _day(fields["due_date"])
             if "state" in fields:
                 if fields["state"] not in ("opened", "closed"):
                     raise ValueError("state must be 'opened' or 'closed'")
@@ -1893,12 +2042,14 @@ class FakeGitLab(FakeServer):
             return nid
 
     def create_milestone(self, project: str | int, title: str, *, description: str | None = None,
-                         state: str = "active") -> int:
+                         state: str = "active", due_date: str | None = None,
+                         start_date: str | None = None) -> int:
         with self.lock:
             p = self._project(project)
             if self._title_taken(p, None, title):
                 raise ValueError(f"milestone title {title!r} already used")
-            return self._new_milestone(p, None, title, description, state=state)["id"]
+            return self._new_milestone(p, None, title, description, _day(due_date), _day(start_date),
+                                       state=state)["id"]
 
     def create_group_milestone(self, group: str | int, title: str, *,
                                description: str | None = None, state: str = "active") -> int:
@@ -1956,6 +2107,37 @@ class FakeGitLab(FakeServer):
             if label is None:
                 raise KeyError(f"no label {name!r}")
             self._drop_label(p, label)
+
+    def add_user(self, username: str, *, name: str | None = None, state: str = "active",
+                 projects: Iterable[str | int] = ("acme/shop",)) -> int:
+        """A user (``state``: active, blocked, banned), a member of ``projects``; its id."""
+        with self.lock:
+            if username.lower() in self._users:
+                raise ValueError(f"user {username!r} exists")
+            user = self._user(username, name=name, state=state)
+            for project in projects:
+                self._members[self._project(project)["id"]].add(user["id"])
+            return user["id"]
+
+    def add_member(self, project: str | int, username: str) -> None:
+        with self.lock:
+            self._members[self._project(project)["id"]].add(self._users[username.lower()]["id"])
+
+    def remove_member(self, project: str | int, username: str) -> None:
+        with self.lock:
+            self._members[self._project(project)["id"]].discard(self._users[username.lower()]["id"])
+
+    def set_user_state(self, username: str, state: str) -> None:
+        with self.lock:
+            user = self._users[username.lower()]
+            user["state"], user["locked"] = state, state != "active"
+
+    def set_visibility(self, project: str | int, visibility: str) -> None:
+        """"private" (the default: only members may be assigned), "internal" or "public"."""
+        if visibility not in ("private", "internal", "public"):
+            raise ValueError(visibility)
+        with self.lock:
+            self._project(project)["visibility"] = visibility
 
     def archive(self, project: str | int, archived: bool = True) -> None:
         """Archive (or unarchive) a project: writes then answer 403."""
