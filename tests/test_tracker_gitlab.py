@@ -7,7 +7,7 @@ import pytest
 from guidesync.trackers.gitlab import GitLabTracker
 from tests.conftest import TOKEN
 from tests.fakes.gitlab import FakeGitLab
-from tests.tracker_contract import HierarchyContract, Person, TrackerContract, policy
+from tests.tracker_contract import HierarchyContract, MetadataContract, Person, TrackerContract, policy
 
 REPO = "acme/shop"
 
@@ -56,6 +56,10 @@ class GitLabPerson(Person):
     def adopt(self, parent: int, child: int) -> None:
         self.server.set_parent(REPO, child, parent)
 
+    def blockers(self, n: int) -> list[int]:
+        kinds = ("is_blocked_by",) if self.server.tier in ("premium", "ultimate") else ("relates_to",)
+        return sorted(iid for _, iid, kind in self.server.links(REPO, n) if kind in kinds)
+
 
 class LinksPerson(GitLabPerson):
     """A GitLab whose GraphQL API is not reachable (a proxy lets /api/v4 through only)."""
@@ -99,3 +103,29 @@ class TestGitLabWithoutTasksHierarchy(HierarchyContract):
     @pytest.fixture
     def person(self):
         yield from serve(NoTasksPerson, tasks_available=False)
+
+
+def metadata(tier: str):
+    for person in serve(GitLabPerson, tier=tier):
+        for name in ("alice", "bob"):
+            person.server.add_user(name)
+        yield person
+
+
+class TestGitLabFreeMetadata(MetadataContract):
+    """GitLab Free: one assignee kept (learned from the answer), due dates, milestone start and due
+    dates, and related links where blocking links need Premium."""
+
+    issue_due, milestone_start, max_assignees, dependencies = True, True, 1, "related"
+
+    @pytest.fixture
+    def person(self):
+        yield from metadata("free")
+
+
+class TestGitLabPremiumMetadata(MetadataContract):
+    issue_due, milestone_start, dependencies = True, True, "native"
+
+    @pytest.fixture
+    def person(self):
+        yield from metadata("premium")
