@@ -59,6 +59,18 @@ class Secret:
 
 
 @dataclass(frozen=True)
+class ProjectSettings:
+    """``project:``: the GitHub project (v2) every managed issue is put on (GitHub only)."""
+
+    owner: str  # the organization or user that owns it
+    number: int  # its number, as in https://github.com/orgs/OWNER/projects/NUMBER
+    status_field: str = "Status"  # the single-select field set from the box
+    todo: str = "Todo"  # its option for an open box
+    done: str = "Done"  # its option for a checked box
+    date_field: str | None = None  # the date field set from ``due`` (none: dates are left alone)
+
+
+@dataclass(frozen=True)
 class Config:
     tracker: str = "github"
     repository: str | None = None
@@ -80,6 +92,7 @@ class Config:
     full_sync_hours: float = 24.0
     timeout: float = 30.0
     sub_issues: bool = False  # nested checkbox items become sub-issues (GitHub) / child tasks (GitLab)
+    project: ProjectSettings | None = None  # GitHub Projects (v2), opt-in
     # Not from the file:
     path: str | None = None  # the config file read, if any
     repository_source: str | None = None  # "config", "GITHUB_REPOSITORY", ...
@@ -118,8 +131,12 @@ _FILE_KEYS: dict[str, tuple[Any, str]] = {
     "full_sync_hours": ((int, float), "a number of hours"),
     "timeout": ((int, float), "a number of seconds"),
     "sub_issues": (bool, "true or false"),
+    "project": ((dict, type(None)), "a mapping with the project's owner and number"),
 }
 _SECTION_KEYS = tuple(f.name for f in fields(Sections))
+_PROJECT_KEYS = tuple(f.name for f in fields(ProjectSettings))
+#: a GitHub login (organizations and users; managed users' logins end in ``_shortcode``)
+_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,98}[A-Za-z0-9])?")
 
 
 def file_keys() -> tuple[str, ...]:
@@ -154,19 +171,23 @@ def load_config(
             raw = {}
     elif explicit:
         raise ConfigError(f"{cfg_path}: config file not found")
-    cfg = from_mapping(raw, str(cfg_path))
+    cfg = from_mapping(raw, str(cfg_path), lines=_key_lines(text) if cfg_path.exists() else None)
     cfg = replace(cfg, path=str(cfg_path) if cfg_path.exists() else None)
     return apply_environment(cfg, env, tracker_given="tracker" in raw)
 
 
-def from_mapping(raw: Any, where: str = "config") -> Config:
-    """Validate a parsed YAML mapping and build a :class:`Config` (no environment involved)."""
+def from_mapping(raw: Any, where: str = "config", *, lines: Mapping[str, int] | None = None) -> Config:
+    """Validate a parsed YAML mapping and build a :class:`Config` (no environment involved).
+    ``lines``: where the keys are in the file (:func:`_key_lines`), for messages that name the line."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: the top level must be a mapping of keys to values")
     values: dict[str, Any] = {}
     for key, value in raw.items():
         if key not in _FILE_KEYS:
             raise _unknown_key(str(key), _FILE_KEYS, where)
+        if key == "project":
+            values[key] = _project(value, where, lines or {})
+            continue
         kind, desc = _FILE_KEYS[key]
         if isinstance(value, bool) and kind in (int, (int, float), (int, float, type(None))):
             raise ConfigError(f"{where}: key {key!r} must be {desc}, not {value!r}")
@@ -209,7 +230,75 @@ def from_mapping(raw: Any, where: str = "config") -> Config:
         values["repository_source"] = "config"
     if "sections" in values:
         values["sections"] = _sections(values["sections"], where)
+    if values.get("project") is not None and values.get("tracker", "github") != "github":
+        raise ConfigError(f"{_at(where, lines or {}, 'project')}: key 'project' is a GitHub project; "
+                          f"the tracker is {values['tracker']!r}")
     return Config(**values)
+
+
+def _key_lines(text: str) -> dict[str, int]:
+    """The line (1-based) of each top-level key and of each key one level under it
+    (``project`` -> 12, ``project.owner`` -> 13), from the YAML text."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return {}
+    out: dict[str, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                out[str(key.value)] = key.start_mark.line + 1
+                if isinstance(value, yaml.MappingNode):
+                    for sub, _ in value.value:
+                        if isinstance(sub, yaml.ScalarNode):
+                            out[f"{key.value}.{sub.value}"] = sub.start_mark.line + 1
+    return out
+
+
+def _at(where: str, lines: Mapping[str, int], key: str) -> str:
+    """``file:line`` of ``key`` when the line is known, else the file."""
+    line = lines.get(key) or lines.get(key.split(".", 1)[0])
+    return f"{where}:{line}" if line else where
+
+
+def _project(raw: Any, where: str, lines: Mapping[str, int]) -> ProjectSettings | None:
+    """``project:``: owner and number required, the field and option names optional."""
+    if raw is None:
+        return None
+    at = _at(where, lines, "project")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{at}: key 'project' must be a mapping with the project's owner and number "
+                          f"(e.g. owner: acme, number: 5), not {type(raw).__name__} {raw!r}")
+    for key in raw:
+        if key not in _PROJECT_KEYS:
+            hint = difflib.get_close_matches(str(key), _PROJECT_KEYS, n=1) or [k for k in _PROJECT_KEYS if k.startswith(str(key))][:1]
+            extra = f" (did you mean 'project.{hint[0]}'?)" if hint else ""
+            raise ConfigError(f"{_at(where, lines, f'project.{key}')}: unknown key {'project.' + str(key)!r}{extra}")
+    for key in ("owner", "number"):
+        if key not in raw:
+            raise ConfigError(f"{at}: key 'project' needs {key!r}: the organization or user that owns the project and "
+                              "its number, as in https://github.com/orgs/OWNER/projects/NUMBER")
+    owner, number = raw["owner"], raw["number"]
+    if not isinstance(owner, str) or not _LOGIN.fullmatch(owner.strip()):
+        raise ConfigError(f"{_at(where, lines, 'project.owner')}: key 'project.owner' must be the login of an "
+                          f"organization or user, like 'acme', not {owner!r}")
+    if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+        raise ConfigError(f"{_at(where, lines, 'project.number')}: key 'project.number' must be the project's "
+                          f"number, a whole number from 1, not {number!r}")
+    names: dict[str, Any] = {}
+    for key in ("status_field", "todo", "done", "date_field"):
+        if key not in raw or (key == "date_field" and raw[key] is None):
+            continue
+        value = raw[key]
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"{_at(where, lines, f'project.{key}')}: key 'project.{key}' must be the name of a "
+                              f"{'field' if key.endswith('_field') else 'status option'}, not {value!r}")
+        names[key] = value.strip()
+    settings = ProjectSettings(owner=owner.strip(), number=number, **names)
+    if settings.todo.casefold() == settings.done.casefold():
+        raise ConfigError(f"{_at(where, lines, 'project.done')}: keys 'project.todo' and 'project.done' name the same "
+                          f"option ({settings.done!r})")
+    return settings
 
 
 def is_loopback(host: str | None) -> bool:
@@ -335,6 +424,8 @@ def apply_environment(cfg: Config, env: Mapping[str, str], *, tracker_given: boo
         name = "GITHUB_API_URL" if tracker == "github" else "CI_SERVER_URL"
         if env.get(name):
             url, url_source = check_url(env[name], name), name
+    if cfg.project is not None and tracker != "github":
+        raise ConfigError(f"{cfg.path or 'config'}: key 'project' is a GitHub project; the tracker is {tracker!r}")
     web_url, web_source = cfg.web_url, cfg.web_url_source
     if web_url is None:
         web_url, web_source = _ci_web_url(tracker, url, env)

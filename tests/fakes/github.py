@@ -43,7 +43,8 @@ from typing import Any, Iterable
 from urllib.parse import quote, urlencode
 
 from .base import ApiError, FakeServer, Request, Response
-from .graphql_schema import GITHUB_SDL, GITHUB_SUB_ISSUES_SDL, GraphQLError, Schema, execute
+from .graphql_schema import GITHUB_PROJECTS_SDL, GITHUB_SCALARS, GITHUB_SDL, GITHUB_SUB_ISSUES_SDL, GraphQLError, Schema
+from .projects import FakeProjects
 
 __all__ = ["FakeGitHub"]
 
@@ -254,6 +255,7 @@ class FakeGitHub(FakeServer):
         self._repos: dict[str, _Repo] = {}
         for full_name in repos:
             self.add_repo(full_name)
+        self.projects = FakeProjects(self)  # Projects (v2): tests/fakes/projects.py
         self._register_routes()
 
     # ------------------------------------------------------------- utilities
@@ -996,7 +998,8 @@ class FakeGitHub(FakeServer):
         key = self.graphql_sub_issues
         cache = self.__dict__.setdefault("_schemas", {})
         if key not in cache:
-            cache[key] = Schema(GITHUB_SDL + (GITHUB_SUB_ISSUES_SDL if key else ""))
+            cache[key] = Schema(GITHUB_SDL + GITHUB_PROJECTS_SDL + (GITHUB_SUB_ISSUES_SDL if key else ""),
+                                scalars=GITHUB_SCALARS)
         return cache[key]
 
     def _graphql(self, req: Request) -> Response:
@@ -1012,7 +1015,7 @@ class FakeGitHub(FakeServer):
             return Response(200, {"errors": [{"message": "Problems parsing JSON"}]}, headers,
                             charged=False)
         root = {"query": self._gql_query_root(), "mutation": self._gql_mutation_root()}
-        return Response(200, execute(self.graphql_schema(), req.body, root), headers, charged=False)
+        return Response(200, self.projects.answer(self.graphql_schema(), req.body, root), headers, charged=False)
 
     def _gql_node(self, node_id: Any) -> tuple[_Repo, _Issue] | None:
         if not isinstance(node_id, str) or "_" not in node_id:

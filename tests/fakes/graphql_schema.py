@@ -15,7 +15,13 @@ Sources of the excerpts:
 
 * GitHub: ``octokit/graphql-schema`` ``schema.graphql`` (see /work/notes/subissues.md §3):
   ``addSubIssue``, ``removeSubIssue``, ``reprioritizeSubIssue``, their inputs and payloads,
-  ``Issue.parent``/``subIssues``/``subIssuesSummary``, ``SubIssuesSummary``.
+  ``Issue.parent``/``subIssues``/``subIssuesSummary``, ``SubIssuesSummary``; Projects (v2):
+  ``Query.organization``/``user``/``repositoryOwner``, ``ProjectV2Owner.projectV2``,
+  ``ProjectV2`` and its fields (``ProjectV2Field``, ``ProjectV2SingleSelectField`` and its
+  options, the ``ProjectV2FieldConfiguration`` union), ``ProjectV2Item`` with
+  ``fieldValueByName``, and the mutations ``addProjectV2ItemById``,
+  ``updateProjectV2ItemFieldValue`` and ``clearProjectV2ItemFieldValue`` with their inputs
+  (``ProjectV2FieldValue``) and payloads (checked against the schema of 2026-07-22).
 * GitLab: gitlabhq ``app/graphql/types/work_items/...`` (``WorkItemUpdateInput``,
   ``WorkItemWidgetHierarchyUpdateInput`` with ``parentId``, ``childrenIds``,
   ``adjacentWorkItemId``, ``relativePosition``; MR !114509 added the last two),
@@ -35,6 +41,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 __all__ = [
+    "GITHUB_PROJECTS_SDL",
+    "GITHUB_SCALARS",
     "GITHUB_SDL",
     "GITHUB_SUB_ISSUES_SDL",
     "GITLAB_SDL",
@@ -1297,6 +1305,219 @@ input ReprioritizeSubIssueInput {
 }
 type ReprioritizeSubIssuePayload { clientMutationId: String issue: Issue }
 '''
+
+
+#: Projects (v2), trimmed: the fields, arguments and union members the fakes model (the real
+#: ``ProjectV2`` has more, e.g. ``items``, ``views``, ``orderBy`` arguments; the real unions have more
+#: members, e.g. ``DraftIssue``/``PullRequest`` content and iteration/number values). Something not
+#: here fails validation, as an unknown field does on GitHub.
+GITHUB_PROJECTS_SDL = '''
+scalar Date
+
+interface RepositoryOwner { id: ID! login: String! }
+interface ProjectV2Owner { id: ID! projectV2(number: Int!): ProjectV2 }
+
+extend type Query {
+  organization(login: String!): Organization
+  user(login: String!): User
+  repositoryOwner(login: String!): RepositoryOwner
+}
+
+type Organization implements Node & ProjectV2Owner & RepositoryOwner {
+  id: ID!
+  databaseId: Int
+  login: String!
+  name: String
+  url: URI!
+  resourcePath: URI!
+  projectV2(number: Int!): ProjectV2
+}
+
+extend type User implements ProjectV2Owner & RepositoryOwner { projectV2(number: Int!): ProjectV2 }
+
+type ProjectV2 implements Node {
+  id: ID!
+  fullDatabaseId: BigInt
+  number: Int!
+  title: String!
+  shortDescription: String
+  url: URI!
+  resourcePath: URI!
+  closed: Boolean!
+  public: Boolean!
+  owner: ProjectV2Owner!
+  createdAt: DateTime!
+  updatedAt: DateTime!
+  field(name: String!): ProjectV2FieldConfiguration
+  fields(after: String, before: String, first: Int, last: Int): ProjectV2FieldConfigurationConnection!
+}
+
+enum ProjectV2FieldType {
+  ASSIGNEES DATE ITERATION LABELS LINKED_PULL_REQUESTS MILESTONE NUMBER PARENT_ISSUE REPOSITORY
+  REVIEWERS SINGLE_SELECT SUB_ISSUES_PROGRESS TEXT TITLE TRACKED_BY TRACKS
+}
+enum ProjectV2SingleSelectFieldOptionColor { BLUE GRAY GREEN ORANGE PINK PURPLE RED YELLOW }
+
+interface ProjectV2FieldCommon {
+  createdAt: DateTime!
+  dataType: ProjectV2FieldType!
+  databaseId: Int
+  id: ID!
+  name: String!
+  project: ProjectV2!
+  updatedAt: DateTime!
+}
+
+type ProjectV2Field implements Node & ProjectV2FieldCommon {
+  createdAt: DateTime!
+  dataType: ProjectV2FieldType!
+  databaseId: Int
+  id: ID!
+  name: String!
+  project: ProjectV2!
+  updatedAt: DateTime!
+}
+
+type ProjectV2IterationField implements Node & ProjectV2FieldCommon {
+  createdAt: DateTime!
+  dataType: ProjectV2FieldType!
+  databaseId: Int
+  id: ID!
+  name: String!
+  project: ProjectV2!
+  updatedAt: DateTime!
+}
+
+type ProjectV2SingleSelectField implements Node & ProjectV2FieldCommon {
+  createdAt: DateTime!
+  dataType: ProjectV2FieldType!
+  databaseId: Int
+  id: ID!
+  name: String!
+  options(names: [String!]): [ProjectV2SingleSelectFieldOption!]!
+  project: ProjectV2!
+  updatedAt: DateTime!
+}
+
+type ProjectV2SingleSelectFieldOption {
+  color: ProjectV2SingleSelectFieldOptionColor!
+  description: String!
+  descriptionHTML: String!
+  id: String!
+  name: String!
+  nameHTML: String!
+}
+
+union ProjectV2FieldConfiguration = ProjectV2Field | ProjectV2IterationField | ProjectV2SingleSelectField
+
+type ProjectV2FieldConfigurationConnection {
+  edges: [ProjectV2FieldConfigurationEdge]
+  nodes: [ProjectV2FieldConfiguration]
+  pageInfo: PageInfo!
+  totalCount: Int!
+}
+type ProjectV2FieldConfigurationEdge { cursor: String! node: ProjectV2FieldConfiguration }
+
+enum ProjectV2ItemType { DRAFT_ISSUE ISSUE PULL_REQUEST REDACTED }
+union ProjectV2ItemContent = Issue
+
+type ProjectV2Item implements Node {
+  content: ProjectV2ItemContent
+  createdAt: DateTime!
+  fieldValueByName(name: String!): ProjectV2ItemFieldValue
+  fullDatabaseId: BigInt
+  id: ID!
+  isArchived: Boolean!
+  project: ProjectV2!
+  type: ProjectV2ItemType!
+  updatedAt: DateTime!
+}
+
+interface ProjectV2ItemFieldValueCommon {
+  createdAt: DateTime!
+  databaseId: Int
+  field: ProjectV2FieldConfiguration!
+  id: ID!
+  item: ProjectV2Item!
+  updatedAt: DateTime!
+}
+
+type ProjectV2ItemFieldDateValue implements Node & ProjectV2ItemFieldValueCommon {
+  createdAt: DateTime!
+  databaseId: Int
+  date: Date
+  field: ProjectV2FieldConfiguration!
+  id: ID!
+  item: ProjectV2Item!
+  updatedAt: DateTime!
+}
+
+type ProjectV2ItemFieldSingleSelectValue implements Node & ProjectV2ItemFieldValueCommon {
+  color: ProjectV2SingleSelectFieldOptionColor!
+  createdAt: DateTime!
+  databaseId: Int
+  description: String
+  field: ProjectV2FieldConfiguration!
+  id: ID!
+  item: ProjectV2Item!
+  name: String
+  optionId: String
+  updatedAt: DateTime!
+}
+
+type ProjectV2ItemFieldTextValue implements Node & ProjectV2ItemFieldValueCommon {
+  createdAt: DateTime!
+  databaseId: Int
+  field: ProjectV2FieldConfiguration!
+  id: ID!
+  item: ProjectV2Item!
+  text: String
+  updatedAt: DateTime!
+}
+
+union ProjectV2ItemFieldValue = ProjectV2ItemFieldDateValue | ProjectV2ItemFieldSingleSelectValue | ProjectV2ItemFieldTextValue
+
+extend type Mutation {
+  addProjectV2ItemById(input: AddProjectV2ItemByIdInput!): AddProjectV2ItemByIdPayload
+  clearProjectV2ItemFieldValue(input: ClearProjectV2ItemFieldValueInput!): ClearProjectV2ItemFieldValuePayload
+  updateProjectV2ItemFieldValue(input: UpdateProjectV2ItemFieldValueInput!): UpdateProjectV2ItemFieldValuePayload
+}
+
+input AddProjectV2ItemByIdInput { clientMutationId: String contentId: ID! projectId: ID! }
+type AddProjectV2ItemByIdPayload { clientMutationId: String item: ProjectV2Item }
+
+input ProjectV2FieldValue { date: Date iterationId: String number: Float singleSelectOptionId: String text: String }
+
+input UpdateProjectV2ItemFieldValueInput {
+  clientMutationId: String
+  fieldId: ID!
+  itemId: ID!
+  projectId: ID!
+  value: ProjectV2FieldValue!
+}
+type UpdateProjectV2ItemFieldValuePayload { clientMutationId: String projectV2Item: ProjectV2Item }
+
+input ClearProjectV2ItemFieldValueInput { clientMutationId: String fieldId: ID! itemId: ID! projectId: ID! }
+type ClearProjectV2ItemFieldValuePayload { clientMutationId: String projectV2Item: ProjectV2Item }
+'''
+
+
+def _date(value: Any) -> str:
+    """GitHub's ``Date`` ("An ISO-8601 encoded date string"): the fake takes only YYYY-MM-DD, a
+    real calendar day (stricter than a parser that would also take a time of day)."""
+    import datetime as _dt
+
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        try:
+            _dt.date.fromisoformat(value)
+            return value
+        except ValueError:
+            pass
+    raise ValueError(f"Could not coerce value {_print_value(value)} to Date")
+
+
+#: Coercion of GitHub's custom input scalars the fakes check (``Schema(scalars=...)``).
+GITHUB_SCALARS: dict[str, Callable[[Any], Any]] = {"Date": _date}
 
 
 # ===================================================================== GitLab schema
