@@ -25,6 +25,8 @@ from .store import BaseStore
 from .sync import Fatal, RunOptions, RunResult, execute
 from .trackers import make_tracker
 from .trackers.base import BudgetExhausted, CallPolicy, Tracker, TrackerError
+from .projects import describe, tasks_of
+from .trackers.projects import ProjectError, ProjectsClient, fits
 from .writeback import LockHeld, RunLock, read_bytes, replace_file
 
 from .errors import FAILED, GUARD, OK, USAGE, Auth, Forbidden, NotFound  # noqa: F401 - the one exit-code table
@@ -227,11 +229,13 @@ def _sync_locked(ctx: Context, cfg: Config, token: Secret | None, mode: str, pla
         notes = notes + ["guides with errors are not synced: " + ", ".join(sorted(frozen))]
     if offline:
         plan = make_plan(guides, base, Snapshot(offline=True), _options(cfg, mode, loaded, None, frozen, adopt), others)
+        notes = notes + _project_note(cfg, None, base, plan)
         return _plan_outcome(plan, guides, offline=True, as_json=as_json, notes=notes, problems=problems, frozen=frozen)
     tracker = _tracker(cfg, token, ctx, base)
     fetched = _fetch(cfg, tracker, base, guides + others, full=full, adopt=adopt)
     plan = make_plan(guides, base, fetched.snapshot, _options(cfg, mode, loaded, tracker, frozen, adopt), others)
     if planning or dry_run:
+        notes = notes + _project_note(cfg, tracker, base, plan)
         out = _plan_outcome(plan, guides, offline=False, as_json=as_json, notes=notes, problems=problems, frozen=frozen)
         if as_json:
             out.data["requests"] = tracker.policy.stats.as_dict()
@@ -246,7 +250,7 @@ def _sync_locked(ctx: Context, cfg: Config, token: Secret | None, mode: str, pla
     both_ways = plan if mode == "sync" else make_plan(guides, base, fetched.snapshot, options, others)
     execute(plan, tracker=tracker, store=store, fetched=fetched, loaded=usable, result=result,
             options=RunOptions(cfg.labels, cfg.tracker, cfg.repository or "", progress=ctx.progress,
-                               quiet=not both_ways.changes, hold_mark=loaded.explicit))
+                               quiet=not both_ways.changes, hold_mark=loaded.explicit, project=cfg.project))
     stats = tracker.policy.stats.as_dict()
     code = FAILED if result.errors or frozen else OK
     if as_json:
@@ -291,6 +295,21 @@ def _report_plan(plan: Plan, result: RunResult) -> None:
     for step in plan.tasks:
         where = f"{step.task.guide}:{step.task.line + 1}" if step.task else f"issue #{step.number}"
         result.warnings.extend(f"{where}: {note}" for note in step.notes if not step.forget)
+
+
+def _project_note(cfg: Config, tracker: Tracker | None, base: Base, plan: Plan) -> list[str]:
+    """The plan's line about the GitHub project: what the run would change there, or why the token
+    cannot reach it (asked with one read-only query while the base does not know the project)."""
+    if cfg.project is None:
+        return []
+    kept, problem = dict(base.project), None
+    if tracker is not None and tracker.name == "github" and not fits(cfg.project, kept):
+        try:
+            kept = ProjectsClient(tracker, cfg.project, None).learn()  # type: ignore[arg-type]
+        except (ProjectError, TrackerError, BudgetExhausted) as exc:
+            problem = str(exc)
+    line = describe(cfg.project, kept, tasks_of(plan, {}, base.records), problem=problem)
+    return [line] if line else []
 
 
 def _plan_outcome(plan: Plan, guides, *, offline: bool, as_json: bool, notes: list[str], frozen: frozenset[str],

@@ -19,7 +19,8 @@ from typing import Any, Iterable, Mapping, Sequence
 from .errors import BudgetExhausted, Invalid, NotFound, TrackerError
 from .trackers.projects import ProjectError, ProjectsClient, ProjectSetupError, ProjectUnreachable, Settings, fits
 
-__all__ = ["ProjectPlan", "ProjectResult", "ProjectState", "ProjectTask", "describe", "plan_project", "sync_project"]
+__all__ = ["ProjectPlan", "ProjectResult", "ProjectState", "ProjectTask", "describe", "plan_project", "sync_project",
+           "tasks_of"]
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,25 @@ def _stopped(name: str, exc: BaseException) -> str:
     if isinstance(exc, ProjectSetupError):
         return f"{exc}; the issues are synced, the project was left as it was"
     return f"{name}: not brought up to date ({exc}); the issues are synced, the rest is tried again next run"
+
+
+def tasks_of(plan: Any, numbers: Mapping[int, int], kept: Mapping[int, Any]) -> list[ProjectTask]:
+    """The project's view of a plan's task steps: each task with an issue (``numbers``: step index
+    -> issue number, for the steps that created theirs), its box as the run leaves it and its due
+    day, and what its record (``kept``: issue -> base record) last set on the project. Issues
+    guidesync does not manage (linked by hand) are not put on the project."""
+    out: list[ProjectTask] = []
+    for i, step in enumerate(plan.tasks):
+        if step.task is None or step.forget:
+            continue
+        n = numbers.get(i, step.number)
+        record = step.record
+        if n is None or record is None or record.unmanaged or record.issue_state == "gone":
+            continue
+        old = kept.get(n)
+        out.append(ProjectTask(n, None, record.checked, step.task.fields.due,
+                               *((old.project_item, old.project_status, old.project_date) if old is not None else ())))
+    return out
 
 
 # -- the plan --------------------------------------------------------------------------------

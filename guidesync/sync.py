@@ -26,6 +26,8 @@ from .core.outcome import (Fetched, MilestoneOutcome, Outcomes, RunEnd, StepOutc
                       next_base)
 from .core.planmodel import COUNT_KEYS, EVENT_COUNTS
 from .metadata import Blocked, Fields, record_blockers
+from .projects import ProjectResult, sync_project, tasks_of
+from .trackers.projects import ProjectsClient
 from .subissues import Attached, attach_children
 from .core.plan import MilestoneStep, Plan, Snapshot, TaskStep
 from .core.render import read_marker
@@ -84,7 +86,8 @@ class Executor:
 
     def __init__(self, plan: Plan, tracker: Tracker, labels: tuple[str, ...], result: RunResult, *,
                  label: bool = False, progress: Callable[[int, int], None] | None = None, started: datetime | None = None,
-                 snapshot: Snapshot | None = None, known_labels: tuple[str, ...] = ()):
+                 snapshot: Snapshot | None = None, known_labels: tuple[str, ...] = (), base: Base | None = None,
+                 project: Any = None):
         self.started = started  # tracker time when the run began: issues it creates are newer
         self.plan = plan
         self.tracker = tracker
@@ -99,13 +102,22 @@ class Executor:
         self.blocked = Blocked()
         self.fields = Fields(tracker, snapshot or Snapshot(), result.warnings.append)
         self.known_labels = set(known_labels)  # labels of the guides' fields known to exist
+        self.base = base or Base()
+        self.project_settings = project  # ``project:`` of the configuration (GitHub only), or None
+        self.project: ProjectResult | None = None
 
     def outcomes(self) -> Outcomes:
         """What happened so far (all of it once :meth:`run` returned)."""
         return Outcomes(dict(self.tasks), dict(self.milestones), self.label_ok, dict(self.attached.parents),
                         self.attached.mode, frozenset(self.attached.gone),
                         {**self.attached.listed, **self.blocked.listed}, dict(self.blocked.recorded),
-                        dict(getattr(self.tracker, "capabilities", {}) or {}), tuple(sorted(self.known_labels)))
+                        dict(getattr(self.tracker, "capabilities", {}) or {}), tuple(sorted(self.known_labels)),
+                        *self._project_outcome())
+
+    def _project_outcome(self) -> tuple[dict[str, Any] | None, dict[int, tuple[str | None, str | None, str | None]]]:
+        if self.project is None:
+            return None, {}
+        return self.project.project, {n: (st.item, st.status, st.date) for n, st in self.project.states.items()}
 
     def _fail(self, exc: Exception, what: str) -> str:
         """Report a failed write; what it means for the rest of the run. Returns the message."""
@@ -161,6 +173,18 @@ class Executor:
                                            fail=self._fail, stopped=lambda: self.stopped)
             for n, what in self.blocked.events:
                 self.result.events.append(Event("updated" if what.startswith("its body") else "blocked", n, detail=what))
+        if self.project_settings is not None and not self.stopped and self.tracker.name == "github":
+            self._project()
+
+    def _project(self) -> None:
+        """The project (v2) phase, after every issue write: never fails the issue sync."""
+        created = {i: o.created.number for i, o in self.tasks.items() if o.created is not None}
+        items = tasks_of(self.plan, created, self.base.records)
+        self.project = sync_project(ProjectsClient(self.tracker, self.project_settings, self.base.project),  # type: ignore[arg-type]
+                                    self.base.project, items)
+        self.result.warnings.extend(self.project.warnings)
+        for n in self.project.added:
+            self.result.events.append(Event("added_to_project", n))
 
     def _label(self) -> None:
         if self.plan.ensure_label and not self.label_ok:
@@ -352,6 +376,7 @@ class RunOptions:
     progress: Callable[[int, int], None] | None = None  # (tracker writes done, total)
     quiet: bool = False  # a plan in both directions found nothing to do (the listing mark may move up)
     hold_mark: bool = False  # a run over some guides only: the listing mark stays
+    project: Any = None  # ``project:`` of the configuration (GitHub Projects v2), or None
 
 
 def execute(plan: Plan, *, tracker: Tracker, store: BaseStore, fetched: Fetched, loaded: list[LoadedGuide],
@@ -360,7 +385,8 @@ def execute(plan: Plan, *, tracker: Tracker, store: BaseStore, fetched: Fetched,
     (whatever stops the tracker writes, what did happen is written). The caller holds the run lock."""
     base = store.base
     ex = Executor(plan, tracker, options.labels, result, label=base.label, progress=options.progress,
-                  started=fetched.server_time, snapshot=fetched.snapshot, known_labels=base.labels)
+                  started=fetched.server_time, snapshot=fetched.snapshot, known_labels=base.labels, base=base,
+                  project=options.project)
     try:
         ex.run()
     finally:

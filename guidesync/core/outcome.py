@@ -71,6 +71,9 @@ class Outcomes:
     blocked: Mapping[int, tuple[int, ...]] = field(default_factory=dict)  # issue -> the issues recorded as blocking it now
     capabilities: Mapping[str, object] | None = None  # what the tracker was found to allow (None: as in the base)
     labels: tuple[str, ...] = ()  # labels of the guides' fields known to exist now
+    project: Mapping[str, object] | None = None  # the GitHub project as learned (None: as in the base)
+    #: issue -> (project item, status option, date) set on the project now
+    project_items: Mapping[int, tuple[str | None, str | None, str | None]] = field(default_factory=dict)
 
     def step(self, i: int) -> StepOutcome:
         return self.tasks.get(i, NOTHING)
@@ -187,7 +190,7 @@ def next_base(plan: Plan, base: Base, outcomes: Outcomes, fetched: Fetched, end:
         hierarchy=outcomes.hierarchy or base.hierarchy,
         capabilities=dict(base.capabilities) if outcomes.capabilities is None else {**base.capabilities, **outcomes.capabilities},
         labels=tuple(sorted(set(base.labels) | set(outcomes.labels))),
-        project=base.project,
+        project=dict(base.project) if outcomes.project is None else dict(outcomes.project),
         etags=next_etags(fetched.etags, end, waiting),
         milestones=next_milestones(plan, base, outcomes),
         records=next_records(plan, base, outcomes),
@@ -282,6 +285,12 @@ def with_children(records: dict[int, Record], base: Base, outcomes: Outcomes) ->
     for n, blockers in outcomes.blocked.items():
         if n in records:
             records[n] = replace(records[n], blocked_by=blockers)
+    for n, rec in records.items():  # a step's record does not know the project: the base's, or this run's
+        old = base.records.get(n)
+        item, status, date = outcomes.project_items.get(n) or (
+            (old.project_item, old.project_status, old.project_date) if old is not None else (None, None, None))
+        if (rec.project_item, rec.project_status, rec.project_date) != (item, status, date):
+            records[n] = replace(rec, project_item=item, project_status=status, project_date=date)
     for n, rec in records.items():
         if n in outcomes.parents:
             kids = outcomes.parents[n]
