@@ -130,7 +130,7 @@ def _options(cfg: Config, mode: str, loaded: Loaded, tracker: Tracker | None, fr
     if tracker is None:
         return Options(mode=mode, labels=cfg.labels, on_removed=cfg.on_removed, max_close=cfg.max_close,
                        all_guides=not loaded.explicit, frozen_guides=frozen, adopt=picks, adopt_all=adopt is True,
-                       sub_issues=cfg.sub_issues)
+                       sub_issues=cfg.sub_issues, import_issues=cfg.import_issues)
     return Options(
         mode=mode,
         labels=cfg.labels,
@@ -145,6 +145,7 @@ def _options(cfg: Config, mode: str, loaded: Loaded, tracker: Tracker | None, fr
         limits=tracker.limits(),
         sub_issues=cfg.sub_issues,
         hierarchy_mode=tracker.hierarchy_mode,
+        import_issues=cfg.import_issues,
     )
 
 
@@ -250,7 +251,8 @@ def _sync_locked(ctx: Context, cfg: Config, token: Secret | None, mode: str, pla
     both_ways = plan if mode == "sync" else make_plan(guides, base, fetched.snapshot, options, others)
     execute(plan, tracker=tracker, store=store, fetched=fetched, loaded=usable, result=result,
             options=RunOptions(cfg.labels, cfg.tracker, cfg.repository or "", progress=ctx.progress,
-                               quiet=not both_ways.changes, hold_mark=loaded.explicit, project=cfg.project))
+                               quiet=not both_ways.changes, hold_mark=loaded.explicit, project=cfg.project,
+                               imports=cfg.import_issues))
     stats = tracker.policy.stats.as_dict()
     code = FAILED if result.errors or frozen else OK
     if as_json:
@@ -270,7 +272,11 @@ def _fetch(cfg: Config, tracker: Tracker, base: Base, every: list, *, full: bool
         # once. A link the base knows that does not fit it (the pages moved) makes it ask again.
         tracker.learn_web((t.link.url, t.link.number) for g in every for t in g.tasks
                           if t.link and t.link.number in base.records)
-        return fetch(tracker, base, cfg.labels[0], linked, full=full, full_sync_hours=cfg.full_sync_hours, keys=keys)
+        # ``import_issues: milestone``: every issue is listed, labelled or not (a superset of the
+        # managed ones); turning imports on lists every issue once, not only those since the mark
+        label = "" if cfg.import_issues == "milestone" else cfg.labels[0]
+        full = full or (cfg.import_issues != "off" and base.imports != cfg.import_issues)
+        return fetch(tracker, base, label, linked, full=full, full_sync_hours=cfg.full_sync_hours, keys=keys)
     except TrackerError as exc:
         raise Fatal(_explain(exc, cfg)) from None
     except BudgetExhausted as exc:

@@ -70,6 +70,10 @@ class ProjectSettings:
     date_field: str | None = None  # the date field set from ``due`` (none: dates are left alone)
 
 
+#: ``import_issues``: which issues opened on the tracker join their guide
+IMPORT_MODES = ("off", "labeled", "milestone")
+
+
 @dataclass(frozen=True)
 class Config:
     tracker: str = "github"
@@ -91,6 +95,7 @@ class Config:
     rate_reserve: int = 20
     full_sync_hours: float = 24.0
     timeout: float = 30.0
+    import_issues: str = "off"  # issues opened on the tracker join their guide: off | labeled | milestone
     sub_issues: bool = False  # nested checkbox items become sub-issues (GitHub) / child tasks (GitLab)
     project: ProjectSettings | None = None  # GitHub Projects (v2), opt-in
     # Not from the file:
@@ -121,6 +126,8 @@ _FILE_KEYS: dict[str, tuple[Any, str]] = {
     "labels": (list, "a list of label names"),
     "sections": (dict, "a mapping of section names to lists of headings"),
     "on_removed": (str, "'close' or 'keep'"),
+    # YAML reads a bare ``off`` as false: it means "off" here
+    "import_issues": ((str, bool), "'off', 'labeled' or 'milestone'"),
     "max_close": (int, "a whole number"),
     "state_file": (str, "a path"),
     "branch": (str, "a branch name"),
@@ -198,6 +205,11 @@ def from_mapping(raw: Any, where: str = "config", *, lines: Mapping[str, int] | 
         raise ConfigError(f"{where}: key 'tracker' must be 'github' or 'gitlab', not {values['tracker']!r}")
     if "on_removed" in values and values["on_removed"] not in ("close", "keep"):
         raise ConfigError(f"{where}: key 'on_removed' must be 'close' or 'keep', not {values['on_removed']!r}")
+    if values.get("import_issues") is False:
+        values["import_issues"] = "off"
+    if "import_issues" in values and values["import_issues"] not in IMPORT_MODES:
+        raise ConfigError(f"{_at(where, lines or {}, 'import_issues')}: key 'import_issues' must be 'off', 'labeled' or "
+                          f"'milestone', not {values['import_issues']!r}")
     for key in ("guides", "exclude", "labels"):
         if key in values:
             items = values[key]

@@ -82,6 +82,9 @@ def plan_text(plan: Plan, guides: Iterable[Guide], *, offline: bool) -> str:
             out.extend(f"        note: {n}" for n in (step.notes if step else ()))
             for s in by_ms.get(ms.key, []):
                 out.append(_task_line(s))
+            for imp in (i for i in plan.imports if i.milestone_key == ms.key):
+                box = "[x]" if imp.checked else "[ ]"
+                out.append(f"    {box} {imp.text}  (import #{imp.number}, opened on the tracker: a new line at the end of the list)")
     for s in removed:
         action = f"close #{s.number} as not planned" if s.close else f"forget #{s.number}"
         out.append(f"  removed from the guides: {action}" + "".join(f" ({n})" for n in s.notes))
@@ -91,6 +94,7 @@ def plan_text(plan: Plan, guides: Iterable[Guide], *, offline: bool) -> str:
         "{closed} to close, {reopened} to reopen, {checked} boxes to check, {unchecked} to uncheck, "
         "{adopted} to link".format(**c)
         + (", {attached} sub-issues to attach".format(**c) if plan.parents else "")
+        + (", {imported} issues to import".format(**c) if plan.imports else "")
     )
     for g in plan.guards:
         out.append(f"needs --force: {g}")
@@ -128,6 +132,9 @@ def plan_data(plan: Plan, *, offline: bool, problems: Iterable[Problem] = ()) ->
         ],
         "tasks": [step(s) for s in plan.tasks],
         **({"sub_issues": [_parent_data(plan, p) for p in plan.parents]} if plan.parents else {}),
+        **({"imports": [{"issue": i.number, "url": i.url, "title": i.title, "text": i.text, "guide": i.guide,
+                         "milestone": i.milestone_key, "line": i.after + 2, "checked": i.checked} for i in plan.imports]}
+           if plan.imports else {}),
         "guards": list(plan.guards),
         "problems": [problem_data(p) for p in [*problems, *plan.problems]],
     }
@@ -153,6 +160,7 @@ def result_text(result: RunResult) -> str:
         "created": "created", "adopted": "adopted", "updated": "updated", "closed": "closed", "reopened": "reopened",
         "checked": "checked", "unchecked": "unchecked", "linked": "linked", "forgotten": "forgot",
         "milestone_created": "created milestone", "milestone_updated": "updated milestone", "attached": "attached sub-issue",
+        "imported": "imported",
     }
     for e in result.events:
         ref = f"#{e.issue}" if e.issue is not None else ""
@@ -164,6 +172,7 @@ def result_text(result: RunResult) -> str:
     out.append(
         f"{result.mode}: {c['created']} created, {c['updated']} updated, {c['closed']} closed, {c['reopened']} reopened, "
         f"{c['checked']} checked, {c['unchecked']} unchecked, {c['linked']} linked, {c['guides_changed']} guides changed"
+        + (f", {c['imported']} imported" if c["imported"] else "")
         + ("" if result.complete else " (incomplete: the next run resumes)")
     )
     for w in result.warnings:

@@ -34,7 +34,7 @@ from .core.render import read_marker
 from .core.base import Base
 from .store import BaseStore
 from .trackers.base import BudgetExhausted, RemoteIssue, Tracker, TrackerError
-from .core.edit import Edit, WritebackError, apply_edits
+from .core.edit import Edit, Insert, WritebackError, apply_edits
 from .writeback import ConcurrentEdit, replace_file
 
 
@@ -159,6 +159,7 @@ class Executor:
                 self.tasks[i] = StepOutcome(error="not tried: the run's tracker writes had stopped")
                 continue
             self._task(i, step)
+        self._imports()
         if (self.plan.parents or self.plan.detach) and not self.stopped:
             self.attached = attach_children(self.plan, self.tracker, self.tasks, warn=self.result.warnings.append,
                                             fail=self._fail, stopped=lambda: self.stopped)
@@ -175,6 +176,29 @@ class Executor:
                 self.result.events.append(Event("updated" if what.startswith("its body") else "blocked", n, detail=what))
         if self.project_settings is not None and not self.stopped and self.tracker.name == "github":
             self._project()
+
+    def _imports(self) -> None:
+        """Issues opened on the tracker that join a guide: each gets the managed and "imported"
+        labels (the mark no other run imports it by), then its line is written with the guides."""
+        for k, imp in enumerate(self.plan.imports):
+            if self.stopped:
+                break
+            i = len(self.plan.tasks) + k
+            try:
+                if imp.label is not None:
+                    now = self.fields.snapshot.issues.get(imp.number)
+                    for label in imp.label:
+                        if now is not None and label in now.labels:
+                            continue
+                        if label not in self.known_labels and label not in self.labels:
+                            self.tracker.ensure_label(label)
+                            self.known_labels.add(label)
+                    self.tracker.update_issue(imp.number, labels=imp.label)
+            except (TrackerError, BudgetExhausted) as exc:
+                self._fail(exc, f"{imp.guide}: importing issue #{imp.number}")
+                continue
+            self.tasks[i] = StepOutcome(done=True, imported=True)
+            self.result.events.append(Event("imported", imp.number, imp.url, imp.guide, imp.after + 1, imp.title))
 
     def _project(self) -> None:
         """The project (v2) phase, after every issue write: never fails the issue sync."""
@@ -341,7 +365,7 @@ class Executor:
             self.result.warnings.append(f"{where}: the comment was refused ({exc}); closing it anyway")
 
 
-def write_guides(edits: dict[str, list[tuple[int, Edit]]], loaded: dict[str, LoadedGuide], result: RunResult,
+def write_guides(edits: dict[str, list[tuple[int, Edit | Insert]]], loaded: dict[str, LoadedGuide], result: RunResult,
                  plan: Plan) -> set[int]:
     """Apply the edits, one atomic write per guide. Returns the indexes of the steps written."""
     written: set[int] = set()
@@ -357,7 +381,7 @@ def write_guides(edits: dict[str, list[tuple[int, Edit]]], loaded: dict[str, Loa
         except (WritebackError, OSError) as exc:
             result.errors.append(f"{path}: not written: {exc}")
         for i, e in items:
-            if i in written:
+            if i in written and not isinstance(e, Insert):  # an import's own event says it
                 if e.link is not None:
                     result.events.append(Event("linked", e.link.number, e.link.url, path, e.line))
                 if e.checked is not None and (e.link is None or e.checked):
@@ -377,6 +401,7 @@ class RunOptions:
     quiet: bool = False  # a plan in both directions found nothing to do (the listing mark may move up)
     hold_mark: bool = False  # a run over some guides only: the listing mark stays
     project: Any = None  # ``project:`` of the configuration (GitHub Projects v2), or None
+    imports: str | None = None  # the ``import_issues`` mode (kept in the base)
 
 
 def execute(plan: Plan, *, tracker: Tracker, store: BaseStore, fetched: Fetched, loaded: list[LoadedGuide],
@@ -391,7 +416,8 @@ def execute(plan: Plan, *, tracker: Tracker, store: BaseStore, fetched: Fetched,
         ex.run()
     finally:
         outcomes = ex.outcomes()
-        end = RunEnd(options.tracker_name, options.repository, quiet=options.quiet, hold_mark=options.hold_mark)
+        end = RunEnd(options.tracker_name, options.repository, quiet=options.quiet, hold_mark=options.hold_mark,
+                     imports=options.imports)
         early = journal(plan, base, outcomes, end)
         if early is not None:
             # Journal first: if the process dies while the guides are written, the next run still

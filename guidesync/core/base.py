@@ -45,6 +45,7 @@ class Record:
     project_item: str | None = None
     project_status: str | None = None
     project_date: str | None = None
+    imported: bool = False  # opened on the tracker and imported into its guide (``import_issues``)
 
 
 #: Record states besides the tracker's own: the issue was deleted or moved away; the task left
@@ -84,6 +85,8 @@ class Base:
     labels: tuple[str, ...] = ()
     #: the GitHub project (v2) as learned: its owner, number, node id and field ids; opaque here
     project: Mapping[str, Any] = field(default_factory=dict)
+    #: the ``import_issues`` mode of the last run: a run with another one lists every issue once
+    imports: str | None = None
     etags: Mapping[str, str] = field(default_factory=dict)
     milestones: Mapping[str, MilestoneRecord] = field(default_factory=dict)
     records: Mapping[int, Record] = field(default_factory=dict)
@@ -133,6 +136,7 @@ def loads(text: str, where: str = "state file") -> Base:
             capabilities=_mapping(raw.get("capabilities", {}), "capabilities"),
             labels=tuple(sorted(str(k) for k in raw.get("guide_labels", ()))),
             project=_mapping(raw.get("project", {}), "project"),
+            imports=raw.get("import_issues"),
             etags=dict(raw.get("etags", {})),
             milestones=milestones,
             records=records,
@@ -197,7 +201,7 @@ def _record(rec: Record) -> dict[str, Any]:
 
 
 #: the record's field keys, written only when set (files of earlier versions have none)
-_FIELD_KEYS = ("assignees", "labels", "due", "blocked_by", "project_item", "project_status", "project_date")
+_FIELD_KEYS = ("assignees", "labels", "due", "blocked_by", "project_item", "project_status", "project_date", "imported")
 
 
 def _milestone_record(rec: MilestoneRecord) -> dict[str, Any]:
@@ -225,6 +229,8 @@ def dumps(base: Base) -> str:
         head["guide_labels"] = sorted(base.labels)
     if base.project:
         head["project"] = base.project
+    if base.imports and base.imports != "off":
+        head["import_issues"] = base.imports
     out = ["{"]
     for k, v in head.items():
         out.append(f"  {json.dumps(k)}: {json.dumps(v, sort_keys=True, ensure_ascii=False)},")

@@ -27,6 +27,32 @@ class Edit:
     append: bool = False  # the line ends with another repository's link: ours goes after it
 
 
+@dataclass(frozen=True)
+class Insert:
+    """A new task line after line ``after``, in the bullet, indentation and box style of line
+    ``like`` (an item of the same list) and the file's own line break."""
+
+    after: int
+    like: int
+    checked: bool
+    text: str
+    link: IssueLink
+
+
+def new_item(like: str, insert: Insert) -> str:
+    """The task line ``insert`` adds, styled like the item line ``like``."""
+    m = ITEM_START.match(like)
+    if m is None:
+        raise WritebackError(f"line {insert.like + 1} is not a list item: {like[:60]!r}")
+    if not plain_url(insert.link.url) or "\n" in insert.text or "\r" in insert.text:
+        raise WritebackError(f"line {insert.after + 2}: refusing to write the issue link {insert.link.url[:200]!r}")
+    marker = m["marker"]
+    if marker[0].isdigit():  # an ordered list goes on counting
+        marker = f"{int(marker[:-1]) + 1}{marker[-1]}"
+    box = "[x]" if insert.checked else "[ ]"
+    return f"{m['indent']}{marker} {box} {insert.text} {insert.link.markdown()}"
+
+
 def edit_line(line: str, edit: Edit) -> str:
     """Apply one edit to the text of one line (without its line ending)."""
     m = ITEM_START.match(line)
@@ -63,13 +89,18 @@ def edit_line(line: str, edit: Edit) -> str:
     return line
 
 
-def apply_edits(text: str, edits: Iterable[Edit]) -> str:
-    """Return ``text`` with the edits applied; every other character is kept as it was."""
+def apply_edits(text: str, edits: Iterable[Edit | Insert]) -> str:
+    """Return ``text`` with the edits applied; every other character is kept as it was. Inserts
+    after one line go in the order given."""
     by_line: dict[int, list[Edit]] = {}
+    inserts: dict[int, list[Insert]] = {}
     for e in edits:
-        by_line.setdefault(e.line, []).append(e)
+        if isinstance(e, Insert):
+            inserts.setdefault(e.after, []).append(e)
+        else:
+            by_line.setdefault(e.line, []).append(e)
     if not by_line:
-        return text
+        return _inserted(text, inserts) if inserts else text
     out: list[str] = []
     pos = 0
     line_no = 0
@@ -91,4 +122,22 @@ def apply_edits(text: str, edits: Iterable[Edit]) -> str:
         line_no += 1
     if by_line:
         raise WritebackError(f"line {min(by_line) + 1} is past the end of the file")
-    return "".join(out)
+    # then the new lines, at the file's line numbers as they were
+    return _inserted("".join(out), inserts) if inserts else "".join(out)
+
+
+def _inserted(text: str, inserts: dict[int, list[Insert]]) -> str:
+    """``text`` with the new lines (no other edit: their line numbers are the file's as it was)."""
+    lines = LINE_BREAK.split(text)
+    breaks = LINE_BREAK.findall(text)
+    for after in sorted(inserts, reverse=True):
+        if not 0 <= after < len(lines) or any(not 0 <= i.like < len(lines) for i in inserts[after]):
+            raise WritebackError(f"line {after + 1} is past the end of the file")
+        newline = breaks[after] if after < len(breaks) else (breaks[0] if breaks else "\n")
+        added, like = [], lines[inserts[after][0].like]
+        for ins in inserts[after]:
+            like = new_item(like, ins)
+            added.append(like)
+        lines[after + 1:after + 1] = added
+        breaks[after:after] = [newline] * len(added)
+    return lines[0] + "".join(brk + line for brk, line in zip(breaks, lines[1:]))

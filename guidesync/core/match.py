@@ -312,8 +312,8 @@ def _managed(task: Task, rec: Record | None, remote: RemoteIssue | None, markers
     if remote is None:
         return rec is not None and not rec.unmanaged
     found = markers.get(remote.number)
-    if not found:
-        return False
+    if not found:  # an issue opened on the tracker that guidesync imported into this task's guide
+        return rec is not None and rec.imported and not rec.unmanaged
     key = found[1]
     return key == task.key or (rec is not None and not rec.unmanaged and (key == rec.key or key not in alive))
 

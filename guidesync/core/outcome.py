@@ -14,7 +14,7 @@ from .model import IssueLink, Task, plain_url
 from .plan import Plan, Snapshot
 from .base import GONE, MilestoneRecord, Record, Base
 from .model import RemoteIssue
-from .edit import Edit
+from .edit import Edit, Insert
 
 #: Event actions that write to the tracker (a listing they change is read afresh next run).
 TRACKER_WRITES = frozenset({"created", "updated", "closed", "reopened", "milestone_created", "milestone_updated"})
@@ -44,6 +44,7 @@ class StepOutcome:
     unsure: bool = False  # the answer to its creation was lost, and no issue carrying its marker was found
     error: str | None = None  # why it is not done
     written: bool = False  # its guide edit (link, box) reached the guide
+    imported: bool = False  # an import's tracker side is done: its line is to be written
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ class Outcomes:
     @property
     def journal_due(self) -> bool:
         """Issues were created, or may have been: the base must learn of them before the guides are written."""
-        return any(o.created is not None or o.unsure for o in self.tasks.values())
+        return any(o.created is not None or o.unsure or o.imported for o in self.tasks.values())
 
     def with_written(self, written: Iterable[int]) -> Outcomes:
         """These outcomes, the steps of ``written`` having reached their guide."""
@@ -108,6 +109,7 @@ class RunEnd:
     wrote: frozenset[str] = frozenset()  # listings the run changed by writing: "issues", "milestones"
     quiet: bool = False  # a plan in both directions found nothing to do: the listing mark may move up
     hold_mark: bool = False  # a run over some guides only (paths given) skipped the others' changes: the mark stays
+    imports: str | None = None  # the ``import_issues`` mode this run listed for (None: as in the base)
 
 
 def listings_written(actions: Iterable[str]) -> frozenset[str]:
@@ -116,7 +118,8 @@ def listings_written(actions: Iterable[str]) -> frozenset[str]:
 
 
 class GuideEdits(NamedTuple):
-    edits: dict[str, list[tuple[int, Edit]]]  # per guide path, each with the index of its plan step
+    edits: dict[str, list[tuple[int, Edit | Insert]]]  # per guide path, each with the index of its plan step
+    # (an import's index is ``len(plan.tasks)`` + its index in ``plan.imports``)
     warnings: list[str]  # links not written: the tracker's URL is not the issue's page
 
 
@@ -149,6 +152,14 @@ def guide_edits(plan: Plan, outcomes: Outcomes, issue_number: Callable[[str], in
         if link is None and checked is None:
             continue
         out.setdefault(task.guide, []).append((i, Edit(task.line, checked=checked, link=link, append=step.append_link)))
+    for k, imp in enumerate(plan.imports):
+        i = len(plan.tasks) + k
+        if outcomes.step(i).imported and not (plain_url(imp.url) and issue_number(imp.url) == imp.number):
+            warnings.append(f"{imp.guide}: issue #{imp.number}: the tracker gave {imp.url[:200]!r} as its page, which "
+                            "is not this issue's page on the tracker; it is not imported")
+        elif outcomes.step(i).imported:
+            out.setdefault(imp.guide, []).append(
+                (i, Insert(imp.after, imp.like, imp.checked, imp.text, IssueLink(imp.number, imp.url))))
     return GuideEdits(out, warnings)
 
 
@@ -191,6 +202,7 @@ def next_base(plan: Plan, base: Base, outcomes: Outcomes, fetched: Fetched, end:
         capabilities=dict(base.capabilities) if outcomes.capabilities is None else {**base.capabilities, **outcomes.capabilities},
         labels=tuple(sorted(set(base.labels) | set(outcomes.labels))),
         project=dict(base.project) if outcomes.project is None else dict(outcomes.project),
+        imports=end.imports if end.imports is not None else base.imports,
         etags=next_etags(fetched.etags, end, waiting),
         milestones=next_milestones(plan, base, outcomes),
         records=next_records(plan, base, outcomes),
@@ -269,6 +281,10 @@ def next_records(plan: Plan, base: Base, outcomes: Outcomes, created_only: bool 
             records[n] = rec
         elif step.fallback is not None and n in records:
             records[n] = step.fallback
+    for k, imp in enumerate(plan.imports):
+        o = outcomes.step(len(plan.tasks) + k)
+        if o.imported:  # pending until its line is in the guide: the next pull writes it then
+            records[imp.number] = replace(imp.record, pending=not o.written)
     return records if created_only else with_children(records, base, outcomes)
 
 

@@ -23,6 +23,7 @@ from .model import Guide
 from .planmodel import COMPLETED, DUPLICATE, MODES, NOT_PLANNED, OPEN, MilestoneStep, Options, Plan, Snapshot, TaskStep
 from .base import GONE, REMOVED, Base
 from .fields import check_ids
+from .imports import import_steps, left_milestone
 from .metadata import blockers, new_labels, with_fields
 from .hierarchy import attached_elsewhere, detaches, listed_children, parent_steps, with_listed
 from .steps import duplicate_steps, removed_steps, task_steps, unsure_steps
@@ -62,6 +63,8 @@ def make_plan(guides: tuple[Guide, ...] | list[Guide], base: Base, snapshot: Sna
     steps += removed_steps(acting, rest, matching, base, snapshot, options)
     steps += unsure_steps(matching, snapshot, options)
     steps = with_fields(steps, base, options)
+    imports = import_steps(acting, rest, matching, base, snapshot, options, numbers, problems)
+    problems += left_milestone(matching, base, snapshot, numbers) if options.import_issues != "off" else []
     problems += stray_markers(matching, base, snapshot)
     guards = mass_close(steps, options) + lost_links(steps, acting, base)
     needs_label = options.pushes and not base.label and any(s.create for s in steps)
@@ -70,4 +73,5 @@ def make_plan(guides: tuple[Guide, ...] | list[Guide], base: Base, snapshot: Sna
     detach = detaches(steps, base) if options.sub_issues and options.pushes else ()
     return Plan(tuple(ms_steps), tuple(steps), needs_label, tuple(problems), tuple(guards),
                 dict(matching.unsure_found), {**kept_orphans, **ms_records}, parents,
-                attached_elsewhere(base) if parents or detach else {}, detach, new_labels(steps, base))
+                attached_elsewhere(base) if parents or detach else {}, detach, new_labels(steps, base),
+                tuple(imports))

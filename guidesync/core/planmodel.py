@@ -18,7 +18,7 @@ MODES = ("push", "pull", "sync")
 
 #: The counts vocabulary, one for the plan (what a run would do) and the run's result (what it did).
 COUNT_KEYS = ("milestones_created", "milestones_updated", "created", "adopted", "updated", "closed", "reopened",
-              "checked", "unchecked", "forgotten", "attached")
+              "checked", "unchecked", "forgotten", "attached", "imported")
 #: A run's event -> the count it adds to (events name one thing done; counts are totals).
 EVENT_COUNTS = {"milestone_created": "milestones_created", "milestone_updated": "milestones_updated"}
 
@@ -50,6 +50,7 @@ class Options:
     limits: Mapping[str, int] = field(default_factory=lambda: {"title": 255, "body": 65536})
     sub_issues: bool = False  # ``sub_issues: true``: a task's checkbox sub-items are its sub-issues
     hierarchy_mode: str | None = None  # how the tracker makes them, once learned (see Tracker.hierarchy_mode)
+    import_issues: str = "off"  # issues opened on the tracker join their guide: "off" | "labeled" | "milestone"
 
 
     @property
@@ -163,6 +164,24 @@ class ParentStep:
 
 
 @dataclass(frozen=True)
+class ImportStep:
+    """An issue opened on the tracker, in a milestone a guide section owns, that joins that section's
+    task list as a new task line linking it (``import_issues``)."""
+
+    number: int
+    url: str
+    title: str  # the issue's title as the tracker has it
+    text: str  # the task text written into the guide: the title, Markdown-safe
+    guide: str
+    milestone_key: str
+    after: int  # the new line goes after this line of the guide (the end of the list's last item)
+    like: int  # the line whose bullet, indentation and box style it copies
+    checked: bool
+    record: Record  # the base record once its line is in the guide
+    label: tuple[str, ...] | None = None  # the issue's whole new label set (the imported mark), None: has it
+
+
+@dataclass(frozen=True)
 class Plan:
     milestones: tuple[MilestoneStep, ...] = ()
     tasks: tuple[TaskStep, ...] = ()
@@ -175,10 +194,11 @@ class Plan:
     children_of: Mapping[int, int] = field(default_factory=dict)  # child issue -> parent guidesync attached it to
     detach: tuple[tuple[int, int], ...] = ()  # (parent, child): its item is a top-level task now
     new_labels: tuple[str, ...] = ()  # labels the guides' fields name that the tracker may not have yet
+    imports: tuple[ImportStep, ...] = ()  # issues opened on the tracker that join a guide
 
     @property
-    def changes(self) -> tuple[TaskStep, ...]:
-        return tuple(s for s in self.tasks if not s.is_noop)
+    def changes(self) -> tuple[TaskStep | ImportStep, ...]:
+        return tuple(s for s in self.tasks if not s.is_noop) + self.imports
 
     def counts(self) -> dict[str, int]:
         c = {
@@ -194,6 +214,7 @@ class Plan:
             "forgotten": sum(1 for s in self.tasks if s.forget),
             "attached": sum(1 for p in self.parents for i in p.children
                             if self.tasks[i].number is None or self.tasks[i].number not in p.attached),
+            "imported": len(self.imports),
         }
         assert tuple(c) == COUNT_KEYS
         return c

@@ -328,6 +328,8 @@ class GitHubTracker(Adapter):
 
     def list_issues(self, label: str, since: datetime | None, etags: dict[str, str]) -> Listing:
         params: dict[str, Any] = {"labels": label, "state": "all", "sort": "updated", "direction": "desc", "per_page": 100}
+        if not label:  # every issue (``import_issues: milestone``)
+            del params["labels"]
         if since is not None:
             params["since"] = since.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         # Newest first: any change to any listed issue changes the first page, so a 304 on the first

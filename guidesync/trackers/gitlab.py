@@ -277,6 +277,8 @@ class GitLabTracker(GitLabHierarchy, GitLabMetadata):
     def list_issues(self, label: str, since: datetime | None, etags: dict[str, str]) -> Listing:
         # state omitted: all (opened and closed)
         params: dict[str, Any] = {"labels": label, "order_by": "updated_at", "sort": "desc", "per_page": 100}
+        if not label:  # every issue (``import_issues: milestone``)
+            del params["labels"]
         if since is not None:
             params["updated_after"] = since.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         items, t = self._pages(self._issues_path, params, "listing issues")

@@ -327,7 +327,7 @@ class MemoryTracker:
 
     def list_issues(self, label: str, since: datetime | None, etags: dict[str, str]) -> Listing:
         mark = since.astimezone(timezone.utc).replace(microsecond=0) if since is not None else None  # whole seconds
-        found = [i for i in self.remote.issues.values() if not i.deleted and label.lower() in map(str.lower, i.labels)
+        found = [i for i in self.remote.issues.values() if not i.deleted and (not label or label.lower() in map(str.lower, i.labels))
                  and (mark is None or i.updated_at >= mark)]
         found.sort(key=lambda i: (i.updated_at, i.number), reverse=True)
         return self._listing("issues", [self._issue(i.number) for i in found], etags)
