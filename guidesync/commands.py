@@ -102,7 +102,13 @@ def status(ctx: Context, *, as_json: bool = False) -> Outcome:
     cfg = _config(ctx)
     loaded = _guides(ctx, cfg)
     guides = [lg.guide for lg in loaded.guides]
-    data = report.status_data(guides)
+    imported = frozenset()
+    if cfg.import_issues != "off":
+        try:
+            imported = frozenset(n for n, r in BaseStore.open(cfg, ctx.root).base.records.items() if r.imported)
+        except BaseFileError:
+            pass  # status reads the guides; a base that cannot be read only loses the count
+    data = report.status_data(guides, imported)
     return Outcome(OK, report.dumps(data) if as_json else "", data)
 
 

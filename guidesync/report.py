@@ -198,7 +198,9 @@ def result_data(result: RunResult, stats: dict[str, Any] | None) -> dict[str, An
     }
 
 
-def status_data(guides: Iterable[Guide]) -> list[dict[str, Any]]:
+def status_data(guides: Iterable[Guide], imported: frozenset[int] = frozenset()) -> list[dict[str, Any]]:
+    """Per guide and milestone: tasks, done, linked; ``imported``: issues the base says were
+    opened on the tracker and imported (counted per milestone when there are any)."""
     out = []
     for g in guides:
         out.append(
@@ -212,6 +214,8 @@ def status_data(guides: Iterable[Guide]) -> list[dict[str, Any]]:
                         "tasks": len(m.tasks),
                         "done": sum(1 for t in m.tasks if t.checked),
                         "linked": sum(1 for t in m.tasks if t.link),
+                        **({"imported": sum(1 for t in m.tasks if t.link and t.link.number in imported)}
+                           if imported else {}),
                         **_sub_items(m.tasks),
                     }
                     for m in g.milestones
@@ -250,10 +254,15 @@ def print_status(console: Console, data: list[dict[str, Any]]) -> None:
         nested = any("sub_items" in m for m in g["milestones"])
         if nested:
             table.add_column("Sub-items done", justify="right")
+        imported = any("imported" in m for m in g["milestones"])
+        if imported:
+            table.add_column("Imported", justify="right")
         for m in g["milestones"]:
             cells = [Text(shown(m["title"])), f"{m['done']}/{m['tasks']}", f"{m['linked']}/{m['tasks']}"]
             if nested:
                 cells.append(f"{m.get('sub_items_done', 0)}/{m.get('sub_items', 0)}")
+            if imported:
+                cells.append(str(m.get("imported", 0)))
             table.add_row(*cells)
         console.print(table)
 

@@ -213,3 +213,20 @@ def test_plan_shows_the_imports_and_writes_nothing(ws):
     out = ws.run("pull", dry_run=True)
     assert out.code == 0 and ws.read(GUIDE) == before
     assert f"(import #{n}" in out.text and "1 issues to import" in out.text
+
+
+def test_status_counts_the_imports_and_the_job_summary_lists_them(ws):
+    from guidesync import commands
+    from guidesync.ci.summary import summary_rows
+
+    n = person_opens(ws, "Counted")
+    planned = ws.run("pull", dry_run=True, as_json=True)
+    rows, _ = summary_rows(planned.data, {}, None, planned=True)
+    assert any(r.number == n and r.what == ["import"] for r in rows)
+    out = ws.run("pull", as_json=True)
+    assert out.code == 0
+    rows, _ = summary_rows(out.data, {}, None, planned=False)
+    assert any(r.number == n and "imported" in r.what for r in rows)
+    status = commands.status(ws.context(), as_json=True)
+    (ms,) = status.data[0]["milestones"]
+    assert ms["imported"] == 1 and ms["tasks"] == 3

@@ -168,6 +168,10 @@ def _planned(data: Mapping[str, Any], table: _Table) -> list[str]:
         if t.get("guide"):
             r.where = f"{t['guide']}:{t['line']}"
         r.what += what
+    for imp in data.get("imports", []):  # issues opened on the tracker that join a guide
+        r = table.row(imp["issue"], imp["issue"])
+        r.url, r.text, r.where = imp.get("url") or r.url, imp.get("title") or r.text, f"{imp['guide']}:{imp['line']}"
+        r.what.append("import")
     return milestones
 
 
@@ -219,7 +223,8 @@ def summary_markdown(s: Settings, data: Mapping[str, Any] | None, counts: Mappin
     verb = "to " if planned else ""
     lines.append(f"**{counts.get('created', 0)}** {verb}create, **{counts.get('updated', 0)}** {verb}update, "
                  f"**{counts.get('closed', 0)}** {verb}close, **{counts.get('reopened', 0)}** {verb}reopen"
-                 + ("" if planned else f", **{counts.get('guides_changed', 0)}** guides changed"))
+                 + ("" if planned else f", **{counts.get('guides_changed', 0)}** guides changed")
+                 + (f", **{counts['imported']}** {verb}import" if counts.get("imported") else ""))
     lines.append("")
     for n in notes:
         lines.append(f"- {escape_cell(n)}")
