@@ -33,7 +33,8 @@ What is checked:
   operations without a request body get none;
 * a few body forms the description allows in prose but not in its schema
   (``DEFAULT_BODY_ALTERNATIVES``: a bare array of label names for add/set
-  labels, as PyGithub sends) are accepted;
+  labels, as PyGithub sends; ``due_on: null`` clearing a milestone's due
+  date) are accepted;
 * (``validate_response``; ``validate_log`` does both) the fake's answer: a 2xx or 3xx status
   must be one the operation declares (``304`` always may be), and its JSON body must validate
   against the declared response schema (a listing item by item); an error status is checked
@@ -146,6 +147,19 @@ DEFAULT_BODY_ALTERNATIVES: dict[str, dict[str, Any]] = {
     # directly" (PyGithub's set_labels sends an array).
     "issues/set-labels": {
         "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]
+    },
+    # ``due_on: null`` clears a milestone's due date on an edit (the description types it as a
+    # non-null string; harvester/harvester PR #11739: "updating an existing milestone, where
+    # `null` is needed to clear a previously configured due date"). A create still refuses it.
+    "issues/update-milestone": {
+        "type": "object",
+        "properties": {
+            "title": {"type": "string"},
+            "state": {"enum": ["open", "closed"]},
+            "description": {"type": "string"},
+            "due_on": {"type": "null"},
+        },
+        "required": ["due_on"],
     },
 }
 

@@ -320,7 +320,7 @@ def test_milestone_sorting(repo, fake):
     assert [m.title for m in repo.get_milestones()] == ["early", "late", "nodue"]
     assert [m.title for m in repo.get_milestones(direction="desc")] == ["nodue", "late", "early"]
     assert [m.title for m in repo.get_milestones(sort="completeness", direction="desc")][0] == "nodue"
-    assert fake.milestones(REPO)[3]["due_on"] == "2026-02-01T00:00:00Z"
+    assert fake.milestones(REPO)[3]["due_on"] == "2026-01-31T08:00:00Z"  # the day in Pacific time: Jan 31
 
 
 # ----------------------------------------------------------------- labels

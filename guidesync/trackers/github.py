@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable
+from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import github
 from github import GithubException
 
-from ..errors import Ambiguous, Gone, Invalid, NotFound
+from ..errors import Ambiguous, Conflict, Gone, Invalid, NotFound
 from .base import (
     LINK_NEXT,
     UNSET,
@@ -43,6 +45,11 @@ DEFAULT_API = "https://api.github.com"
 ISSUE_PATHS = ("issues",)
 
 
+def _logins(people: Any) -> tuple[str, ...]:
+    """The logins of an answer's ``assignees`` (user objects)."""
+    return tuple(p["login"] for p in people or () if isinstance(p, dict) and isinstance(p.get("login"), str))
+
+
 def _issue(data: dict[str, Any]) -> RemoteIssue:
     state = data.get("state", "open")
     if state == "closed":
@@ -58,7 +65,41 @@ def _issue(data: dict[str, Any]) -> RemoteIssue:
         labels=tuple(l["name"] if isinstance(l, dict) else str(l) for l in data.get("labels") or ()),
         updated_at=api_time(data.get("updated_at")),
         locked=bool(data.get("locked")),
+        assignees=_logins(data.get("assignees")),
     )
+
+
+# -- milestone due dates ---------------------------------------------------------------
+#
+# GitHub keeps a milestone's due date as a day in US Pacific time and answers that day's Pacific
+# midnight in UTC (07:00 or 08:00, as daylight saving says): a ``due_on`` of 00:00Z lands on the
+# day before. Noon UTC is 04:00 or 05:00 in Pacific time, so it lands on the intended day
+# whatever the season (and would under a UTC reading too); no time-zone database is needed to
+# send it. Reading an answer back takes its day in Pacific time.
+
+try:
+    _PACIFIC: Any = ZoneInfo("America/Los_Angeles")
+except ZoneInfoNotFoundError:  # pragma: no cover - a system without a time-zone database
+    _PACIFIC = None
+
+
+def _due_on(day: str) -> str:
+    """The ``due_on`` to send for ``day`` (YYYY-MM-DD)."""
+    try:
+        date.fromisoformat(day)
+    except (TypeError, ValueError):
+        raise TrackerError("invalid", f"milestone due date {day!r} is not a day (YYYY-MM-DD)") from None
+    return f"{day}T12:00:00Z"
+
+
+def _pacific_day(value: Any) -> str | None:
+    """The day (YYYY-MM-DD) a ``due_on`` of an answer stands for: its date in US Pacific time."""
+    when = api_time(value)
+    if when is None:
+        return None
+    if _PACIFIC is None:  # GitHub answers Pacific midnight (07:00Z or 08:00Z): 7 hours back is that day
+        return (when - timedelta(hours=7)).date().isoformat()
+    return when.astimezone(_PACIFIC).date().isoformat()
 
 
 def _milestone(data: dict[str, Any]) -> RemoteMilestone:
@@ -67,6 +108,7 @@ def _milestone(data: dict[str, Any]) -> RemoteMilestone:
         title=data.get("title") or "",
         description=data.get("description") or "",
         state=data.get("state") or "open",
+        due=_pacific_day(data.get("due_on")),
     )
 
 
@@ -120,8 +162,12 @@ def translate(exc: Exception, what: str) -> TrackerError:
                                 status=status)
         if status == 422:
             data = exc.data if isinstance(exc.data, dict) else {}
-            codes = {e.get("code") for e in data.get("errors") or () if isinstance(e, dict)}
-            return TrackerError("conflict" if "already_exists" in codes else "invalid", msg, status=status)
+            errors = [e for e in data.get("errors") or () if isinstance(e, dict)]
+            codes = {e.get("code") for e in errors}
+            error = TrackerError("conflict" if "already_exists" in codes else "invalid", msg, status=status)
+            #: (field, code, value) of each refusal, for a caller that can do without the value
+            error.refusals = tuple((str(e.get("field") or ""), str(e.get("code") or ""), e.get("value")) for e in errors)
+            return error
         if status is None:
             return TrackerError("invalid", msg, status=status)
         return status_error(status, msg, messages=messages)
@@ -208,6 +254,8 @@ class GitHubTracker(Adapter):
         self.capabilities = self._known_capabilities(capabilities)
         #: issue number -> (REST id, node id), from every issue of this repository an answer held
         self._ids: dict[int, tuple[int, str]] = {}
+        #: lower-case login -> whether it can be assigned here (asked once per run)
+        self._assignable: dict[str, bool] = {}
         self.api_url = url.rstrip("/")
         told = f"{web_url.rstrip('/')}/{repository}" if web_url else None
         self.web = WebAddress(self._ask_web, ISSUE_PATHS, told=told, remembered=repository_url)
@@ -357,25 +405,51 @@ class GitHubTracker(Adapter):
             return None  # transferred: the redirect led to another repository's issue
         return self._issue(data)
 
-    def create_milestone(self, title: str, description: str) -> RemoteMilestone:
-        _, data, _ = self._request(
-            "POST", "/milestones", f"creating milestone {title!r}",
-            body={"title": title, "description": description}, idempotent=False,
-        )
+    def create_milestone(self, title: str, description: str, *, due: str | None = None,
+                         start: str | None = None) -> RemoteMilestone:
+        """``start`` is ignored: GitHub milestones have none. ``due`` is sent so that it lands on
+        that day in US Pacific time (see :func:`_due_on`); None sends none (a create refuses null)."""
+        body: dict[str, Any] = {"title": title, "description": description}
+        if due is not None:
+            body["due_on"] = _due_on(due)
+        _, data, _ = self._request("POST", "/milestones", f"creating milestone {title!r}", body=body, idempotent=False)
         return _milestone(data)
 
-    def update_milestone(self, number: int, *, title: str | Unset = UNSET, description: str | Unset = UNSET) -> RemoteMilestone:
+    def update_milestone(self, number: int, *, title: str | Unset = UNSET, description: str | Unset = UNSET,
+                         due: str | None | Unset = UNSET, start: str | None | Unset = UNSET) -> RemoteMilestone:
+        """``due`` None clears it (``due_on: null``, which an edit takes); ``start`` is ignored."""
         body = given(title=title, description=description)
+        if not isinstance(due, Unset):
+            body["due_on"] = None if due is None else _due_on(due)
         _, data, _ = self._request("PATCH", f"/milestones/{number}", f"updating milestone #{number}", body=body)
         return _milestone(data)
 
+    def assignable(self, login: str) -> bool:
+        """``GET /repos/{o}/{r}/assignees/{login}``: 204 yes, 404 no; asked once per login (any
+        case) and run. Any other answer raises."""
+        key = login.strip().lower()
+        if not key:
+            return False  # the path would name the listing of all assignees
+        if key not in self._assignable:
+            try:
+                self._request("GET", f"/assignees/{quote(login.strip(), safe='')}",
+                              f"checking whether {login.strip()!r} can be assigned")
+                self._assignable[key] = True
+            except NotFound:
+                self._assignable[key] = False
+        return self._assignable[key]
+
     def create_issue(self, title: str, body: str, milestone: int | None, labels: Iterable[str], *,
-                     task: bool = False) -> RemoteIssue:
-        """``task`` changes nothing here: any GitHub issue can be a sub-issue."""
+                     task: bool = False, assignees: Iterable[str] = (), due: str | None = None) -> RemoteIssue:
+        """``task`` changes nothing here: any GitHub issue can be a sub-issue. ``due`` is ignored:
+        GitHub issues have no due date (the body says it)."""
         payload: dict[str, Any] = {"title": title, "body": body, "labels": list(labels)}
         if milestone is not None:
             payload["milestone"] = milestone
-        _, data, _ = self._request("POST", "/issues", f"creating issue {title[:60]!r}", body=payload, idempotent=False)
+        people = list(assignees)
+        if people:
+            payload["assignees"] = people
+        _, data, _ = self._write_issue("POST", "/issues", f"creating issue {title[:60]!r}", payload, idempotent=False)
         if not isinstance(data, dict) or not isinstance(data.get("number"), int):
             raise TrackerError("invalid", f"creating issue {title[:60]!r}: GitHub's answer is not an issue")
         self.web.check(str(data.get("html_url") or ""), data["number"])  # learns the address again if it does not fit
@@ -389,12 +463,39 @@ class GitHubTracker(Adapter):
         body: str | Unset = UNSET,
         milestone: int | None | Unset = UNSET,
         labels: tuple[str, ...] | Unset = UNSET,
+        assignees: tuple[str, ...] | Unset = UNSET,
+        due: str | None | Unset = UNSET,
     ) -> RemoteIssue:
-        payload = given(title=title, body=body, milestone=milestone, labels=labels if isinstance(labels, Unset) else list(labels))
+        """``labels`` and ``assignees`` replace the issue's (an empty one clears them); ``due`` is
+        ignored (GitHub issues have none)."""
+        payload = given(title=title, body=body, milestone=milestone,
+                        labels=labels if isinstance(labels, Unset) else list(labels),
+                        assignees=assignees if isinstance(assignees, Unset) else list(assignees))
         return self._patch_issue(number, payload, f"updating issue #{number}")
 
+    def _write_issue(self, verb: str, path: str, what: str, payload: dict[str, Any], *,
+                     idempotent: bool = True) -> tuple[dict[str, Any], Any, int]:
+        """Create or edit an issue. GitHub refuses the whole write (422, ``assignees`` invalid)
+        when a login cannot be assigned, as it may have become since :meth:`assignable` said yes:
+        nothing was written, so it is sent once more without the logins it named (without any
+        when it named none); the answer shows who was kept."""
+        try:
+            return self._request(verb, path, what, body=payload, idempotent=idempotent)
+        except Invalid as exc:
+            sent = payload.get("assignees")
+            refused = [r for r in getattr(exc, "refusals", ()) if r[0] in ("assignees", "assignee")]
+            if exc.status != 422 or not sent or not refused:
+                raise
+            named = {str(value).lower() for _, _, value in refused if isinstance(value, str)}
+            for login in named:
+                self._assignable[login] = False
+            kept = [login for login in sent if str(login).lower() not in named]
+            if len(kept) == len(sent):  # it named nobody that was sent: send nobody
+                kept = []
+            return self._request(verb, path, what, body={**payload, "assignees": kept}, idempotent=idempotent)
+
     def _patch_issue(self, number: int, payload: dict[str, Any], what: str) -> RemoteIssue:
-        _, data, _ = self._request("PATCH", f"/issues/{number}", what, body=payload)
+        _, data, _ = self._write_issue("PATCH", f"/issues/{number}", what, payload)
         if not isinstance(data, dict) or not self.web.fits(str(data.get("html_url", "")), number):
             raise TrackerError("gone", f"{what}: the issue was transferred to another repository")
         return self._issue(data)
@@ -422,6 +523,65 @@ class GitHubTracker(Adapter):
 
     def comment(self, number: int, body: str) -> None:
         self._request("POST", f"/issues/{number}/comments", f"commenting on issue #{number}", body={"body": body}, idempotent=False)
+
+    # -- dependencies ----------------------------------------------------------------------
+    #
+    # "native": REST issue dependencies (github.com, GHE.com), the blocking issue named by its
+    # REST id (known from this run's answers, else read once). "body": a server without them
+    # (GHES): only the body says it. Learned by the first block and kept in the base.
+
+    def block(self, issue: int, blocker: int) -> str:
+        """POST …/issues/{issue}/dependencies/blocked_by. A 404 there is either a server without
+        dependencies or an issue that is not there: the blocker (which exists, its id was just
+        known) is asked for its own dependencies once; a 404 again means the server has none
+        ("body", without requests from then on). Adding one that is there already is fine: a
+        refusal (422) is checked against the issue's dependencies."""
+        if self.capabilities.get("dependencies") == "body":
+            return "body"
+        blocker_id = self._ids_of(blocker)[0]
+        what = f"marking issue #{issue} blocked by #{blocker}"
+        path = f"/issues/{int(issue)}/dependencies/blocked_by"
+        try:
+            # sending it twice does no harm (the second is refused as there already): idempotent
+            self._request("POST", path, what, body={"issue_id": blocker_id})
+        except NotFound:
+            if self.capabilities.get("dependencies") is None and not self._has_dependencies(blocker):
+                self.capabilities["dependencies"] = "body"
+                return "body"
+            raise
+        except (Conflict, Invalid) as exc:
+            if exc.status != 422 or blocker_id not in self._blockers(issue, what):
+                raise
+        self.capabilities["dependencies"] = "native"
+        return "native"
+
+    def unblock(self, issue: int, blocker: int) -> None:
+        """DELETE …/dependencies/blocked_by/{id}; a dependency (or a blocker) no longer there is fine."""
+        if self.capabilities.get("dependencies") == "body":
+            return
+        try:
+            blocker_id = self._ids_of(blocker)[0]
+        except (Gone, NotFound):
+            return  # the blocker was deleted or moved away: so was its dependency
+        try:
+            self._request("DELETE", f"/issues/{int(issue)}/dependencies/blocked_by/{blocker_id}",
+                          f"taking away the dependency of issue #{issue} on #{blocker}")
+        except NotFound:
+            pass
+
+    def _has_dependencies(self, probe: int) -> bool:
+        """Does GET …/issues/{probe}/dependencies/blocked_by answer (``probe`` exists)?"""
+        try:
+            self._request("GET", f"/issues/{int(probe)}/dependencies/blocked_by", "asking for issue dependencies",
+                          params={"per_page": 1})
+        except NotFound:
+            return False
+        return True
+
+    def _blockers(self, issue: int, what: str) -> set[int]:
+        """The REST ids of the issues blocking ``issue``."""
+        items, _, _ = self._pages(f"/issues/{int(issue)}/dependencies/blocked_by", {"per_page": 100}, what, {}, "blocked_by")
+        return {i["id"] for i in items or () if isinstance(i, dict) and isinstance(i.get("id"), int)}
 
     # -- hierarchy -----------------------------------------------------------------------
     #

@@ -9,7 +9,8 @@ Good enough for the real PyGithub client::
 
 Covered: repositories, issues (list filters, pagination with ``Link``, weak
 ``ETag``/``If-None-Match``), issue comments, issue labels, lock/unlock,
-milestones, labels, ``/rate_limit`` and ``/user``; primary rate limit,
+milestones, labels, assignees (who can be assigned), issue dependencies
+(``blocked_by``), ``/rate_limit`` and ``/user``; primary rate limit,
 bad credentials, read-only tokens, archived repositories, deleted (410) and
 transferred (301) issues; secondary-rate-limit / 429 fault helpers.
 
@@ -28,6 +29,19 @@ Behaviour notes (documented GitHub behaviour the fake follows):
   (both forms are routed).
 * Empty issue bodies are returned as ``null`` like GitHub does.
 * Repositories start without labels (GitHub would create its default set).
+* A label named in an issue create or edit that does not exist is created
+  (colour ``ededed``, no description), as GitHub does (github/docs issue
+  #35718; the REST description says nothing either way).
+* Assignees: only collaborators (``add_collaborator``; a personal account's
+  owner) can be assigned; ``GET /assignees/{login}`` answers 204 or 404;
+  another login in an issue create or edit is refused or dropped, see
+  ``unassignable``. Logins are case-insensitive; answers spell them as GitHub
+  knows them.
+* Milestone ``due_on`` keeps only the day in US Pacific time (see ``PACIFIC``);
+  answers give that day's Pacific midnight in UTC; ``null`` clears it on an
+  edit and is refused on a create.
+* Issue dependencies (``…/dependencies/blocked_by``) exist on github.com only,
+  not on GHES (404 there, like the REST sub-issues).
 """
 
 from __future__ import annotations
@@ -38,9 +52,10 @@ import itertools
 import json
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, time, timezone
 from typing import Any, Iterable
 from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
 
 from .base import ApiError, FakeServer, Request, Response
 from .graphql_schema import GITHUB_PROJECTS_SDL, GITHUB_SCALARS, GITHUB_SDL, GITHUB_SUB_ISSUES_SDL, GraphQLError, Schema
@@ -68,6 +83,15 @@ DEFAULT_GHES_VERSION = "3.17.0"
 GHES_GRAPHQL_SUB_ISSUES_SINCE = (3, 17)
 ADD_SUB_ISSUE_ERROR = "An error occurred while adding the sub-issue to the parent issue. "
 LOCK_REASONS = ("off-topic", "too heated", "resolved", "spam")
+ASSIGNEES_DOCS = DOCS + "/issues/assignees"
+DEPENDENCIES_DOCS = DOCS + "/issues/issue-dependencies"
+#: GitHub keeps a milestone's due date as a day in US Pacific time (an artifact of GitHub's
+#: design, as GitHub staff explained on the community forum; quoted in microsoft/PowerShellForGitHub
+#: PR #133: "all timestamps in the database are normalized to Pacific time ... midnight Pacific time
+#: is 7AM or 8AM UTC time depending on whether Pacific time is in daylight savings"): a ``due_on``
+#: of 2020-09-24T06:59:00Z lands on Sep 23, one of 07:01Z on Sep 24; answers give that day's
+#: Pacific midnight in UTC.
+PACIFIC = ZoneInfo("America/Los_Angeles")
 
 # route prefix: /repos/{owner}/{name} or /repositories/{id}
 _R = r"(?:/repos/(?P<owner>[^/]+)/(?P<name>[^/]+)|/repositories/(?P<rid>\d+))"
@@ -94,7 +118,7 @@ class _Milestone:
     description: str | None = None
     state: str = "open"
     closed_at: datetime | None = None
-    due_on: datetime | None = None
+    due_on: date | None = None  # the day, in US Pacific time (see PACIFIC)
 
 
 @dataclass
@@ -126,6 +150,8 @@ class _Issue:
     pull_request: bool = False  # a pull request seen through the issues API
     parent: int | None = None  # REST id of the parent issue (sub-issues)
     sub_issues: list[int] = field(default_factory=list)  # REST ids of the children, in priority order
+    assignees: list[str] = field(default_factory=list)  # user keys (lower-case logins), in order
+    blocked_by: list[int] = field(default_factory=list)  # REST ids of the issues blocking it, in order added
 
     @property
     def live(self) -> bool:
@@ -145,6 +171,10 @@ class _Repo:
     labels: dict[str, _Label] = field(default_factory=dict)  # key: lower-case name
     next_issue: int = 1
     next_milestone: int = 1
+    #: the owner's kind: an organisation cannot be assigned, a personal account's owner can
+    owner_type: str = "Organization"
+    #: who can be assigned to its issues (lower-case login -> login): collaborators, members
+    collaborators: dict[str, str] = field(default_factory=dict)
 
     @property
     def full_name(self) -> str:
@@ -172,10 +202,32 @@ def _parse_time(value: Any, field_name: str, resource: str) -> datetime:
     return dt.astimezone(timezone.utc)
 
 
+def _due_day(value: Any, *, creating: bool) -> date | None:
+    """The day a milestone's ``due_on`` lands on: a time is taken in US Pacific time (see
+    PACIFIC); a bare date (PyGithub sends one for a ``date``) is that day. ``null`` clears it on
+    an edit; a create refuses it ("the GitHub create-milestone API requires due_on to be a string
+    when present and rejects null", harvester/harvester PR #11739)."""
+    if value is None:
+        if creating:
+            raise _validation("Milestone", "due_on", "invalid", None)
+        return None
+    if isinstance(value, str) and len(value.strip()) == 10:
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            raise _validation("Milestone", "due_on", "invalid", value) from None
+    return _parse_time(value, "due_on", "Milestone").astimezone(PACIFIC).date()
+
+
+def _pacific_midnight(day: date) -> datetime:
+    """The start of ``day`` in US Pacific time, in UTC (07:00 or 08:00 as daylight saving says)."""
+    return datetime.combine(day, time(0, 0), tzinfo=PACIFIC).astimezone(timezone.utc)
+
+
 def _validation(resource: str, field_name: str, code: str, value: Any = None,
                 doc: str = DOCS) -> ApiError:
     err: dict[str, Any] = {"resource": resource, "code": code, "field": field_name}
-    if code == "invalid":
+    if code == "invalid" and value is not None:  # a null value would fit every branch of the schema's oneOf
         err["value"] = value
     return ApiError(422, {"message": "Validation Failed", "errors": [err], "documentation_url": doc})
 
@@ -236,6 +288,16 @@ class FakeGitHub(FakeServer):
         #: GraphQL's ``type`` for a refused sub-issue mutation (the notes record VALIDATION for
         #: the 100 limit; stdlib-js/stdlib PR #13376).
         self.graphql_rule_error_type = "VALIDATION"
+        #: What an issue create or edit does with a login in ``assignees`` that cannot be
+        #: assigned (not a collaborator, see :meth:`add_collaborator`). "reject" (default, the
+        #: stricter, as observed for a token with push access: ``422 Validation Failed``, an error
+        #: ``{"resource": "Issue", "field": "assignees", "code": "invalid", "value": login}``;
+        #: trstringer/manual-approval issue #71, microsoft/vscode-pull-request-github issue #1868)
+        #: or "drop" (what the REST description says: "Assignees are silently dropped otherwise",
+        #: for a requester without push access): the issue is written without it.
+        self.unassignable = "reject"
+        #: The most issues one issue may be blocked by (None: no limit; the docs name none).
+        self.dependency_limit: int | None = None
         self.graphql_enabled = True
         self.graphql_limit = 5000
         self.graphql_used = 0
@@ -251,6 +313,8 @@ class FakeGitHub(FakeServer):
         self.rate_reset = int(self.clock.now().timestamp()) + 3600
         self.unauth_used = 0
         self._ids = itertools.count(1_000_001)
+        self._user_ids = itertools.count(2001)
+        self._users: dict[str, tuple[str, int]] = {}  # lower-case login -> (login, id)
         self._request_ids = itertools.count(1)
         self._repos: dict[str, _Repo] = {}
         for full_name in repos:
@@ -329,6 +393,13 @@ class FakeGitHub(FakeServer):
     @property
     def rest_sub_issues(self) -> bool:
         """REST sub-issue operations and issue fields: github.com and GHE.com only."""
+        return not self.is_ghes
+
+    @property
+    def rest_dependencies(self) -> bool:
+        """REST issue dependencies (``…/dependencies/blocked_by``): github.com and GHE.com only
+        (github/docs creating-issue-dependencies.md is versioned ``fpt`` and ``ghec``; the GHES
+        descriptions have no such operations): a 404 elsewhere, like the REST sub-issues."""
         return not self.is_ghes
 
     @property
@@ -485,6 +556,17 @@ class FakeGitHub(FakeServer):
     def _user_json(self) -> dict[str, Any]:
         return self._account_json(self.login, self.user_id, "User")
 
+    def _person(self, login: str) -> tuple[str, int]:
+        """(login as GitHub spells it, id) of a person, known from now on."""
+        key = login.lower()
+        if key not in self._users:
+            self._users[key] = (login, next(self._user_ids))
+        return self._users[key]
+
+    def _assignee_json(self, key: str) -> dict[str, Any]:
+        login, ident = self._person(key)
+        return self._account_json(login, ident, "User")
+
     def _repo_api(self, repo: _Repo) -> str:
         return f"{self.url}/repos/{repo.full_name}"
 
@@ -503,7 +585,7 @@ class FakeGitHub(FakeServer):
             "full_name": repo.full_name,
             "private": repo.private,
             "visibility": "private" if repo.private else "public",
-            "owner": self._account_json(repo.owner, 500 + repo.id % 1000, "Organization"),
+            "owner": self._account_json(repo.owner, 500 + repo.id % 1000, repo.owner_type),
             "html_url": html,
             "description": None,
             "fork": False,
@@ -627,7 +709,7 @@ class FakeGitHub(FakeServer):
             "created_at": self.clock.iso(ms.created_at),
             "updated_at": self.clock.iso(ms.updated_at),
             "closed_at": self.clock.iso(ms.closed_at) if ms.closed_at else None,
-            "due_on": self.clock.iso(ms.due_on) if ms.due_on else None,
+            "due_on": self.clock.iso(_pacific_midnight(ms.due_on)) if ms.due_on else None,
         }
 
     def _issue_json(self, repo: _Repo, issue: _Issue) -> dict[str, Any]:
@@ -643,7 +725,23 @@ class FakeGitHub(FakeServer):
             body["sub_issues_summary"] = self._sub_issues_summary(issue)
             body["parent_issue_url"] = (f"{self._repo_api(parent[0])}/issues/{parent[1].number}"
                                         if parent else None)
+        if self.rest_dependencies:
+            body["issue_dependencies_summary"] = self._dependencies_summary(issue)
         return body
+
+    def _dependencies_summary(self, issue: _Issue) -> dict[str, int]:
+        """Open and all issues blocking ``issue``, and those it blocks (live ones only)."""
+        blockers = self._live_blockers(issue)
+        blocked = self._live_blocked(issue)
+        return {"blocked_by": sum(1 for _, b in blockers if b.state == "open"), "total_blocked_by": len(blockers),
+                "blocking": sum(1 for _, b in blocked if b.state == "open"), "total_blocking": len(blocked)}
+
+    def _live_blockers(self, issue: _Issue) -> list[tuple[_Repo, _Issue]]:
+        return [found for bid in issue.blocked_by if (found := self._issue_by_id(bid)) is not None]
+
+    def _live_blocked(self, issue: _Issue) -> list[tuple[_Repo, _Issue]]:
+        return [(r, i) for r in self._repos.values() for i in r.issues.values()
+                if i.live and issue.id in i.blocked_by]
 
     def _issue_json_core(self, repo: _Repo, issue: _Issue) -> dict[str, Any]:
         api = f"{self._repo_api(repo)}/issues/{issue.number}"
@@ -667,8 +765,8 @@ class FakeGitHub(FakeServer):
             "state_reason": issue.state_reason,
             "locked": issue.locked,
             "active_lock_reason": issue.lock_reason if issue.locked else None,
-            "assignee": None,
-            "assignees": [],
+            "assignee": self._assignee_json(issue.assignees[0]) if issue.assignees else None,
+            "assignees": [self._assignee_json(key) for key in issue.assignees],
             "milestone": self._milestone_json(repo, ms) if ms else None,
             "comments": len(issue.comments),
             "created_at": self.clock.iso(issue.created_at),
@@ -700,18 +798,24 @@ class FakeGitHub(FakeServer):
         }
 
     # ------------------------------------------------------------- core logic
-    def add_repo(self, full_name: str, *, private: bool = True, archived: bool = False) -> None:
-        """Create an (empty) repository ``owner/name``."""
+    def add_repo(self, full_name: str, *, private: bool = True, archived: bool = False,
+                 owner_type: str = "Organization") -> None:
+        """Create an (empty) repository ``owner/name``. ``owner_type`` "User": a personal
+        account's repository, whose owner can be assigned (an organisation cannot)."""
         owner, _, name = full_name.partition("/")
         if not owner or not name or "/" in name:
             raise ValueError(f"repository must be 'owner/name', got {full_name!r}")
+        if owner_type not in ("Organization", "User"):
+            raise ValueError(f"owner_type must be 'Organization' or 'User', got {owner_type!r}")
         with self.lock:
             if full_name.lower() in self._repos:
                 raise ValueError(f"repository {full_name!r} already exists")
             rid = 100_000 + len(self._repos) + 1
-            self._repos[full_name.lower()] = _Repo(
-                rid, owner, name, self.clock.now(), private=private, archived=archived
-            )
+            repo = _Repo(rid, owner, name, self.clock.now(), private=private, archived=archived,
+                         owner_type=owner_type)
+            if owner_type == "User":
+                repo.collaborators[owner.lower()] = self._person(owner)[0]
+            self._repos[full_name.lower()] = repo
 
     def _label_for(self, repo: _Repo, name: str, now: datetime, create: bool) -> str:
         key = name.lower()
@@ -735,6 +839,40 @@ class FakeGitHub(FakeServer):
             names.append(item.strip())
         return names
 
+    def _assignee_keys(self, repo: _Repo, data: dict[str, Any]) -> list[str] | None:
+        """The assignees a create or edit asks for (None: it does not say): ``assignees`` (logins,
+        or objects with a ``login`` as the description allows for an edit), else the old single
+        ``assignee`` (null: none). A login that cannot be assigned is refused (422) or dropped,
+        as :attr:`unassignable` says; the same login twice counts once."""
+        if "assignees" in data:
+            value = data["assignees"]
+            if value is None:
+                value = []
+        elif "assignee" in data:
+            value = [] if data["assignee"] in (None, "") else [data["assignee"]]
+        else:
+            return None
+        if not isinstance(value, list):
+            raise _validation("Issue", "assignees", "invalid", value)
+        keys: list[str] = []
+        refused: list[str] = []
+        for item in value:
+            if isinstance(item, dict):
+                item = item.get("login")
+            if not isinstance(item, str) or not item.strip():
+                raise _validation("Issue", "assignees", "invalid", item if isinstance(item, str) else None)
+            key = item.strip().lower()
+            if key not in repo.collaborators:
+                refused.append(item.strip())
+            elif key not in keys:
+                keys.append(key)
+        if refused and self.unassignable == "reject":
+            raise ApiError(422, {"message": "Validation Failed",
+                                 "errors": [{"value": login, "resource": "Issue", "field": "assignees",
+                                             "code": "invalid"} for login in refused],
+                                 "documentation_url": DOCS + "/issues/issues"})
+        return keys
+
     def _resolve_milestone(self, repo: _Repo, value: Any, resource: str = "Issue") -> int | None:
         if value is None or value == "":  # PyGithub's Issue.edit(milestone=None) sends ""
             return None
@@ -755,6 +893,7 @@ class FakeGitHub(FakeServer):
             raise _validation("Issue", "body", "invalid", body)
         milestone = self._resolve_milestone(repo, data.get("milestone"))
         names = self._label_names(data.get("labels") or [])
+        assignees = self._assignee_keys(repo, data) or []
         now = self.clock.tick()
         keys: list[str] = []
         for name in names:
@@ -764,7 +903,7 @@ class FakeGitHub(FakeServer):
         number = repo.next_issue
         repo.next_issue += 1
         issue = _Issue(self._next_id(), number, title, now, now, body=body or None,
-                       labels=keys, milestone=milestone)
+                       labels=keys, milestone=milestone, assignees=assignees)
         repo.issues[number] = issue
         return issue
 
@@ -791,7 +930,10 @@ class FakeGitHub(FakeServer):
             changes["milestone"] = self._resolve_milestone(repo, data["milestone"])
         if "labels" in data:
             changes["labels_names"] = self._label_names(data["labels"] or [])
+        assignees = self._assignee_keys(repo, data)
         now = self.clock.tick()
+        if assignees is not None:  # the whole set: it replaces the issue's
+            issue.assignees = assignees
         if "title" in changes:
             issue.title = changes["title"]
         if "body" in changes:
@@ -882,8 +1024,7 @@ class FakeGitHub(FakeServer):
         description = data.get("description")
         if description is not None and not isinstance(description, str):
             raise _validation("Milestone", "description", "invalid", description)
-        due = data.get("due_on")
-        due_on = _parse_time(due, "due_on", "Milestone") if due is not None else None
+        due_on = _due_day(data["due_on"], creating=False) if "due_on" in data else None
         now = self.clock.tick()
         if title is not None:
             ms.title = title
@@ -1283,6 +1424,12 @@ class FakeGitHub(FakeServer):
         r("DELETE", _R + r"/issues/(?P<number>\d+)/sub_issue", self._h_remove_sub_issue)
         r("PATCH", _R + r"/issues/(?P<number>\d+)/sub_issues/priority", self._h_reprioritize_sub_issue)
         r("GET", _R + r"/issues/(?P<number>\d+)/parent", self._h_get_parent)
+        r("GET", _R + r"/issues/(?P<number>\d+)/dependencies/blocked_by", self._h_list_blocked_by)
+        r("POST", _R + r"/issues/(?P<number>\d+)/dependencies/blocked_by", self._h_add_blocked_by)
+        r("DELETE", _R + r"/issues/(?P<number>\d+)/dependencies/blocked_by/(?P<bid>\d+)", self._h_remove_blocked_by)
+        r("GET", _R + r"/issues/(?P<number>\d+)/dependencies/blocking", self._h_list_blocking)
+        r("GET", _R + r"/assignees", self._h_list_assignees)
+        r("GET", _R + r"/assignees/(?P<login>[^/]+)", self._h_check_assignee)
         r("GET", r"/meta", self._h_meta)
         r("PUT", _R + r"/issues/(?P<number>\d+)/lock", self._h_lock)
         r("DELETE", _R + r"/issues/(?P<number>\d+)/lock", self._h_unlock)
@@ -1595,6 +1742,88 @@ class FakeGitHub(FakeServer):
             raise _not_found()
         return self._issue_json(*parent)
 
+    # --- issue dependencies (REST: github.com and GHE.com; not in the GHES descriptions)
+    #
+    # Documented (OpenAPI): the body names the blocking issue by its REST ``id`` (an integer),
+    # an add answers 201 with an issue, a removal 200 with an issue, a missing issue 404, a
+    # refused add 422. The refusals' words are the fake's own (none are documented); a pull
+    # request cannot block ("PR-as-blocker: unsupported", observed by bjcoombs/ai-native-toolkit
+    # PR #321). A dependency on an issue of another repository is allowed (the id is global).
+    # Adding or removing one leaves ``updated_at`` alone, as for sub-issues (stricter: a
+    # ``since`` listing does not show it).
+
+    def _dependency_issue(self, number: str, kw: dict[str, str], suffix: str,
+                          write: bool) -> tuple[_Repo, _Issue]:
+        if not self.rest_dependencies:
+            raise _not_found()
+        repo = self._api_repo(**kw)
+        if write:
+            self._check_write(repo)
+        return repo, self._find_issue(repo, number, suffix=suffix)
+
+    def _dependency_refusal(self, issue: _Issue, blocker: _Issue) -> str | None:
+        if issue.pull_request or blocker.pull_request:
+            return "Pull requests cannot have or be issue dependencies"
+        if issue.id == blocker.id:
+            return "An issue cannot be blocked by itself"
+        if blocker.id in issue.blocked_by:
+            return "Issue is already blocked by this issue"
+        if self.dependency_limit is not None and len(self._live_blockers(issue)) >= self.dependency_limit:
+            return f"An issue cannot be blocked by more than {self.dependency_limit} issues"
+        return None
+
+    def _h_list_blocked_by(self, req: Request, number: str, **kw: str) -> Response:
+        repo, issue = self._dependency_issue(number, kw, "/dependencies/blocked_by", write=False)
+        return self._paginate(req, self._live_blockers(issue), lambda rb: self._issue_json(*rb), repo)
+
+    def _h_list_blocking(self, req: Request, number: str, **kw: str) -> Response:
+        repo, issue = self._dependency_issue(number, kw, "/dependencies/blocking", write=False)
+        return self._paginate(req, self._live_blocked(issue), lambda rb: self._issue_json(*rb), repo)
+
+    def _h_add_blocked_by(self, req: Request, number: str, **kw: str) -> Response:
+        repo, issue = self._dependency_issue(number, kw, "/dependencies/blocked_by", write=True)
+        data = req.json()
+        if "issue_id" not in data:
+            raise ApiError(422, {"message": "Invalid request.\n\n\"issue_id\" wasn't supplied.",
+                                 "documentation_url": DEPENDENCIES_DOCS})
+        ident = data["issue_id"]
+        if isinstance(ident, bool) or not isinstance(ident, int):
+            raise ApiError(422, {"message": f"Invalid request.\n\nFor 'properties/issue_id', {json.dumps(ident)} "
+                                            "is not an integer.", "documentation_url": DEPENDENCIES_DOCS})
+        found = self._issue_by_id(ident)
+        if found is None:  # e.g. the issue NUMBER sent instead of its id
+            raise _not_found()
+        refusal = self._dependency_refusal(issue, found[1])
+        if refusal is not None:
+            raise ApiError(422, {"message": "Validation Failed",
+                                 "errors": [{"resource": "IssueDependency", "code": "custom",
+                                             "field": "issue_id", "message": refusal}],
+                                 "documentation_url": DEPENDENCIES_DOCS + "#add-a-dependency-an-issue-is-blocked-by"})
+        issue.blocked_by.append(found[1].id)
+        self.clock.tick()
+        return Response(201, self._issue_json(repo, issue),
+                        {"Location": f"{self._repo_api(repo)}/issues/{issue.number}/dependencies/blocked_by"})
+
+    def _h_remove_blocked_by(self, req: Request, number: str, bid: str, **kw: str) -> dict[str, Any]:
+        repo, issue = self._dependency_issue(number, kw, f"/dependencies/blocked_by/{bid}", write=True)
+        if int(bid) not in issue.blocked_by:
+            raise _not_found()  # not blocking this issue (the spec declares 404)
+        issue.blocked_by.remove(int(bid))
+        self.clock.tick()
+        return self._issue_json(repo, issue)
+
+    # --- assignees (docs: "Check if a user can be assigned": 204, otherwise 404)
+    def _h_check_assignee(self, req: Request, login: str, **kw: str) -> Response:
+        repo = self._api_repo(**kw)
+        if login.lower() not in repo.collaborators:
+            raise ApiError(404, {"message": "Not Found",
+                                 "documentation_url": ASSIGNEES_DOCS + "#check-if-a-user-can-be-assigned"})
+        return Response(204)
+
+    def _h_list_assignees(self, req: Request, **kw: str) -> Response:
+        repo = self._api_repo(**kw)
+        return self._paginate(req, sorted(repo.collaborators), self._assignee_json, repo)
+
     # --- meta
     def _h_meta(self, req: Request) -> dict[str, Any]:
         body: dict[str, Any] = {"verifiable_password_authentication": self.is_ghes}
@@ -1635,7 +1864,7 @@ class FakeGitHub(FakeServer):
         if direction not in ("asc", "desc"):
             raise _validation("Milestone", "direction", "invalid", direction)
         items = [m for m in repo.milestones.values() if state == "all" or m.state == state]
-        far = datetime.max.replace(tzinfo=timezone.utc)
+        far = date.max
 
         def completeness(m: _Milestone) -> float:
             o, c = self._milestone_counts(repo, m.number)
@@ -1662,8 +1891,7 @@ class FakeGitHub(FakeServer):
         description = data.get("description")
         if description is not None and not isinstance(description, str):
             raise _validation("Milestone", "description", "invalid", description)
-        due = data.get("due_on")
-        due_on = _parse_time(due, "due_on", "Milestone") if due is not None else None
+        due_on = _due_day(data["due_on"], creating=True) if "due_on" in data else None
         now = self.clock.tick()
         number = repo.next_milestone
         repo.next_milestone += 1
@@ -1822,19 +2050,22 @@ class FakeGitHub(FakeServer):
         return issue
 
     def create_issue(self, repo: str, title: str, body: str = "", milestone: int | str | None = None,
-                     labels: Iterable[str] = ()) -> int:
+                     labels: Iterable[str] = (), assignees: Iterable[str] = ()) -> int:
         """Create an issue; ``milestone`` is a number or a title. Returns its number."""
         with self.lock:
             r = self._repo(repo)
             if isinstance(milestone, str) and not milestone.isdigit():
                 milestone = next(m.number for m in r.milestones.values() if m.title == milestone)
             data: dict[str, Any] = {"title": title, "body": body, "labels": list(labels)}
+            if assignees:
+                data["assignees"] = list(assignees)
             if milestone is not None:
                 data["milestone"] = int(milestone)
             return self._create_issue(r, data).number
 
     def edit_issue(self, repo: str, number: int, **fields: Any) -> None:
-        """Same fields as PATCH /issues/{n}: title, body, state, state_reason, milestone, labels."""
+        """Same fields as PATCH /issues/{n}: title, body, state, state_reason, milestone, labels,
+        assignees."""
         with self.lock:
             r = self._repo(repo)
             self._edit_issue(r, self._direct_issue(r, number), fields)
@@ -1868,6 +2099,8 @@ class FakeGitHub(FakeServer):
                 milestone=new_ms, closed_at=old.closed_at, locked=old.locked,
                 lock_reason=old.lock_reason, comments=list(old.comments),
                 pull_request=old.pull_request, parent=old.parent, sub_issues=list(old.sub_issues),
+                assignees=[k for k in old.assignees if k in dst.collaborators],
+                blocked_by=list(old.blocked_by),
             )
             dst.issues[new_number] = new
             old.moved_to = (dst.full_name.lower(), new_number)
@@ -1984,6 +2217,52 @@ class FakeGitHub(FakeServer):
             issue = self._direct_issue(self._repo(repo), number)
             found = self._issue_by_id(issue.parent) if issue.parent is not None else None
             return (found[0].full_name, found[1].number) if found else None
+
+    def add_collaborator(self, repo: str, *logins: str) -> None:
+        """Let ``logins`` be assigned to the issues of ``repo`` (collaborators, members)."""
+        with self.lock:
+            r = self._repo(repo)
+            for login in logins:
+                r.collaborators[login.lower()] = self._person(login)[0]
+
+    def remove_collaborator(self, repo: str, *logins: str) -> None:
+        """They can no longer be assigned (issues already assigned to them keep them)."""
+        with self.lock:
+            r = self._repo(repo)
+            for login in logins:
+                r.collaborators.pop(login.lower(), None)
+
+    def assign(self, repo: str, number: int, *logins: str) -> None:
+        """A person adds assignees on the web (under GitHub's rules, see :attr:`unassignable`)."""
+        with self.lock:
+            r = self._repo(repo)
+            issue = self._direct_issue(r, number)
+            have = [self._users[k][0] for k in issue.assignees]
+            self._edit_issue(r, issue, {"assignees": have + list(logins)})
+
+    def assignees(self, repo: str, number: int) -> list[str]:
+        """The logins issue ``number`` is assigned to, in order."""
+        with self.lock:
+            issue = self._direct_issue(self._repo(repo), number)
+            return [self._users[k][0] for k in issue.assignees]
+
+    def add_dependency(self, repo: str, number: int, blocker: int, blocker_repo: str | None = None) -> None:
+        """Mark issue ``number`` blocked by ``blocker`` directly, under GitHub's rules (ValueError
+        with the refusal)."""
+        with self.lock:
+            issue = self._direct_issue(self._repo(repo), number)
+            other = self._direct_issue(self._repo(blocker_repo or repo), blocker)
+            refusal = self._dependency_refusal(issue, other)
+            if refusal is not None:
+                raise ValueError(refusal)
+            issue.blocked_by.append(other.id)
+            self.clock.tick()
+
+    def blocked_by(self, repo: str, number: int) -> list[tuple[str, int]]:
+        """(repository, number) of the live issues blocking ``number``, in the order added."""
+        with self.lock:
+            issue = self._direct_issue(self._repo(repo), number)
+            return [(r.full_name, b.number) for r, b in self._live_blockers(issue)]
 
     def archive(self, repo: str, archived: bool = True) -> None:
         with self.lock:
