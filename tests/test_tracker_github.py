@@ -9,7 +9,7 @@ from guidesync.trackers.github import GitHubTracker
 from tests.conftest import TOKEN
 from tests.fakes.github import FakeGitHub
 from tests.openapi_github import validate_log
-from tests.tracker_contract import HierarchyContract, Person, TrackerContract, policy
+from tests.tracker_contract import HierarchyContract, MetadataContract, Person, TrackerContract, policy
 
 REPO = "acme/shop"
 
@@ -54,6 +54,9 @@ class GitHubPerson(Person):
 
     def adopt(self, parent: int, child: int) -> None:
         self.server.add_sub_issue(REPO, parent, child)
+
+    def blockers(self, n: int) -> list[int]:
+        return [b for repo, b in self.server.blocked_by(REPO, n) if repo == REPO]
 
 
 class GHESPerson(GitHubPerson):
@@ -102,3 +105,26 @@ class TestGitHubEnterprise315Hierarchy(HierarchyContract):
     @pytest.fixture
     def person(self):
         yield from (OldGHESPerson(server) for server in serve(prefix="/api/v3", ghes_version="3.15.2"))
+
+
+def people(server: FakeGitHub) -> FakeGitHub:
+    server.add_collaborator(REPO, "alice", "bob")
+    return server
+
+
+class TestGitHubMetadata(MetadataContract):
+    """github.com: assignees checked per login, due days in Pacific time, REST issue dependencies."""
+
+    @pytest.fixture
+    def person(self):
+        yield from (GitHubPerson(people(server)) for server in serve())
+
+
+class TestGitHubEnterpriseMetadata(MetadataContract):
+    """GHES: no issue dependencies, so blocked-by is said in the body only (learned once)."""
+
+    dependencies = "body"
+
+    @pytest.fixture
+    def person(self):
+        yield from (GitHubPerson(people(server)) for server in serve(prefix="/api/v3", ghes_version="3.17.0"))
