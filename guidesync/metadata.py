@@ -120,11 +120,27 @@ class Blocked:
     events: list[tuple[int, str]] = field(default_factory=list)  # (issue, what)
 
 
+def known_blockers(plan: Plan, step: TaskStep, outcomes: Mapping[int, StepOutcome]) -> tuple[int, ...] | None:
+    """The issue numbers of ``step``'s blockers if this run knows them all now (those created earlier
+    in the run included), in the guide's order; None while one is still to be created."""
+    index = {s.task.key: i for i, s in enumerate(plan.tasks) if s.task is not None}
+    out: list[int] = []
+    for key, number in step.blockers:
+        if number is None and key in index:
+            number = _number(plan.tasks[index[key]], outcomes.get(index[key]))
+        if number is None:
+            return None
+        if number not in out:
+            out.append(number)
+    return tuple(out)
+
+
 def record_blockers(plan: Plan, tracker: Tracker, outcomes: Mapping[int, StepOutcome], *,
                     warn: Callable[[str], None], fail: Callable[[Exception, str], str],
-                    stopped: Callable[[], bool]) -> Blocked:
+                    stopped: Callable[[], bool], named: frozenset[int] = frozenset()) -> Blocked:
     """Record each task's blockers on the tracker (and take away those the guide dropped), once
-    every step has run, so that tasks created in this run have their numbers."""
+    every step has run, so that tasks created in this run have their numbers. ``named``: issues
+    created with a body that names all their blockers already."""
     done = Blocked()
     index = {s.task.key: i for i, s in enumerate(plan.tasks) if s.task is not None}
     warned = False
@@ -169,7 +185,8 @@ def record_blockers(plan: Plan, tracker: Tracker, outcomes: Mapping[int, StepOut
             recorded.append(b)
             done.events.append((n, f"blocked by #{b}"))
         done.recorded[n] = tuple(x for x in desired if x in recorded) + tuple(x for x in recorded if x not in desired)
-        _name_in_body(step, n, desired, tracker, done, fail)
+        if n not in named:
+            _name_in_body(step, n, desired, tracker, done, fail)
     return done
 
 

@@ -25,7 +25,8 @@ from .guides import LoadedGuide
 from .core.outcome import (Fetched, MilestoneOutcome, Outcomes, RunEnd, StepOutcome, guide_edits, journal, listings_written,
                       next_base)
 from .core.planmodel import COUNT_KEYS, EVENT_COUNTS
-from .metadata import Blocked, Fields, record_blockers
+from .metadata import Blocked, Fields, known_blockers, record_blockers
+from .core.render import content_hash, with_blockers
 from .projects import ProjectResult, sync_project, tasks_of
 from .trackers.projects import ProjectsClient
 from .subissues import Attached, attach_children
@@ -102,6 +103,7 @@ class Executor:
         self.blocked = Blocked()
         self.fields = Fields(tracker, snapshot or Snapshot(), result.warnings.append)
         self.known_labels = set(known_labels)  # labels of the guides' fields known to exist
+        self.named: dict[int, str] = {}  # issues created naming blockers made earlier in the run: their hash
         self.base = base or Base()
         self.project_settings = project  # ``project:`` of the configuration (GitHub only), or None
         self.project: ProjectResult | None = None
@@ -110,7 +112,7 @@ class Executor:
         """What happened so far (all of it once :meth:`run` returned)."""
         return Outcomes(dict(self.tasks), dict(self.milestones), self.label_ok, dict(self.attached.parents),
                         self.attached.mode, frozenset(self.attached.gone),
-                        {**self.attached.listed, **self.blocked.listed}, dict(self.blocked.recorded),
+                        {**self.named, **self.attached.listed, **self.blocked.listed}, dict(self.blocked.recorded),
                         dict(getattr(self.tracker, "capabilities", {}) or {}), tuple(sorted(self.known_labels)),
                         *self._project_outcome())
 
@@ -171,7 +173,7 @@ class Executor:
                 self.result.events.append(Event("updated", parent, detail="its body lists its sub-items"))
         if not self.stopped and any(s.blockers or (s.record is not None and s.record.blocked_by) for s in self.plan.tasks):
             self.blocked = record_blockers(self.plan, self.tracker, self.tasks, warn=self.result.warnings.append,
-                                           fail=self._fail, stopped=lambda: self.stopped)
+                                           fail=self._fail, stopped=lambda: self.stopped, named=frozenset(self.named))
             for n, what in self.blocked.events:
                 self.result.events.append(Event("updated" if what.startswith("its body") else "blocked", n, detail=what))
         if self.project_settings is not None and not self.stopped and self.tracker.name == "github":
@@ -271,7 +273,15 @@ class Executor:
             kw: dict[str, Any] = {"task": True} if self.plan.parents and step.task is not None and step.task.parent else {}
             fields = self.fields.for_create(step)
             labels = self.labels + tuple(x for x in (step.fields.add_labels if step.fields else ()) if x not in self.labels)
-            issue = self.tracker.create_issue(step.content.title, step.content.body, milestone, labels, **kw, **fields)
+            body, named = step.content.body, None
+            if any(number is None for _, number in step.blockers):
+                # a blocker created earlier in this run: its number is known now, so the body names it
+                numbers = known_blockers(self.plan, step, self.tasks)
+                if numbers is not None:
+                    body, named = with_blockers(body, numbers), content_hash(step.content.title, with_blockers(body, numbers))
+            issue = self.tracker.create_issue(step.content.title, body, milestone, labels, **kw, **fields)
+            if named is not None:
+                self.named[issue.number] = named
             self.fields.kept(step, fields, issue)
             return issue
         except TrackerError as exc:

@@ -200,3 +200,16 @@ def test_a_label_named_by_a_field_is_made_once(ws):
     assert out.code == 0, out.text
     # the label is known from the base: the update is the only write, and no label is read
     assert remote(ws).counts["writes"] - before["writes"] == 1
+
+
+def test_a_blocker_created_earlier_in_the_run_is_named_at_creation_without_a_second_write(ws):
+    ws.write(GUIDE, "# Phase 6: Billing - Detailed Implementation Guide\n\n## Deliverables Checklist\n\n"
+             "- [ ] Schema [id:: schema]\n- [ ] Reconcile [blocked-by:: schema]\n")
+    out = ws.run("push")
+    assert out.code == 0, out.text
+    recon = issue(ws, "Reconcile")
+    assert f"**Blocked by**: #{numbers(ws)['Schema']}" in recon.body
+    # one milestone, the label, two creates, one dependency: no body rewritten
+    assert remote(ws).counts["writes"] == 1 + 1 + 2 + 1
+    later(ws)
+    assert ws.run("sync").data.plan.changes == ()
