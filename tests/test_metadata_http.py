@@ -106,3 +106,16 @@ def test_a_guide_edit_changes_exactly_what_it_changed(ws):
     out = ws.run("sync")
     assert out.code == 0, out.text
     assert assignees(ws, n) == ["alice"]
+
+
+def test_labels_three_way_a_persons_label_stays_the_one_dropped_from_the_guide_goes(ws):
+    assert ws.run("push").code == 0
+    n = numbers(ws)["Retry failed charges"]
+    ws.forge.server.clock.tick(3 * HOUR)
+    now = ws.forge.issues()[n]["labels"]
+    ws.forge.server.edit_issue(ws.forge.repo, n, labels=[*now, "urgent"])  # a person adds one
+    ws.forge.server.clock.tick(3 * HOUR)
+    ws.write(GUIDE, ws.read(GUIDE).replace("[labels:: payments]", "[labels:: backend]"))
+    out = ws.run("sync")
+    assert out.code == 0, out.text
+    assert sorted(ws.forge.issues()[n]["labels"]) == ["backend", "guidesync", "urgent"]
