@@ -59,7 +59,7 @@ from zoneinfo import ZoneInfo
 
 from .base import ApiError, FakeServer, Request, Response
 from .graphql_schema import GITHUB_PROJECTS_SDL, GITHUB_SCALARS, GITHUB_SDL, GITHUB_SUB_ISSUES_SDL, GraphQLError, Schema
-from .projects import FakeProjects
+from .projects import FakeProjects, _connection as connection
 
 __all__ = ["FakeGitHub"]
 
@@ -1219,42 +1219,8 @@ class FakeGitHub(FakeServer):
     def _gql_connection(nodes: list[dict[str, Any]], first: int | None = None,
                         last: int | None = None, after: str | None = None,
                         before: str | None = None) -> dict[str, Any]:
-        def cursor(i: int) -> str:
-            return base64.b64encode(f"cursor:v2:{i}".encode()).decode()
-
-        def index(c: str) -> int:
-            try:
-                return int(base64.b64decode(c).decode().rsplit(":", 1)[1])
-            except (ValueError, IndexError, UnicodeDecodeError):
-                raise GraphQLError(f"`{c}` does not appear to be a valid cursor.") from None
-
-        for name, n in (("first", first), ("last", last)):
-            if n is not None and not 0 <= n <= 100:
-                raise GraphQLError(f"Requesting {n} records on the connection exceeds the `{name}` "
-                                   "limit of 100 records." if n > 100 else
-                                   f"`{name}` on a connection cannot be less than zero.")
-        if first is None and last is None:
-            raise GraphQLError("You must provide a `first` or `last` value to properly paginate "
-                               "the `subIssues` connection.", type="MISSING_PAGINATION_BOUNDARIES")
-        lo, hi = 0, len(nodes)
-        if after is not None:
-            lo = index(after) + 1
-        if before is not None:
-            hi = min(hi, index(before))
-        window = list(range(lo, hi))
-        if first is not None:
-            window = window[:first]
-        if last is not None:
-            window = window[-last:] if last else []
-        return {
-            "nodes": [nodes[i] for i in window],
-            "edges": [{"cursor": cursor(i), "node": nodes[i]} for i in window],
-            "totalCount": len(nodes),
-            "pageInfo": {"hasNextPage": bool(window) and window[-1] < hi - 1,
-                         "hasPreviousPage": bool(window) and window[0] > lo,
-                         "startCursor": cursor(window[0]) if window else None,
-                         "endCursor": cursor(window[-1]) if window else None},
-        }
+        """A page of the ``subIssues`` connection, with GitHub's limits (the projects' helper)."""
+        return connection(nodes, "subIssues", first, last, after, before)
 
     def _gql_query_root(self) -> dict[str, Any]:
         def node(id: str) -> dict[str, Any] | None:  # noqa: A002 - GraphQL's name
