@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import report
-from .config import (DEFAULT_PATH, Config, ConfigError, Secret, find_token, load_config, starter_config, suggest_from_git,
-                     token_variable)
+from .config import (DEFAULT_PATH, Config, ConfigError, Secret, find_token, load_config, remote_forge, starter_config,
+                     suggest_from_git, token_variable)
 from .core.escape import problem_annotation
 from .fetch import fetch
 from .core.parse import HIERARCHY, Hierarchy
@@ -346,13 +346,20 @@ def init(ctx: Context, *, tracker: str | None = None, repository: str | None = N
         if ci:
             return _init_ci(ctx, tracker or _config(ctx).tracker, force, [f"kept the existing {path.relative_to(ctx.root) if path.is_relative_to(ctx.root) else path}"])
         return Outcome(USAGE, f"{path.relative_to(ctx.root) if path.is_relative_to(ctx.root) else path}: already exists (use --force to overwrite)")
-    suggestion = suggest_from_git(str(ctx.root))
+    remote = remote_forge(str(ctx.root), tracker)
+    if remote is not None and remote.tracker is None:  # a host that does not say which forge it is
+        return Outcome(USAGE, f"the git remote 'origin' is on {remote.host}, which guidesync cannot tell as GitHub or "
+                              "GitLab: run `guidesync init --tracker github` or `--tracker gitlab` (the url is then "
+                              "taken from that host)")
     lines = []
-    if repository is None and suggestion:
-        repository = suggestion[1]
+    if repository is None and remote:
+        repository = remote.path
         lines.append(f"repository {repository} taken from the git remote 'origin'; check it")
-    tracker = tracker or (suggestion[0] if suggestion else "github")
-    replace_file(path, starter_config(tracker, repository).encode(), read_bytes(path))
+    url = remote.url if remote else None
+    if url:
+        lines.append(f"url {url} taken from the git remote's host {remote.host}; check it")
+    tracker = tracker or (remote.tracker if remote else None) or "github"
+    replace_file(path, starter_config(tracker, repository, url).encode(), read_bytes(path))
     lines.append(f"wrote {path.relative_to(ctx.root) if path.is_relative_to(ctx.root) else path}")
     if ci:
         return _init_ci(ctx, tracker, force, lines)
