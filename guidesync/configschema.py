@@ -15,7 +15,6 @@ the shape (:mod:`guidesync.configcheck`), and listed in :data:`LOADER_ONLY` with
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from dataclasses import dataclass, field, fields
@@ -182,6 +181,8 @@ def _walk() -> Iterator[tuple[str, dict[str, Any]]]:
 
 def dumps() -> str:
     """The schema file's text, as shipped."""
+    import json
+
     return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
 
 
