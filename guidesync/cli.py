@@ -208,6 +208,14 @@ def init(config: Optional[str] = ConfigOpt,
 
 
 @app.command()
+def doctor(config: Optional[str] = ConfigOpt, as_json: bool = JsonOpt) -> None:
+    """Check the config, the token, the tracker, permissions, label, rate limit and features. Read-only."""
+    from .doctor import doctor as run_doctor
+
+    _finish(_run(run_doctor, _ctx(config, None), as_json=as_json))
+
+
+@app.command()
 def version() -> None:
     """Print the version."""
     _say(__version__)
