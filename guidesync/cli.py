@@ -216,6 +216,15 @@ def doctor(config: Optional[str] = ConfigOpt, as_json: bool = JsonOpt) -> None:
 
 
 @app.command()
+def demo(keep: Optional[str] = typer.Option(None, "--dir", help="Run in this new or empty folder and keep it "
+                                            "(default: a temporary folder, removed).")) -> None:
+    """The whole life cycle on the examples, offline: plan, push, an issue closed, pull, the guides' diff."""
+    from .demo import demo as run_demo
+
+    _finish(_run(run_demo, keep))
+
+
+@app.command()
 def version() -> None:
     """Print the version."""
     _say(__version__)
