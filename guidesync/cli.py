@@ -231,4 +231,4 @@ def version() -> None:
 
 
 def main() -> None:
-    app()
+    app(prog_name="guidesync")  # the same name (and completion) for `python -m guidesync`

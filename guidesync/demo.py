@@ -1,7 +1,8 @@
 """``guidesync demo``: the whole life cycle in one command, offline, without a token.
 
-It copies the example guides (shipped in the package, ``guidesync/data/examples``; the same files
-as the repository's ``examples/guides``) into a temporary repository, then, against the in-memory
+It copies the example guides (shipped in the package as ``guidesync/data/examples/*.md.example``,
+named so that no guide discovery takes them for guides; the same bytes as the repository's
+``examples/guides/*.md``) into a temporary repository, then, against the in-memory
 tracker the tests use (:mod:`guidesync.trackers.memory`):
 
 1. prints the plan (``push --dry-run``);
@@ -38,9 +39,11 @@ CONFIG = (
 
 
 def example_guides() -> dict[str, bytes]:
-    """The example guides shipped with the package: {file name: bytes}."""
+    """The example guides shipped with the package: {guide file name (``*.md``): bytes}."""
     folder = files(__package__) / "data" / "examples"
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir(), key=lambda p: p.name) if p.name.endswith(".md")}
+    suffix = ".example"
+    return {p.name[: -len(suffix)]: p.read_bytes() for p in sorted(folder.iterdir(), key=lambda p: p.name)
+            if p.name.endswith(".md" + suffix)}
 
 
 def demo(where: str | None = None) -> Outcome:

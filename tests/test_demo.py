@@ -68,4 +68,5 @@ def test_the_shipped_examples_are_the_repository_examples():
     assert shipped == repo, "copy examples/guides/*.md to guidesync/data/examples/"
     tomllib = pytest.importorskip("tomllib")
     declared = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["package-data"]
-    assert all(any(fnmatch(f"data/examples/{name}", pattern) for pattern in declared["guidesync"]) for name in shipped)
+    assert all(any(fnmatch(f"data/examples/{name}.example", pattern) for pattern in declared["guidesync"])
+               for name in shipped)
