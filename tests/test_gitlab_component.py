@@ -101,3 +101,9 @@ def test_the_version_shown_is_this_one_and_the_local_template_keeps_working():
     local = list(yaml.safe_load_all(LOCAL.read_text(encoding="utf-8")))
     assert len(local) == 1 and "spec" not in local[0], "include: local takes no inputs: no spec header there"
     assert "$[[" not in LOCAL.read_text(encoding="utf-8")
+
+
+def test_the_readme_shows_this_version_of_the_component():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"component: $CI_SERVER_FQDN/OWNER/guidesync/guidesync@{__version__}" in readme
+    assert f"`guidesync=={__version__}`" in readme and f"rev: v{__version__}" in readme
