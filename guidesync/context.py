@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .config import DEFAULT_PATH, Config, load_config
-from .core.base import Base
 from .core.escape import problem_annotation
+from .core.lintcheck import plan_errors
 from .core.parse import HIERARCHY, Hierarchy
-from .core.plan import Options, Snapshot, make_plan
 from .errors import FAILED, OK
 from .guides import Loaded, load
 
@@ -75,8 +74,7 @@ def lint(ctx: Context, *, as_json: bool = False, annotations: bool = False) -> O
     guides = [lg.guide for lg in loaded.guides]
     # files named: the repository's other guides are read too, for the ids their tasks' blocked-by name
     others = _others(ctx, cfg, loaded, frozenset()) if loaded.explicit and _names_ids(guides) else []
-    plan = make_plan(guides, Base(), Snapshot(offline=True), Options(mode="push"), others)
-    problems += [p for p in plan.problems if p.severity == "error"]
+    problems += plan_errors(guides, others)  # what an offline plan would refuse, without the planner
     errors = [p for p in problems if p.severity == "error"]
     if as_json or annotations:
         from . import report  # only here: it brings the terminal toolkit along
