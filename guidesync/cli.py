@@ -1,27 +1,68 @@
-"""The ``guidesync`` command line: options in, a command run, an exit code out. No logic here."""
+"""The ``guidesync`` command line: options in, a command run, an exit code out. No logic here.
+
+Imports are lazy: ``guidesync lint`` (a pre-commit hook) loads neither the tracker clients nor the
+terminal toolkit; each command imports :mod:`guidesync.commands` when it runs.
+"""
 
 from __future__ import annotations
 
 import gc
 import sys
-from typing import List, Optional
+from typing import Any, List, Optional
 
 import typer
-from rich.console import Console
 
-from . import __version__, commands, report
-from .commands import Context, Outcome
+from . import __version__
+from .context import Context, Outcome
 from .errors import GuidesyncError, exit_code
 from .core.escape import shown
 
 app = typer.Typer(
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish and PowerShell
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # a traceback must never show a token held in a local variable
     help="Keep implementation guides and GitHub/GitLab issues in step.",
 )
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class _Console:
+    """A rich Console made at its first use (tables, progress bars); plain text never needs one."""
+
+    def __init__(self, **kw: Any):
+        self._kw, self._made = kw, None
+
+    def made(self) -> Any:
+        if self._made is None:
+            from rich.console import Console
+
+            self._made = Console(highlight=False, soft_wrap=True, **self._kw)
+        return self._made
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.made(), name)
+
+
+out = _Console()
+err = _Console(stderr=True)
+
+
+def _say(text: str, stderr: bool = False) -> None:
+    """One line (or several) of text, as it is: it went through shown() where it came from files."""
+    stream = sys.stderr if stderr else sys.stdout
+    stream.write(text + "\n")
+    stream.flush()
+
+
+def _version(value: bool) -> None:
+    if value:
+        _say(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Optional[bool] = typer.Option(None, "--version", callback=_version, is_eager=True,
+                                                 help="Print the version and exit.")) -> None:
+    """Keep implementation guides and GitHub/GitLab issues in step."""
 
 PathsArg = typer.Argument(None, help="Guide files or folders (default: the config's `guides` patterns).")
 ConfigOpt = typer.Option(None, "--config", "-c", help="Config file (default: config/guidesync.yaml).")
@@ -34,13 +75,13 @@ def _finish(outcome: Outcome, verbose: bool = False) -> None:
     # text, never a workflow command or a terminal escape. Only the annotations guidesync itself
     # builds (escaped value by value) are printed as commands.
     if outcome.text:
-        out.print(shown(outcome.text), markup=False)
+        _say(shown(outcome.text))
     for line in outcome.commands:
-        out.print(line, markup=False)
+        _say(line)
     for line in outcome.stderr:
-        err.print(shown(line), markup=False)
+        _say(shown(line), stderr=True)
     if verbose and outcome.stats is not None:
-        err.print("requests: " + ", ".join(f"{k} {v}" for k, v in outcome.stats.items()), markup=False)
+        _say("requests: " + ", ".join(f"{k} {v}" for k, v in outcome.stats.items()), stderr=True)
     raise typer.Exit(outcome.code)
 
 
@@ -48,7 +89,7 @@ def _run(fn, *args, **kw) -> Outcome:
     try:
         return fn(*args, **kw)
     except GuidesyncError as exc:  # usage errors exit 2, run errors 1 (guidesync.errors)
-        err.print(shown(f"guidesync: {exc}"), markup=False)
+        _say(shown(f"guidesync: {exc}"), stderr=True)
         raise typer.Exit(exit_code(exc))
 
 
@@ -72,7 +113,7 @@ def _progress_bar():
         if total < 20:
             return
         if "bar" not in state:
-            bar = Progress(console=err, transient=True)
+            bar = Progress(console=err.made(), transient=True)
             bar.start()
             state["bar"] = bar
             state["task"] = bar.add_task("tracker writes", total=total)
@@ -88,15 +129,19 @@ def _progress_bar():
 def lint(paths: Optional[List[str]] = PathsArg, config: Optional[str] = ConfigOpt, as_json: bool = JsonOpt,
          github: bool = typer.Option(False, "--github", help="Also print GitHub Actions annotations.")) -> None:
     """Check the guides' structure; problems as file:line. Exit 1 on errors."""
-    _finish(_run(commands.lint, _ctx(config, paths), as_json=as_json, annotations=github))
+    from .context import lint as run_lint  # not guidesync.commands: no tracker client on this path
+
+    _finish(_run(run_lint, _ctx(config, paths), as_json=as_json, annotations=github))
 
 
 @app.command()
 def status(paths: Optional[List[str]] = PathsArg, config: Optional[str] = ConfigOpt, as_json: bool = JsonOpt) -> None:
     """A table per guide: milestones, tasks done/total, linked or not."""
+    from . import commands, report
+
     outcome = _run(commands.status, _ctx(config, paths), as_json=as_json)
     if not as_json:
-        report.print_status(out, outcome.data)
+        report.print_status(out.made(), outcome.data)
     _finish(outcome)
 
 
@@ -105,6 +150,8 @@ def plan(paths: Optional[List[str]] = PathsArg, config: Optional[str] = ConfigOp
          offline: bool = typer.Option(False, "--offline", help="Plan against an empty tracker; no network."),
          full: bool = typer.Option(False, "--full", help="List every managed issue, not just the changed ones.")) -> None:
     """What a sync would create, update, close and write back. Writes nothing."""
+    from . import commands
+
     _finish(_run(commands.sync, _ctx(config, paths), "plan", as_json=as_json, offline=offline, full=full))
 
 
@@ -120,6 +167,8 @@ def _sync_command(mode: str, help_text: str):
         adopt: bool = typer.Option(False, "--adopt", help="Take over every issue linked by hand (guidesync then owns its "
                                    "title and body); without it such issues are reported and left alone."),
     ) -> None:
+        from . import commands
+
         outcome = _run(commands.sync, _ctx(config, paths), mode, dry_run=dry_run, force=force, full=full, as_json=as_json,
                        adopt=True if adopt else None)
         _finish(outcome, verbose)
@@ -140,6 +189,8 @@ def adopt_command(places: List[str] = typer.Argument(..., help="FILE:LINE of eac
                   dry_run: bool = typer.Option(False, "--dry-run", help="Show what would happen; write nothing anywhere."),
                   as_json: bool = JsonOpt) -> None:
     """Let guidesync manage issues linked by hand: their title and body then follow the guide."""
+    from . import commands
+
     _finish(_run(commands.adopt, _ctx(config, None), list(places), dry_run=dry_run, as_json=as_json))
 
 
@@ -151,14 +202,33 @@ def init(config: Optional[str] = ConfigOpt,
          ci: bool = typer.Option(False, "--ci", help="Also write the CI job for the tracker: .github/workflows/guidesync.yml "
                                  "(GitHub) or .gitlab/guidesync.gitlab-ci.yml (GitLab).")) -> None:
     """Write a starter config/guidesync.yaml, proposing the repository from the git remote."""
+    from . import commands
+
     _finish(_run(commands.init, _ctx(config, None), tracker=tracker, repository=repository, force=force, ci=ci))
+
+
+@app.command()
+def doctor(config: Optional[str] = ConfigOpt, as_json: bool = JsonOpt) -> None:
+    """Check the config, the token, the tracker, permissions, label, rate limit and features. Read-only."""
+    from .doctor import doctor as run_doctor
+
+    _finish(_run(run_doctor, _ctx(config, None), as_json=as_json))
+
+
+@app.command()
+def demo(keep: Optional[str] = typer.Option(None, "--dir", help="Run in this new or empty folder and keep it "
+                                            "(default: a temporary folder, removed).")) -> None:
+    """The whole life cycle on the examples, offline: plan, push, an issue closed, pull, the guides' diff."""
+    from .demo import demo as run_demo
+
+    _finish(_run(run_demo, keep))
 
 
 @app.command()
 def version() -> None:
     """Print the version."""
-    out.print(__version__)
+    _say(__version__)
 
 
 def main() -> None:
-    app()
+    app(prog_name="guidesync")  # the same name (and completion) for `python -m guidesync`

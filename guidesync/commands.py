@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import report
-from .config import (DEFAULT_PATH, Config, ConfigError, Secret, find_token, load_config, starter_config, suggest_from_git,
-                     token_variable)
+from .config import (DEFAULT_PATH, Config, ConfigError, Secret, find_token, load_config, remote_forge, starter_config,
+                     suggest_from_git, token_variable)
 from .core.escape import problem_annotation
 from .fetch import fetch
 from .core.parse import HIERARCHY, Hierarchy
@@ -30,72 +30,8 @@ from .trackers.projects import ProjectError, ProjectsClient, fits
 from .writeback import LockHeld, RunLock, read_bytes, replace_file
 
 from .errors import FAILED, GUARD, OK, USAGE, Auth, Forbidden, NotFound  # noqa: F401 - the one exit-code table
-
-
-@dataclass
-class Outcome:
-    code: int = OK
-    text: str = ""
-    data: Any = None
-    stderr: list[str] = field(default_factory=list)
-    stats: dict[str, Any] | None = None  # request statistics of a run that used the tracker
-    commands: list[str] = field(default_factory=list)  # workflow commands built here (lint --github), printed as they are
-
-
-@dataclass
-class Context:
-    """Settings for one invocation."""
-
-    config_path: str | None = None
-    paths: tuple[str, ...] = ()
-    root: Path = field(default_factory=Path.cwd)
-    env: dict[str, str] | None = None
-    sleep: Callable[[float], None] | None = None  # tests keep waits tiny
-    progress: Callable[[int, int], None] | None = None
-    use_gh: bool = True
-    loaded: Callable[[], None] | None = None  # called once the guides are read (the CLI freezes them: cli._ctx)
-
-
-def _config(ctx: Context) -> Config:
-    if ctx.config_path is None:
-        return load_config(ctx.root / DEFAULT_PATH, ctx.env, explicit=False)
-    return load_config(ctx.config_path, ctx.env)
-
-
-def hierarchy(cfg: Config) -> Hierarchy | None:
-    """How guides are read: with ``sub_issues: true``, nested checkbox items are tasks of their own,
-    within the tracker's documented limits."""
-    return HIERARCHY[cfg.tracker] if cfg.sub_issues else None
-
-
-def _guides(ctx: Context, cfg: Config) -> Loaded:
-    loaded = load(ctx.paths, ctx.root, cfg.guides, cfg.exclude, cfg.sections, hierarchy=hierarchy(cfg))
-    if ctx.loaded is not None:
-        ctx.loaded()
-    return loaded
-
-
-def lint(ctx: Context, *, as_json: bool = False, annotations: bool = False) -> Outcome:
-    cfg = _config(ctx)
-    loaded = _guides(ctx, cfg)
-    problems = list(loaded.problems)
-    guides = [lg.guide for lg in loaded.guides]
-    # files named: the repository's other guides are read too, for the ids their tasks' blocked-by name
-    others = _others(ctx, cfg, loaded, frozenset()) if loaded.explicit and _names_ids(guides) else []
-    plan = make_plan(guides, Base(), Snapshot(offline=True), Options(mode="push"), others)
-    problems += [p for p in plan.problems if p.severity == "error"]
-    errors = [p for p in problems if p.severity == "error"]
-    if as_json:
-        data = {"guides": len(guides), "problems": [report.problem_data(p) for p in problems]}
-        return Outcome(FAILED if errors else OK, report.dumps(data), data)
-    lines = [str(p) for p in problems]
-    lines.append(f"{len(guides)} guides, {len(errors)} errors, {len(problems) - len(errors)} warnings")
-    found = [problem_annotation(report.problem_data(p)) for p in problems] if annotations else []
-    return Outcome(FAILED if errors else OK, "\n".join(lines), commands=found)
-
-
-def _names_ids(guides: list) -> bool:
-    return any(t.fields.blocked_by for g in guides for t in g.tasks)
+# What every command shares, and lint, live where the lint path imports no tracker client (issue 17):
+from .context import Context, Outcome, _config, _guides, _names_ids, _others, hierarchy, lint  # noqa: F401 - re-exported
 
 
 def status(ctx: Context, *, as_json: bool = False) -> Outcome:
@@ -124,7 +60,7 @@ def _tracker(cfg: Config, token: Secret | None, ctx: Context, base: Base | None 
         **kw,
     )
     assert cfg.repository is not None
-    return make_tracker(cfg.tracker, cfg.repository, token.reveal() if token else None, url=cfg.api_url, policy=policy,
+    return (ctx.tracker_factory or make_tracker)(cfg.tracker, cfg.repository, token.reveal() if token else None, url=cfg.api_url, policy=policy,
                         timeout=cfg.timeout, web_url=cfg.web_url, repository_url=base.repository_url if base else None,
                         hierarchy_mode=base.hierarchy if cfg.sub_issues and base is not None else None,
                         capabilities=dict(base.capabilities) if base is not None else None)
@@ -209,17 +145,6 @@ def adopt(ctx: Context, places: list[str], *, dry_run: bool = False, as_json: bo
         picks.add((task.guide, task.line))
     ctx = replace(ctx, paths=())
     return sync(ctx, "push", dry_run=dry_run, as_json=as_json, adopt=picks)
-
-
-def _others(ctx: Context, cfg: Config, loaded: Loaded, frozen: frozenset[str]) -> list:
-    """The guides a run does not act on but must know: those with errors, and with paths given,
-    every other guide of the repository (a task moved there is not a removed task)."""
-    others = [lg.guide for lg in loaded.guides if lg.guide.path in frozen]
-    if loaded.explicit:  # the named guides are not read twice
-        rest = load(None, ctx.root, cfg.guides, cfg.exclude, cfg.sections, known=[lg.file for lg in loaded.guides],
-                    hierarchy=hierarchy(cfg))
-        others += [lg.guide for lg in rest.guides]
-    return others
 
 
 def _sync_locked(ctx: Context, cfg: Config, token: Secret | None, mode: str, planning: bool, dry_run: bool, force: bool,
@@ -358,13 +283,20 @@ def init(ctx: Context, *, tracker: str | None = None, repository: str | None = N
         if ci:
             return _init_ci(ctx, tracker or _config(ctx).tracker, force, [f"kept the existing {path.relative_to(ctx.root) if path.is_relative_to(ctx.root) else path}"])
         return Outcome(USAGE, f"{path.relative_to(ctx.root) if path.is_relative_to(ctx.root) else path}: already exists (use --force to overwrite)")
-    suggestion = suggest_from_git(str(ctx.root))
+    remote = remote_forge(str(ctx.root), tracker)
+    if remote is not None and remote.tracker is None:  # a host that does not say which forge it is
+        return Outcome(USAGE, f"the git remote 'origin' is on {remote.host}, which guidesync cannot tell as GitHub or "
+                              "GitLab: run `guidesync init --tracker github` or `--tracker gitlab` (the url is then "
+                              "taken from that host)")
     lines = []
-    if repository is None and suggestion:
-        repository = suggestion[1]
+    if repository is None and remote:
+        repository = remote.path
         lines.append(f"repository {repository} taken from the git remote 'origin'; check it")
-    tracker = tracker or (suggestion[0] if suggestion else "github")
-    replace_file(path, starter_config(tracker, repository).encode(), read_bytes(path))
+    url = remote.url if remote else None
+    if url:
+        lines.append(f"url {url} taken from the git remote's host {remote.host}; check it")
+    tracker = tracker or (remote.tracker if remote else None) or "github"
+    replace_file(path, starter_config(tracker, repository, url).encode(), read_bytes(path))
     lines.append(f"wrote {path.relative_to(ctx.root) if path.is_relative_to(ctx.root) else path}")
     if ci:
         return _init_ci(ctx, tracker, force, lines)

@@ -6,21 +6,20 @@ Precedence for each setting: the config file, then the CI's own variables, then 
 
 from __future__ import annotations
 
-from .errors import UsageError
-
-import difflib
-import ipaddress
 import os
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass, field, fields, replace
-from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Any, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 import yaml
 
+from .configcheck import (ConfigError, check_state_file, check_url, is_loopback, key_lines,  # noqa: F401 - re-exported
+                          url_problem, validate)
+from .configschema import KEYS, SCHEMA_URL
 from .core.parse import Sections
 
 DEFAULT_PATH = Path("config/guidesync.yaml")
@@ -34,10 +33,6 @@ URL_INPUT = "GUIDESYNC_URL"
 #: GitHub asks for a pause of at least one second between content-creating requests; GitLab.com
 #: allows a few hundred issue creations a minute per user.
 DEFAULT_WRITE_INTERVAL = {"github": 1.0, "gitlab": 0.3}
-
-
-class ConfigError(UsageError):
-    """A bad configuration: the message names the file and the key."""
 
 
 class Secret:
@@ -114,40 +109,8 @@ class Config:
         return DEFAULT_WRITE_INTERVAL[self.tracker] if self.write_interval is None else self.write_interval
 
 
-# key -> (type check, description for messages)
-_FILE_KEYS: dict[str, tuple[Any, str]] = {
-    "tracker": (str, "'github' or 'gitlab'"),
-    "repository": ((str, int, type(None)), "a string like 'owner/name' or 'group/subgroup/project'"),
-    "url": ((str, type(None)), "a URL"),
-    "web_url": ((str, type(None)), "a URL"),
-    "token_env": ((str, type(None)), "the name of an environment variable"),
-    "guides": (list, "a list of glob patterns"),
-    "exclude": (list, "a list of glob patterns"),
-    "labels": (list, "a list of label names"),
-    "sections": (dict, "a mapping of section names to lists of headings"),
-    "on_removed": (str, "'close' or 'keep'"),
-    # YAML reads a bare ``off`` as false: it means "off" here
-    "import_issues": ((str, bool), "'off', 'labeled' or 'milestone'"),
-    "max_close": (int, "a whole number"),
-    "state_file": (str, "a path"),
-    "branch": (str, "a branch name"),
-    "write_interval": ((int, float, type(None)), "a number of seconds"),
-    "max_retries": (int, "a whole number"),
-    "max_retry_wait": ((int, float), "a number of seconds"),
-    "rate_reserve": (int, "a whole number"),
-    "full_sync_hours": ((int, float), "a number of hours"),
-    "timeout": ((int, float), "a number of seconds"),
-    "sub_issues": (bool, "true or false"),
-    "project": ((dict, type(None)), "a mapping with the project's owner and number"),
-}
-_SECTION_KEYS = tuple(f.name for f in fields(Sections))
-_PROJECT_KEYS = tuple(f.name for f in fields(ProjectSettings))
-#: a GitHub login (organizations and users; managed users' logins end in ``_shortcode``)
-_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,98}[A-Za-z0-9])?")
-
-
 def file_keys() -> tuple[str, ...]:
-    return tuple(_FILE_KEYS)
+    return tuple(KEYS)
 
 
 def load_config(
@@ -157,11 +120,14 @@ def load_config(
     explicit: bool | None = None,
 ) -> Config:
     """Read and validate the config file (default ``config/guidesync.yaml``, optional), then fill
-    gaps from the CI's variables. ``explicit``: a missing file is an error (``--config`` given)."""
+    gaps from the CI's variables. ``explicit``: a missing file is an error (``--config`` given).
+    Every problem of the file is reported in one :class:`ConfigError`, each as ``file:line: message``."""
     env = os.environ if env is None else env
     explicit = path is not None if explicit is None else explicit
     cfg_path = Path(path) if path is not None else DEFAULT_PATH
     raw: Any = {}
+    lines: dict[str, int] | None = None
+    twice: list = []
     if cfg_path.exists():
         try:
             text = cfg_path.read_text(encoding="utf-8")
@@ -176,179 +142,30 @@ def load_config(
             raise ConfigError(f"{where}: not valid YAML: {problem}") from None
         if raw is None:
             raw = {}
+        lines, twice = key_lines(text)
     elif explicit:
         raise ConfigError(f"{cfg_path}: config file not found")
-    cfg = from_mapping(raw, str(cfg_path), lines=_key_lines(text) if cfg_path.exists() else None)
+    cfg = _from_mapping(raw, str(cfg_path), lines, twice)
     cfg = replace(cfg, path=str(cfg_path) if cfg_path.exists() else None)
     return apply_environment(cfg, env, tracker_given="tracker" in raw)
 
 
 def from_mapping(raw: Any, where: str = "config", *, lines: Mapping[str, int] | None = None) -> Config:
     """Validate a parsed YAML mapping and build a :class:`Config` (no environment involved).
-    ``lines``: where the keys are in the file (:func:`_key_lines`), for messages that name the line."""
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: the top level must be a mapping of keys to values")
-    values: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key not in _FILE_KEYS:
-            raise _unknown_key(str(key), _FILE_KEYS, where)
-        if key == "project":
-            values[key] = _project(value, where, lines or {})
-            continue
-        kind, desc = _FILE_KEYS[key]
-        if isinstance(value, bool) and kind in (int, (int, float), (int, float, type(None))):
-            raise ConfigError(f"{where}: key {key!r} must be {desc}, not {value!r}")
-        if not isinstance(value, kind):
-            raise ConfigError(f"{where}: key {key!r} must be {desc}, not {type(value).__name__} {value!r}")
-        values[key] = value
-    if "tracker" in values and values["tracker"] not in TRACKERS:
-        raise ConfigError(f"{where}: key 'tracker' must be 'github' or 'gitlab', not {values['tracker']!r}")
-    if "on_removed" in values and values["on_removed"] not in ("close", "keep"):
-        raise ConfigError(f"{where}: key 'on_removed' must be 'close' or 'keep', not {values['on_removed']!r}")
-    if values.get("import_issues") is False:
+    ``lines``: where the keys are in the file (:func:`~guidesync.configcheck.key_lines`), for
+    messages that name the line. Every problem is reported, in one :class:`ConfigError`."""
+    return _from_mapping(raw, where, lines, [])
+
+
+def _from_mapping(raw: Any, where: str, lines: Mapping[str, int] | None, twice: list) -> Config:
+    values = validate(raw, where, lines, twice)
+    if values.get("import_issues") is False:  # a bare ``off`` in YAML
         values["import_issues"] = "off"
-    if "import_issues" in values and values["import_issues"] not in IMPORT_MODES:
-        raise ConfigError(f"{_at(where, lines or {}, 'import_issues')}: key 'import_issues' must be 'off', 'labeled' or "
-                          f"'milestone', not {values['import_issues']!r}")
-    for key in ("guides", "exclude", "labels"):
-        if key in values:
-            items = values[key]
-            if not all(isinstance(x, str) and x.strip() for x in items):
-                raise ConfigError(f"{where}: key {key!r} must be a list of non-empty strings")
-            values[key] = tuple(items)
-    if "labels" in values and not values["labels"]:
-        raise ConfigError(f"{where}: key 'labels' needs at least one label (it marks managed issues)")
-    for key in ("max_close", "max_retries", "rate_reserve"):
-        if key in values and values[key] < 0:
-            raise ConfigError(f"{where}: key {key!r} must not be negative")
-    for key in ("write_interval", "max_retry_wait", "full_sync_hours", "timeout"):
-        if values.get(key) is not None and values[key] < 0:
-            raise ConfigError(f"{where}: key {key!r} must not be negative")
-    if values.get("url") is not None:
-        check_url(values["url"], f"{where}: key 'url'")
-        values["url_source"] = "config"
-    if values.get("web_url") is not None:
-        if not re.fullmatch(r"https?://[^/\s?#@]+(/[^\s?#]*)?", values["web_url"]):
-            raise ConfigError(f"{where}: key 'web_url' must be an http(s) URL like https://octo.ghe.com "
-                              f"(no query or fragment), not {values['web_url']!r}")
-        values["web_url"] = values["web_url"].rstrip("/")
-        values["web_url_source"] = "config"
-    if "state_file" in values:
-        check_state_file(values["state_file"], where)
-    if "repository" in values and values["repository"] is not None:
-        values["repository"] = str(values["repository"]).strip("/")
-        if not re.fullmatch(r"\d+|[\w.-]+(/[\w.-]+)+", values["repository"]):
-            raise ConfigError(f"{where}: key 'repository' must look like 'owner/name', not {values['repository']!r}")
-        values["repository_source"] = "config"
     if "sections" in values:
-        values["sections"] = _sections(values["sections"], where)
-    if values.get("project") is not None and values.get("tracker", "github") != "github":
-        raise ConfigError(f"{_at(where, lines or {}, 'project')}: key 'project' is a GitHub project; "
-                          f"the tracker is {values['tracker']!r}")
+        values["sections"] = Sections(**values["sections"])
+    if values.get("project") is not None:
+        values["project"] = ProjectSettings(**values["project"])
     return Config(**values)
-
-
-def _key_lines(text: str) -> dict[str, int]:
-    """The line (1-based) of each top-level key and of each key one level under it
-    (``project`` -> 12, ``project.owner`` -> 13), from the YAML text."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return {}
-    out: dict[str, int] = {}
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            if isinstance(key, yaml.ScalarNode):
-                out[str(key.value)] = key.start_mark.line + 1
-                if isinstance(value, yaml.MappingNode):
-                    for sub, _ in value.value:
-                        if isinstance(sub, yaml.ScalarNode):
-                            out[f"{key.value}.{sub.value}"] = sub.start_mark.line + 1
-    return out
-
-
-def _at(where: str, lines: Mapping[str, int], key: str) -> str:
-    """``file:line`` of ``key`` when the line is known, else the file."""
-    line = lines.get(key) or lines.get(key.split(".", 1)[0])
-    return f"{where}:{line}" if line else where
-
-
-def _project(raw: Any, where: str, lines: Mapping[str, int]) -> ProjectSettings | None:
-    """``project:``: owner and number required, the field and option names optional."""
-    if raw is None:
-        return None
-    at = _at(where, lines, "project")
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{at}: key 'project' must be a mapping with the project's owner and number "
-                          f"(e.g. owner: acme, number: 5), not {type(raw).__name__} {raw!r}")
-    for key in raw:
-        if key not in _PROJECT_KEYS:
-            hint = difflib.get_close_matches(str(key), _PROJECT_KEYS, n=1) or [k for k in _PROJECT_KEYS if k.startswith(str(key))][:1]
-            extra = f" (did you mean 'project.{hint[0]}'?)" if hint else ""
-            raise ConfigError(f"{_at(where, lines, f'project.{key}')}: unknown key {'project.' + str(key)!r}{extra}")
-    for key in ("owner", "number"):
-        if key not in raw:
-            raise ConfigError(f"{at}: key 'project' needs {key!r}: the organization or user that owns the project and "
-                              "its number, as in https://github.com/orgs/OWNER/projects/NUMBER")
-    owner, number = raw["owner"], raw["number"]
-    if not isinstance(owner, str) or not _LOGIN.fullmatch(owner.strip()):
-        raise ConfigError(f"{_at(where, lines, 'project.owner')}: key 'project.owner' must be the login of an "
-                          f"organization or user, like 'acme', not {owner!r}")
-    if isinstance(number, bool) or not isinstance(number, int) or number < 1:
-        raise ConfigError(f"{_at(where, lines, 'project.number')}: key 'project.number' must be the project's "
-                          f"number, a whole number from 1, not {number!r}")
-    names: dict[str, Any] = {}
-    for key in ("status_field", "todo", "done", "date_field"):
-        if key not in raw or (key == "date_field" and raw[key] is None):
-            continue
-        value = raw[key]
-        if not isinstance(value, str) or not value.strip():
-            raise ConfigError(f"{_at(where, lines, f'project.{key}')}: key 'project.{key}' must be the name of a "
-                              f"{'field' if key.endswith('_field') else 'status option'}, not {value!r}")
-        names[key] = value.strip()
-    settings = ProjectSettings(owner=owner.strip(), number=number, **names)
-    if settings.todo.casefold() == settings.done.casefold():
-        raise ConfigError(f"{_at(where, lines, 'project.done')}: keys 'project.todo' and 'project.done' name the same "
-                          f"option ({settings.done!r})")
-    return settings
-
-
-def is_loopback(host: str | None) -> bool:
-    """127.0.0.0/8, ::1 or localhost: an address that never leaves this machine."""
-    if not host:
-        return False
-    if host.lower().rstrip(".") == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def check_url(url: str, what: str) -> str:
-    """A tracker URL: https, or plain http to a loopback address only (a token sent over plain http
-    to another host can be read on the way). ``what`` names where it came from, for the message."""
-    if not re.fullmatch(r"https?://[^/\s?#]+(/\S*)?", url):
-        raise ConfigError(f"{what} must be an http(s) URL like https://gitlab.example.com, not {url!r}")
-    parts = urlsplit(url)
-    try:
-        parts.port
-    except ValueError:
-        raise ConfigError(f"{what}: {url!r} has an invalid port") from None
-    if parts.scheme.lower() == "http" and not is_loopback(parts.hostname):
-        raise ConfigError(f"{what}: {url!r} is plain http; the token would cross the network unencrypted. "
-                          "Use https (plain http is allowed only to this machine: 127.0.0.1, ::1, localhost)")
-    return url
-
-
-def check_state_file(value: str, where: str) -> None:
-    """``state_file`` names a file inside the repository: relative, without ``..``."""
-    if not value.strip() or "\0" in value:
-        raise ConfigError(f"{where}: key 'state_file' must name a file inside the repository")
-    if PurePosixPath(value).is_absolute() or PureWindowsPath(value).is_absolute() or PureWindowsPath(value).drive:
-        raise ConfigError(f"{where}: key 'state_file' must be a path inside the repository, not the absolute path {value!r}")
-    if ".." in PurePosixPath(value.replace("\\", "/")).parts:
-        raise ConfigError(f"{where}: key 'state_file' must be a path inside the repository, without '..': {value!r}")
 
 
 def running_ci(env: Mapping[str, str]) -> str | None:
@@ -384,25 +201,6 @@ def _ci_url(tracker: str, ci: str, env: Mapping[str, str]) -> tuple[str, str]:
                 value = env[name].strip().rstrip("/")
                 return (value[: -len("/api/v4")] if value.endswith("/api/v4") else value), name
     return DEFAULT_URLS[tracker], "the default"
-
-
-def _unknown_key(key: str, known: Iterable[str], where: str, prefix: str = "") -> ConfigError:
-    hint = difflib.get_close_matches(key, list(known), n=1)
-    extra = f" (did you mean {hint[0]!r}?)" if hint else ""
-    return ConfigError(f"{where}: unknown key {prefix + key!r}{extra}")
-
-
-def _sections(raw: dict[str, Any], where: str) -> Sections:
-    out: dict[str, tuple[str, ...]] = {}
-    for key, value in raw.items():
-        if key not in _SECTION_KEYS:
-            raise _unknown_key(str(key), _SECTION_KEYS, where, prefix="sections.")
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not value or not all(isinstance(x, str) and x.strip() for x in value):
-            raise ConfigError(f"{where}: key 'sections.{key}' must be a list of heading names")
-        out[key] = tuple(value)
-    return Sections(**out)
 
 
 def apply_environment(cfg: Config, env: Mapping[str, str], *, tracker_given: bool = True) -> Config:
@@ -537,13 +335,52 @@ def suggest_from_git(cwd: str = ".") -> tuple[str, str] | None:
     return tracker, path
 
 
-def starter_config(tracker: str, repository: str | None) -> str:
-    """Text of a starter config file for ``guidesync init``."""
+@dataclass(frozen=True)
+class RemoteForge:
+    """What the ``origin`` remote says about the forge: its host and path, and the tracker and API
+    URL guidesync makes of them (None when the host does not say which forge it is)."""
+
+    host: str
+    path: str
+    tracker: str | None
+    url: str | None  # None: the forge's public default (github.com, gitlab.com)
+
+
+def forge_of(host: str, path: str, tracker: str | None = None) -> RemoteForge:
+    """github.com and gitlab.com by name; GHE.com (``SUB.ghe.com``: API ``api.SUB.ghe.com``); a host
+    naming github (Enterprise Server: API ``HOST/api/v3``) or gitlab (a self-hosted instance). Any
+    other host is not guessed unless ``tracker`` is given."""
+    name = host.lower().rstrip(".")
+    if tracker is None:
+        tracker = ("github" if "github" in name or name.endswith(".ghe.com") else "gitlab" if "gitlab" in name else None)
+    url: str | None = None
+    if tracker == "github" and name != "github.com":
+        url = f"https://api.{name}" if name.endswith(".ghe.com") else f"https://{name}/api/v3"
+    elif tracker == "gitlab" and name != "gitlab.com":
+        url = f"https://{name}"
+    return RemoteForge(name, path, tracker, url)
+
+
+def remote_forge(cwd: str = ".", tracker: str | None = None) -> RemoteForge | None:
+    """The forge the ``origin`` remote names (see :func:`forge_of`), or None without one."""
+    out = run_command(["git", "remote", "get-url", "origin"], cwd=cwd)
+    found = remote_repository(out) if out else None
+    return forge_of(*found, tracker=tracker) if found else None
+
+
+def starter_config(tracker: str, repository: str | None, url: str | None = None) -> str:
+    """Text of a starter config file for ``guidesync init``: its first line tells YAML editors
+    (yaml-language-server) where this version's schema is."""
+    from . import __version__
+
     repo_line = f"repository: {repository}" if repository else "# repository: owner/name"
+    url_line = f"url: {url}\n" if url else ""
     return (
+        f"# yaml-language-server: $schema={SCHEMA_URL.format(version=__version__)}\n"
         "# guidesync configuration. All keys: see config/guidesync.yaml in the guidesync repository.\n"
         f"tracker: {tracker}\n"
         f"{repo_line}\n"
+        f"{url_line}"
         "guides:\n"
         '  - "**/*.md"\n'
         "labels:\n"

@@ -342,8 +342,8 @@ def test_bad_guide_is_one_line_exit_2(bad_guides, command, path, expected):
     "text, expected",
     [
         ("tracker: github\nlabels: [guidesync\n", "bad.yaml:3: not valid YAML"),
-        ("trackr: github\n", "bad.yaml: unknown key 'trackr' (did you mean 'tracker'?)"),
-        ("max_close: yes\n", "bad.yaml: key 'max_close' must be a whole number"),
+        ("trackr: github\n", "bad.yaml:1: unknown key 'trackr' (did you mean 'tracker'?)"),
+        ("max_close: yes\n", "bad.yaml:1: key 'max_close' must be a whole number"),
         ("tracker: !!python/object/apply:os.getcwd []\n", "bad.yaml:1: not valid YAML"),
     ],
 )
@@ -364,7 +364,7 @@ def test_default_config_errors_name_the_file(project):
     (project / "config").mkdir()
     (project / "config" / "guidesync.yaml").write_text("tracker: github\nrepositry: acme/shop\n")
     line = one_line_error(run("lint", "examples/guides"))
-    assert "config/guidesync.yaml: unknown key 'repositry' (did you mean 'repository'?)" in line
+    assert "config/guidesync.yaml:2: unknown key 'repositry' (did you mean 'repository'?)" in line
 
 
 def test_missing_config_file_is_exit_2(project):

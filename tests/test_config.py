@@ -149,7 +149,7 @@ def test_unknown_key_is_named_with_a_suggestion():
     with pytest.raises(ConfigError) as exc:
         from_mapping({"tracker": "github", "repositry": "acme/shop"}, "config/guidesync.yaml")
     assert str(exc.value) == "config/guidesync.yaml: unknown key 'repositry' (did you mean 'repository'?)"
-    with pytest.raises(ConfigError, match=r"unknown key 'sections.milestone_task' \(did you mean 'milestone_tasks'\?\)"):
+    with pytest.raises(ConfigError, match=r"unknown key 'sections.milestone_task' \(did you mean 'sections.milestone_tasks'\?\)"):
         from_mapping({"sections": {"milestone_task": ["Changes"]}})
     with pytest.raises(ConfigError) as exc:
         from_mapping({"zzzzzz": 1})

@@ -664,7 +664,7 @@ def test_a_state_file_through_a_symbolic_link_is_refused(make_workspace, tmp_pat
 def test_a_state_file_outside_the_repository_is_a_config_error(tmp_path, value):
     cfg_path = tmp_path / "guidesync.yaml"
     cfg_path.write_text(yaml.safe_dump({"state_file": value}))
-    with pytest.raises(ConfigError, match=rf"{re.escape(str(cfg_path))}: key 'state_file'"):
+    with pytest.raises(ConfigError, match=rf"{re.escape(str(cfg_path))}:1: key 'state_file'"):
         load_config(cfg_path, {})
     for fine in (".guidesync/state.json", "docs/sync-state.json"):
         cfg_path.write_text(yaml.safe_dump({"state_file": fine}))

@@ -910,6 +910,7 @@ class FakeGitLab(FakeServer):
         r("GET", f"{_API}/user", self._h_user)
         r("GET", f"{_API}/users", self._h_list_users)
         r("GET", f"{_API}/version", self._h_version)
+        r("GET", f"{_API}/personal_access_tokens/self", self._h_token_self)
         r("GET", f"{_API}/groups/{_G}", self._h_group)
         r("GET", f"{_API}/groups/{_G}/milestones", self._h_list_milestones)
         r("POST", f"{_API}/groups/{_G}/milestones", self._h_create_milestone)
@@ -969,6 +970,14 @@ class FakeGitLab(FakeServer):
     def _h_version(self, req: Request) -> dict:
         return {"version": "17.8.0-ee", "revision": "fakefake", "kas": {"enabled": False},
                 "enterprise": True}
+
+    def _h_token_self(self, req: Request) -> dict:
+        """GET /personal_access_tokens/self (doc/api/personal_access_tokens.md; project and group
+        access tokens answer it too): the token's scopes follow ``read_only`` (a read_api token)."""
+        scopes = ["read_api", "read_repository"] if self.read_only else ["api", "write_repository"]
+        return {"id": 42, "name": "guidesync", "revoked": False, "created_at": _fmt(self.clock.START),
+                "scopes": scopes, "user_id": self.user["id"], "last_used_at": _fmt(self.clock.now()),
+                "active": True, "expires_at": None}
 
     def _h_group(self, req: Request, gid: str) -> dict:
         return self._render_group(self._group(gid))
