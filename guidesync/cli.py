@@ -100,6 +100,17 @@ def status(paths: Optional[List[str]] = PathsArg, config: Optional[str] = Config
     _finish(outcome)
 
 
+@app.command("report")
+def report_command(config: Optional[str] = ConfigOpt,
+                   out: str = typer.Option("guidesync-report", "--out", "-o", help="Folder for index.html and badge.json."),
+                   label: str = typer.Option("progress", "--label", help="The badge's label."),
+                   as_json: bool = JsonOpt) -> None:
+    """A static progress page (burn-up chart from the git history) and a shields.io badge. Reads no tracker."""
+    from . import reportcmd
+
+    _finish(_run(reportcmd.report, _ctx(config, None), out=out, as_json=as_json, label=label))
+
+
 @app.command()
 def plan(paths: Optional[List[str]] = PathsArg, config: Optional[str] = ConfigOpt, as_json: bool = JsonOpt,
          offline: bool = typer.Option(False, "--offline", help="Plan against an empty tracker; no network."),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import Any, Callable
 
@@ -98,11 +99,13 @@ def _names_ids(guides: list) -> bool:
     return any(t.fields.blocked_by for g in guides for t in g.tasks)
 
 
-def status(ctx: Context, *, as_json: bool = False) -> Outcome:
+def status(ctx: Context, *, as_json: bool = False, today: str | None = None) -> Outcome:
+    """Per milestone: done/total, linked, due and overdue as of ``today`` (YYYY-MM-DD; default the
+    local date)."""
     cfg = _config(ctx)
     loaded = _guides(ctx, cfg)
     guides = [lg.guide for lg in loaded.guides]
-    data = report.status_data(guides)
+    data = report.status_data(guides, today or date.today().isoformat())
     return Outcome(OK, report.dumps(data) if as_json else "", data)
 
 
