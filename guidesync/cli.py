@@ -93,7 +93,7 @@ def lint(paths: Optional[List[str]] = PathsArg, config: Optional[str] = ConfigOp
 
 @app.command()
 def status(paths: Optional[List[str]] = PathsArg, config: Optional[str] = ConfigOpt, as_json: bool = JsonOpt) -> None:
-    """A table per guide: milestones, tasks done/total, linked or not."""
+    """A table per guide: per milestone a progress bar, done/total, linked, due date (overdue marked)."""
     outcome = _run(commands.status, _ctx(config, paths), as_json=as_json)
     if not as_json:
         report.print_status(out, outcome.data)

@@ -85,8 +85,13 @@ def report(ctx: Context, *, out: str | Path = DEFAULT_OUT, as_json: bool = False
     if as_json:
         return Outcome(OK, text_report.dumps(data), data, stderr=[f"warning: {w}" for w in built.warnings])
     lines = [f"wrote {shown_out}/index.html and {shown_out}/badge.json: {done}/{total} tasks done ({percent(done, total)} %), "
-             f"{len(built.report.points)} points in the burn-up from {h.commits} commits ({h.parses} guide versions parsed)"]
+             f"{_n(len(built.report.points), 'point')} in the burn-up from {_n(h.commits, 'commit')} "
+             f"({_n(h.parses, 'guide version')} parsed)"]
     return Outcome(OK, "\n".join(lines), data, stderr=[f"warning: {w}" for w in built.warnings])
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def data_of(built: Built, out: str, label: str = "progress") -> dict[str, Any]:
