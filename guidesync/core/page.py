@@ -314,7 +314,9 @@ th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--line
 th { font-size: .85em; color: var(--muted); font-weight: 600; } td.num, th.num { text-align: right; white-space: nowrap; }
 .late { color: var(--late); font-weight: 600; } .tag { font-size: .8em; border: 1px solid currentColor; border-radius: 9px; padding: 0 6px; }
 .legend { display: flex; gap: 18px; font-size: .85em; color: var(--muted); margin: 4px 0; }
-.legend i { display: inline-block; width: 18px; height: 3px; vertical-align: middle; margin-right: 6px; }
+.legend i { display: inline-block; width: 18px; height: 3px; vertical-align: middle; margin-right: 6px;
+  -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+.small { font-size: .8em; }
 .legend .done i { background: var(--done); } .legend .total i { background: var(--total); }
 .legend .due i { border-top: 2px dashed var(--due); height: 0; }
 svg.burnup { width: 100%; height: auto; display: block; }
@@ -377,7 +379,7 @@ def _guide(g: GuideProgress, anchors: dict[str, str]) -> str:
         subs = ""
         if nested:
             subs = f'<td class="num">{m.sub_items_done}/{m.sub_items}</td>' if m.sub_items is not None else '<td></td>'
-        late = (f' <span class="late" title="open tasks past their own due date">({m.overdue_tasks} overdue)</span>'
+        late = (f'<br><span class="late small" title="open tasks past their own due date">{m.overdue_tasks} overdue</span>'
                 if m.overdue_tasks else "")
         out.append(f'<tr class="milestone" data-key="{esc(m.key)}" data-title="{esc(m.title)}" data-done="{m.done}" '
                    f'data-total="{m.total}" data-due="{esc(m.due or "")}" data-overdue="{str(m.overdue).lower()}">'
