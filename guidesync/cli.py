@@ -136,13 +136,24 @@ def lint(paths: Optional[List[str]] = PathsArg, config: Optional[str] = ConfigOp
 
 @app.command()
 def status(paths: Optional[List[str]] = PathsArg, config: Optional[str] = ConfigOpt, as_json: bool = JsonOpt) -> None:
-    """A table per guide: milestones, tasks done/total, linked or not."""
+    """A table per guide: per milestone a progress bar, done/total, linked, due date (overdue marked)."""
     from . import commands, report
 
     outcome = _run(commands.status, _ctx(config, paths), as_json=as_json)
     if not as_json:
         report.print_status(out.made(), outcome.data)
     _finish(outcome)
+
+
+@app.command("report")
+def report_command(config: Optional[str] = ConfigOpt,
+                   out: str = typer.Option("guidesync-report", "--out", "-o", help="Folder for index.html and badge.json."),
+                   label: str = typer.Option("progress", "--label", help="The badge's label."),
+                   as_json: bool = JsonOpt) -> None:
+    """A static progress page (burn-up chart from the git history) and a shields.io badge. Reads no tracker."""
+    from . import reportcmd
+
+    _finish(_run(reportcmd.report, _ctx(config, None), out=out, as_json=as_json, label=label))
 
 
 @app.command()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import Any, Callable
 
@@ -34,17 +35,19 @@ from .errors import FAILED, GUARD, OK, USAGE, Auth, Forbidden, NotFound  # noqa:
 from .context import Context, Outcome, _config, _guides, _names_ids, _others, hierarchy, lint  # noqa: F401 - re-exported
 
 
-def status(ctx: Context, *, as_json: bool = False) -> Outcome:
+def status(ctx: Context, *, as_json: bool = False, today: str | None = None) -> Outcome:
+    """Per milestone: done/total, linked, due and overdue as of ``today`` (YYYY-MM-DD; default the
+    local date)."""
     cfg = _config(ctx)
     loaded = _guides(ctx, cfg)
     guides = [lg.guide for lg in loaded.guides]
-    imported = frozenset()
+    imported: frozenset[int] = frozenset()
     if cfg.import_issues != "off":
         try:
             imported = frozenset(n for n, r in BaseStore.open(cfg, ctx.root).base.records.items() if r.imported)
         except BaseFileError:
             pass  # status reads the guides; a base that cannot be read only loses the count
-    data = report.status_data(guides, imported)
+    data = report.status_data(guides, today or date.today().isoformat(), imported)
     return Outcome(OK, report.dumps(data) if as_json else "", data)
 
 

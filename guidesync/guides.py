@@ -88,6 +88,15 @@ def _match(rel: str, pattern: str) -> bool:
     return False
 
 
+def in_scope(rel: str, patterns: Iterable[str], exclude: Iterable[str] = ()) -> bool:
+    """Would discovery find the file at ``rel`` (a path relative to the root, with ``/``)? The same
+    test as :func:`discover`, for paths that are not on disk (a guide in an old commit)."""
+    parts = rel.split("/")
+    if not parts[-1].lower().endswith(".md") or any(p in SKIP_DIRS for p in parts[:-1]):
+        return False
+    return any(_match(rel, p) for p in patterns) and not any(_match(rel, p) for p in exclude)
+
+
 def expand(paths: Iterable[str], root: Path) -> list[Path]:
     """Command-line paths: files as given, folders walked for ``*.md``."""
     out: list[Path] = []

@@ -13,6 +13,7 @@ from rich.text import Text
 from .core.escape import shown
 from .core.model import Guide, Problem, Task
 from .core.plan import Plan, TaskStep
+from .core.progress import GuideProgress, progress
 from .sync import RunResult
 
 
@@ -198,31 +199,47 @@ def result_data(result: RunResult, stats: dict[str, Any] | None) -> dict[str, An
     }
 
 
-def status_data(guides: Iterable[Guide], imported: frozenset[int] = frozenset()) -> list[dict[str, Any]]:
-    """Per guide and milestone: tasks, done, linked; ``imported``: issues the base says were
-    opened on the tracker and imported (counted per milestone when there are any)."""
+def status_data(guides: Iterable[Guide], today: str | None = None,
+                imported: frozenset[int] = frozenset()) -> list[dict[str, Any]]:
+    """Per guide and milestone: done/total, percent, linked, due date and whether it is overdue as of
+    ``today`` (YYYY-MM-DD; None: nothing is), and with sub-issues on the sub-item counts;
+    ``imported``: issues the base says were opened on the tracker and imported (counted per
+    milestone when there are any)."""
     out = []
     for g in guides:
+        shown_g = guide_progress(g, today)
         out.append(
             {
                 "guide": g.path,
                 "title": g.title,
                 "kind": g.kind.value,
+                "done": shown_g.done,
+                "tasks": shown_g.total,
+                "percent": shown_g.percent,
                 "milestones": [
                     {
                         "title": m.title,
                         "tasks": len(m.tasks),
-                        "done": sum(1 for t in m.tasks if t.checked),
+                        "done": p.done,
+                        "percent": p.percent,
                         "linked": sum(1 for t in m.tasks if t.link),
+                        "due": p.due,
+                        "start": p.start,
+                        "overdue": p.overdue,
+                        "overdue_tasks": p.overdue_tasks,
                         **({"imported": sum(1 for t in m.tasks if t.link and t.link.number in imported)}
                            if imported else {}),
                         **_sub_items(m.tasks),
                     }
-                    for m in g.milestones
+                    for m, p in zip(g.milestones, shown_g.milestones)
                 ],
             }
         )
     return out
+
+
+def guide_progress(g: Guide, today: str | None) -> GuideProgress:
+    return progress((g,), today)[0]
 
 
 def _sub_items(tasks: tuple[Task, ...]) -> dict[str, Any]:
@@ -245,12 +262,19 @@ def _sub_items(tasks: tuple[Task, ...]) -> dict[str, Any]:
 
 
 def print_status(console: Console, data: list[dict[str, Any]]) -> None:
+    """A table per guide: per milestone a progress bar, done/total and percent, linked, the due
+    date (overdue ones in red and marked), and with sub-issues on the sub-items done."""
     for g in data:
         # Text, not markup: a heading "[red]x" is shown as written; shown(): no command, no escape code.
         table = Table(title=Text(shown(f"{g['guide']} — {g['title']} ({g['kind']} guide)")), title_justify="left")
         table.add_column("Milestone")
+        table.add_column("Progress")
         table.add_column("Done", justify="right")
+        table.add_column("%", justify="right")
         table.add_column("Linked", justify="right")
+        dated = any(m.get("due") or m.get("overdue_tasks") for m in g["milestones"])
+        if dated:
+            table.add_column("Due")
         nested = any("sub_items" in m for m in g["milestones"])
         if nested:
             table.add_column("Sub-items done", justify="right")
@@ -258,13 +282,35 @@ def print_status(console: Console, data: list[dict[str, Any]]) -> None:
         if imported:
             table.add_column("Imported", justify="right")
         for m in g["milestones"]:
-            cells = [Text(shown(m["title"])), f"{m['done']}/{m['tasks']}", f"{m['linked']}/{m['tasks']}"]
+            cells = [Text(shown(m["title"])), _bar(m["done"], m["tasks"]), f"{m['done']}/{m['tasks']}",
+                     f"{m['percent']} %", f"{m['linked']}/{m['tasks']}"]
+            if dated:
+                cells.append(_due(m))
             if nested:
                 cells.append(f"{m.get('sub_items_done', 0)}/{m.get('sub_items', 0)}")
             if imported:
                 cells.append(str(m.get("imported", 0)))
             table.add_row(*cells)
         console.print(table)
+
+
+def _bar(done: int, total: int, width: int = 20) -> Text:
+    """A bar of block characters, coloured on a terminal and still a bar in a log: ``█████░░░░░``."""
+    full = done * width // total if total else 0
+    bar = Text("█" * full, style="green" if total and done >= total else "yellow")
+    bar.append("░" * (width - full), style="dim")
+    return bar
+
+
+def _due(m: dict[str, Any]) -> Text:
+    """The milestone's due date, red and marked when it has passed with tasks left; open tasks past their own."""
+    due = Text("")
+    if m.get("due"):
+        due.append(f"{m['due']} overdue" if m.get("overdue") else m["due"], style="bold red" if m.get("overdue") else "")
+    if m.get("overdue_tasks"):
+        n = m["overdue_tasks"]
+        due.append(("; " if due else "") + f"{n} task{'s' if n != 1 else ''} overdue", style="red")
+    return due
 
 
 #: Characters JSON leaves as they are that terminals or logs act on: DEL, C1 controls, the Unicode

@@ -298,6 +298,11 @@ def test_write_back_commit_lands_on_origin_then_a_second_run_commits_nothing(mak
     assert "created" in closed and "closed" in closed
     assert "**10** create" in r.summary and "**2** guides changed" in r.summary
     assert TOKEN not in r.log + r.summary + "".join(r.outputs.values())
+    # It starts with the milestones' progress (the guides after the run), then what the run did.
+    lines = r.summary.splitlines()
+    assert lines[:4] == ["### guidesync sync", "", "#### Progress", ""]
+    assert "| Phase 1: Foundation | `██░░░░░░░░` 25 % | 1/4 |  |" in lines
+    assert lines.index("| **All** | `██░░░░░░░░` 20 % | **2/10** |  |") < lines.index("| Issue | Task | Done | Where |")
 
     # The second run: nothing changed, nothing committed (the listing mark alone is not committed).
     tip = scene.git(scene.origin, "rev-parse", "main")
@@ -526,7 +531,7 @@ def test_gitlab_push_authenticates_through_the_environment_only(tmp_path):
 
 
 @pytest.mark.parametrize("env,message", [
-    ({"INPUT_COMMAND": "deploy"}, "input command: expected one of sync, push, pull, plan"),
+    ({"INPUT_COMMAND": "deploy"}, "input command: expected one of sync, push, pull, plan, report"),
     ({"INPUT_DRY_RUN": "maybe"}, "input dry-run: expected true or false"),
     ({"INPUT_COMMIT": "sometimes"}, "input commit: expected true or false"),
 ])
@@ -542,7 +547,7 @@ def test_both_entry_points_run_the_same_script(module, tmp_path):
     done = subprocess.run([sys.executable, "-m", module, "--forge", "github"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=120)
     assert (done.returncode, done.stdout, done.stderr) == (
-        2, "::error::input command: expected one of sync, push, pull, plan, not 'deploy'\n", "")
+        2, "::error::input command: expected one of sync, push, pull, plan, report, not 'deploy'\n", "")
     shown = subprocess.run([sys.executable, "-m", module, "--help"], cwd=tmp_path, env=env, capture_output=True, text=True,
                            timeout=120)
     assert shown.returncode == 0 and f"usage: python -m {module} " in shown.stdout
@@ -617,4 +622,4 @@ def test_the_tracker_flag_has_its_old_name_as_an_alias(flag):
     """``--tracker`` names the tracker as everywhere else; ``--forge``, which workflows already use, still works."""
     buf = io.StringIO()
     code = main([flag, "gitlab"], env={"GUIDESYNC_COMMAND": "deploy"}, out=buf)
-    assert (code, buf.getvalue()) == (2, "guidesync: error: input command: expected one of sync, push, pull, plan, not 'deploy'\n")
+    assert (code, buf.getvalue()) == (2, "guidesync: error: input command: expected one of sync, push, pull, plan, report, not 'deploy'\n")

@@ -222,12 +222,16 @@ def test_lint_github_annotations(project):
 # -- status ---------------------------------------------------------------------------------------------------
 
 
-def status_rows(output: str) -> dict[str, tuple[str, str]]:
-    rows = {}
+def status_rows(output: str, columns: tuple[str, ...] = ("Done", "Linked")) -> dict[str, tuple[str, ...]]:
+    """milestone -> the cells of ``columns``, read by their headers."""
+    rows, header = {}, None
     for line in output.splitlines():
-        cells = [c.strip() for c in line.split("│")]
-        if len(cells) == 5 and cells[1] and cells[1] != "Milestone":
-            rows[cells[1]] = (cells[2], cells[3])
+        if line.startswith("┃"):
+            header = [c.strip() for c in line.split("┃")]
+        elif line.startswith("│") and header:
+            cells = [c.strip() for c in line.split("│")]
+            if cells[1]:
+                rows[cells[1]] = tuple(cells[header.index(c)] for c in columns)
     return rows
 
 

@@ -124,9 +124,11 @@ def test_workflow_triggers(wf):
 def test_workflow_permissions_are_the_least_needed(wf):
     assert wf["permissions"] == {"contents": "read"}
     jobs = wf["jobs"]
-    assert set(jobs) == {"sync", "plan"}
+    assert set(jobs) == {"sync", "plan", "pages"}
     assert jobs["sync"]["permissions"] == {"contents": "write", "issues": "write"}
     assert jobs["plan"]["permissions"] == {"contents": "read", "issues": "read"}
+    # the report reads no tracker: no issues permission; Pages' deployment needs its two
+    assert jobs["pages"]["permissions"] == {"contents": "read", "pages": "write", "id-token": "write"}
     assert "write-all" not in WORKFLOW.read_text()
     for job in jobs.values():
         assert "pull-requests" not in job["permissions"]  # only for `commit: pull-request`
@@ -162,6 +164,8 @@ def test_the_template_for_other_repositories_uses_the_published_action():
     ours = load(WORKFLOW)
     assert user["jobs"]["sync"]["steps"][1]["uses"] == ACTION_REF
     user["jobs"]["sync"]["steps"][1]["uses"] = user["jobs"]["plan"]["steps"][1]["uses"] = "./"
+    assert user["jobs"]["pages"]["steps"][1]["uses"] == ACTION_REF
+    user["jobs"]["pages"]["steps"][1]["uses"] = "./"
     # This repository's copy only adds the opt-in switch (its examples must stay unlinked for the tests).
     assert ours["jobs"]["sync"]["if"] == user["jobs"]["sync"]["if"] + " && vars.GUIDESYNC_SELF_SYNC == 'true'"
     user["jobs"]["sync"]["if"] = ours["jobs"]["sync"]["if"]
@@ -175,9 +179,40 @@ def test_gitlab_job_is_the_generated_template():
     assert GITLAB.read_text(encoding="utf-8") == gitlab_job(), REGENERATE
 
 
+def test_pages_job_is_opt_in_and_publishes_the_report(wf, meta):
+    pages = wf["jobs"]["pages"]
+    # off unless asked for; never on a pull request; after the sync (whatever came of it), with its write-back
+    assert pages["if"] == "${{ !cancelled() && github.event_name != 'pull_request' && vars.GUIDESYNC_PAGES == 'true' }}"
+    assert pages["needs"] == "sync"
+    assert pages["concurrency"] == {"group": "guidesync-pages", "cancel-in-progress": False}
+    assert pages["environment"]["name"] == "github-pages"
+    checkout, run, upload, deploy = pages["steps"]
+    assert checkout["with"] == {"ref": "${{ github.ref_name }}", "fetch-depth": 0, "persist-credentials": False}
+    assert run["uses"] == "./" and run["with"] == {"command": "report"}
+    assert set(run["with"]) <= set(meta["inputs"])
+    s = read_settings("github", {INPUTS[k]: v for k, v in run["with"].items()})
+    assert s.command == "report" and not s.writes and not s.committing
+    from guidesync.reportcmd import DEFAULT_OUT
+
+    assert upload["uses"].startswith("actions/upload-pages-artifact@") and upload["with"] == {"path": DEFAULT_OUT}
+    assert deploy["uses"].startswith("actions/deploy-pages@") and deploy["id"] == "deployment"
+    assert pages["environment"]["url"] == "${{ steps.deployment.outputs.page_url }}"
+
+
+def test_gitlab_pages_job_is_opt_in_and_installs_like_the_sync_job():
+    ci = load(GITLAB)
+    pages, sync = ci["guidesync-pages"], ci["guidesync"]
+    assert pages["pages"] is True and pages["artifacts"]["paths"] == ["public"]
+    assert [r["if"] for r in pages["rules"]] == [
+        '$GUIDESYNC_PAGES == "true" && $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH && $CI_PIPELINE_SOURCE != "merge_request_event"']
+    assert pages["variables"] == {**sync["variables"], "GIT_DEPTH": "0"}  # one set of pins (a YAML anchor)
+    assert pages["script"] == [sync["script"][0], "python -m guidesync report --out public"]
+    assert "GUIDESYNC_TOKEN" not in GITLAB.read_text().split("guidesync-pages:")[1]
+
+
 def test_gitlab_job_runs_the_action_script_with_its_variables():
     ci = load(GITLAB)
-    assert set(ci) == {"guidesync"}
+    assert set(ci) == {"guidesync", "guidesync-pages"}
     job = ci["guidesync"]
     assert job["resource_group"] == "guidesync"
     assert job["script"][-1] == "python -m guidesync.action --forge gitlab"

@@ -52,8 +52,9 @@ from ..trackers.base import BudgetExhausted, TrackerError
 from .git import (WRITE_BACK_BRANCH, Repo, catch_up, changed_paths, is_write_back, pending_is_current, push_with_retry,
                   push_write_back, write_back_tip)
 from .pull_request import ensure_pull_request
-from .settings import ActionError, Settings, read_settings
-from .summary import Console, find_repository_url, issue_info, publish_summary, summary_markdown, write_outputs
+from .settings import REPORT, ActionError, Settings, read_settings
+from .summary import (Console, find_repository_url, issue_info, load_guides, progress_of, publish_summary, summary_markdown,
+                      write_outputs)
 
 
 @dataclass
@@ -69,6 +70,7 @@ class RunContext:
     pending: str | None = None  # pull-request mode: the write-back branch's tip when the run began
     notes: list[str] = field(default_factory=list)  # the summary's closing lines
     values: dict[str, Any] = field(default_factory=dict)  # outputs set on the way (commit, pull-request)
+    today: str | None = None  # YYYY-MM-DD for "overdue" in the summary (None: the local date)
 
     @property
     def target(self) -> str:
@@ -247,9 +249,10 @@ def finish(rc: RunContext, code: int, synced: Synced | None = None) -> int:
                       "guides-changed": counts.get("guides_changed", 0)})
     write_outputs(rc.settings, rc.values)
     cfg = rc.cfg
-    info = issue_info(rc.root, cfg) if cfg is not None and data else {}
+    loaded = load_guides(rc.root, cfg) if cfg is not None else None
+    info = issue_info(rc.root, cfg, loaded) if cfg is not None and data else {}
     text = summary_markdown(rc.settings, data, counts, info, cfg, rc.notes, synced.planned if synced else False,
-                            find_repository_url(rc.root, cfg) if data else None)
+                            find_repository_url(rc.root, cfg) if data else None, progress=progress_of(loaded, rc.today))
     publish_summary(rc.settings, text, rc.console)
     return code
 
@@ -259,6 +262,10 @@ def run(settings: Settings, *, root: Path, env: Mapping[str, str], out: TextIO,
     """One CI run (the steps above, in order); the exit code. ``loaded`` is called once the guides
     are read (the process entry points pass ``gc.freeze``)."""
     rc = start(settings, root, env, out, loaded)
+    if settings.command == REPORT:  # the progress page: no tracker, no token, no write-back
+        from .report import run_report
+
+        return run_report(rc, load_step)
     try:
         refuse_event(rc)
         if loop_guard(rc):

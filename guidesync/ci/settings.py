@@ -33,6 +33,8 @@ GITLAB_INPUTS: dict[str, str] = {
 }
 
 COMMANDS = ("sync", "push", "pull", "plan")
+#: The progress report (``guidesync report``) into ``guidesync-report/``: reads no tracker, commits nothing.
+REPORT = "report"
 GITHUB_BOT = ("github-actions[bot]", "41898282+github-actions[bot]@users.noreply.github.com")
 
 
@@ -75,7 +77,7 @@ class Settings:
 
     @property
     def writes(self) -> bool:
-        return self.command != "plan" and not self.dry_run
+        return self.command not in ("plan", REPORT) and not self.dry_run
 
     @property
     def committing(self) -> bool:
@@ -90,8 +92,8 @@ def read_settings(tracker: str, env: Mapping[str, str]) -> Settings:
         return default if value is None or value.strip() == "" else value.strip()
 
     command = get("command", "sync").lower()
-    if command not in COMMANDS:
-        raise ActionError(f"input command: expected one of {', '.join(COMMANDS)}, not {command!r}", USAGE)
+    if command not in (*COMMANDS, REPORT):
+        raise ActionError(f"input command: expected one of {', '.join((*COMMANDS, REPORT))}, not {command!r}", USAGE)
     commit = get("commit", "true").lower()
     if commit in ("pr", "pull-request", "pull_request"):
         commit = "pull-request"

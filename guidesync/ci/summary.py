@@ -5,10 +5,14 @@ annotations it prints (:class:`Console`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence, TextIO
 
 from ..core.escape import annotation as escaped_annotation
+from ..core.page import progress_markdown
+from ..core.parse import HIERARCHY
+from ..core.progress import GuideProgress, progress
 from ..core.escape import controls, problem_annotation, shown
 from ..guides import load
 from ..core.base import loads
@@ -101,11 +105,11 @@ class SummaryRow:
         return self.ref, escape_cell(self.text), ", ".join(self.what), escape_cell(self.where)
 
 
-def issue_info(root: Path, cfg: Any) -> dict[int, IssueInfo]:
-    """issue number -> what the guides as they are now say about it."""
+def issue_info(root: Path, cfg: Any, loaded: Any = None) -> dict[int, IssueInfo]:
+    """issue number -> what the guides as they are now say about it (``loaded``: read already)."""
     out: dict[int, IssueInfo] = {}
     try:
-        loaded = load((), root, cfg.guides, cfg.exclude, cfg.sections)
+        loaded = loaded or load((), root, cfg.guides, cfg.exclude, cfg.sections)
     except Exception:  # the summary is a courtesy; never fail the run for it
         return out
     for lg in loaded.guides:
@@ -113,6 +117,22 @@ def issue_info(root: Path, cfg: Any) -> dict[int, IssueInfo]:
             if t.link:
                 out[t.link.number] = IssueInfo(t.link.url, t.text, f"{t.guide}:{t.line + 1}")
     return out
+
+
+def load_guides(root: Path, cfg: Any) -> Any:
+    """The guides as they are now, read the way ``status`` reads them (None if they cannot be read)."""
+    try:
+        return load((), root, cfg.guides, cfg.exclude, cfg.sections,
+                    hierarchy=HIERARCHY[cfg.tracker] if cfg.sub_issues else None)
+    except Exception:  # the summary is a courtesy; never fail the run for it
+        return None
+
+
+def progress_of(loaded: Any, today: str | None = None) -> tuple[GuideProgress, ...]:
+    """Each guide's milestones' progress, for the summary's first table."""
+    if loaded is None:
+        return ()
+    return progress((lg.guide for lg in loaded.guides), today or date.today().isoformat())
 
 
 def find_repository_url(root: Path, cfg: Any) -> str | None:
@@ -206,9 +226,14 @@ def summary_rows(data: Mapping[str, Any], info: Mapping[int, IssueInfo], cfg: An
 
 
 def summary_markdown(s: Settings, data: Mapping[str, Any] | None, counts: Mapping[str, int], info: Mapping[int, IssueInfo],
-                     cfg: Any, notes: Sequence[str], planned: bool, repository_url: str | None = None) -> str:
+                     cfg: Any, notes: Sequence[str], planned: bool, repository_url: str | None = None,
+                     progress: Sequence[GuideProgress] = ()) -> str:
+    """The job summary: the per-milestone progress table (the guides as they are after the run),
+    then the table of what the run did (or would do), its counts and its notes."""
     title = f"guidesync {s.command}" + (" (dry run)" if s.dry_run and s.command != "plan" else "")
     lines = [f"### {title}", ""]
+    if progress:
+        lines += [progress_markdown(progress), ""]
     rows, milestones = summary_rows(data or {}, info, cfg, planned, repository_url) if data else ([], [])
     if rows:
         lines += ["| Issue | Task | " + ("Would" if planned else "Done") + " | Where |", "| --- | --- | --- | --- |"]
