@@ -206,6 +206,6 @@ def test_the_ci_report_fails_clearly_on_a_bad_config(project, tmp_path):
     code = ci_main(["--forge", "github"], env=_ci_env(tmp_path, "github"), cwd=project.root, out=buf)
     assert code == 2
     assert buf.getvalue().startswith("::error::guidesync: ")
-    assert "config/guidesync.yaml: key 'guides' must be a list of glob patterns" in buf.getvalue()
+    assert "config/guidesync.yaml:2: key 'guides' must be a list of glob patterns" in buf.getvalue()
     assert not (project.root / "guidesync-report").exists()
     assert (tmp_path / "summary.md").read_text() == "### guidesync report\n"
