@@ -183,9 +183,11 @@ def _sync_locked(ctx: Context, cfg: Config, token: Secret | None, mode: str, pla
     _report_plan(plan, result)
     options = _options(cfg, "sync", loaded, tracker, frozen, adopt)
     both_ways = plan if mode == "sync" else make_plan(guides, base, fetched.snapshot, options, others)
+    # The listing mark stays for a run over some guides only, and while a guide has errors: what
+    # its issues did meanwhile must be listed again once it is fixed.
     execute(plan, tracker=tracker, store=store, fetched=fetched, loaded=usable, result=result,
             options=RunOptions(cfg.labels, cfg.tracker, cfg.repository or "", progress=ctx.progress,
-                               quiet=not both_ways.changes, hold_mark=loaded.explicit, project=cfg.project,
+                               quiet=not both_ways.changes, hold_mark=loaded.explicit or bool(frozen), project=cfg.project,
                                imports=cfg.import_issues))
     stats = tracker.policy.stats.as_dict()
     code = FAILED if result.errors or frozen else OK

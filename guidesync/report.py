@@ -85,7 +85,8 @@ def plan_text(plan: Plan, guides: Iterable[Guide], *, offline: bool) -> str:
                 out.append(_task_line(s))
             for imp in (i for i in plan.imports if i.milestone_key == ms.key):
                 box = "[x]" if imp.checked else "[ ]"
-                out.append(f"    {box} {imp.text}  (import #{imp.number}, opened on the tracker: a new line at the end of the list)")
+                out.append(f"    {box} {imp.text}  (import #{imp.number}, opened on the tracker: "
+                           + ("a pull or sync adds it to the guide)" if imp.waits else "a new line at the end of the list)"))
     for s in removed:
         action = f"close #{s.number} as not planned" if s.close else f"forget #{s.number}"
         out.append(f"  removed from the guides: {action}" + "".join(f" ({n})" for n in s.notes))
@@ -95,7 +96,7 @@ def plan_text(plan: Plan, guides: Iterable[Guide], *, offline: bool) -> str:
         "{closed} to close, {reopened} to reopen, {checked} boxes to check, {unchecked} to uncheck, "
         "{adopted} to link".format(**c)
         + (", {attached} sub-issues to attach".format(**c) if plan.parents else "")
-        + (", {imported} issues to import".format(**c) if plan.imports else "")
+        + (", {imported} issues to import".format(**c) if plan.importing else "")
     )
     for g in plan.guards:
         out.append(f"needs --force: {g}")
@@ -134,7 +135,8 @@ def plan_data(plan: Plan, *, offline: bool, problems: Iterable[Problem] = ()) ->
         "tasks": [step(s) for s in plan.tasks],
         **({"sub_issues": [_parent_data(plan, p) for p in plan.parents]} if plan.parents else {}),
         **({"imports": [{"issue": i.number, "url": i.url, "title": i.title, "text": i.text, "guide": i.guide,
-                         "milestone": i.milestone_key, "line": i.after + 2, "checked": i.checked} for i in plan.imports]}
+                         "milestone": i.milestone_key, "line": i.after + 2, "checked": i.checked, "waits": i.waits}
+                        for i in plan.imports]}
            if plan.imports else {}),
         "guards": list(plan.guards),
         "problems": [problem_data(p) for p in [*problems, *plan.problems]],

@@ -185,6 +185,8 @@ class Executor:
         for k, imp in enumerate(self.plan.imports):
             if self.stopped:
                 break
+            if imp.waits:  # a push sees it; a pull or sync imports it
+                continue
             i = len(self.plan.tasks) + k
             try:
                 if imp.label is not None:

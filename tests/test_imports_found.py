@@ -1,7 +1,7 @@
 """What the safety machine's imports variant found (tests/safety_model.py, ``KNOWN``), as plain
-scenarios on the in-memory tracker. Each is a strict xfail: it fails today; once guidesync is
-fixed it passes, xfail(strict=True) turns that into a failure, and the marker comes off together
-with the machine's tolerance (the ``KNOWN`` entry its reason names).
+scenarios on the in-memory tracker. They failed until guidesync was fixed (the listing mark
+stays while a guide has errors, and while a push saw an import it does not make); they are
+plain tests now, and the machine tolerates neither finding any more.
 
 ``frozen-guide-mark`` (5 steps on both forges; ``python -m tests.safety_model --replay
 frozen-guide-import-lost frozen-guide-close-lost``): a guide gets an error, a person opens a
@@ -45,8 +45,6 @@ def remote(ws):
     return ws.forge.server.remote
 
 
-@pytest.mark.xfail(strict=True, reason="known finding frozen-guide-mark (tests/safety_model.py KNOWN): the mark moved "
-                                       "past the issue while its guide had errors")
 def test_an_issue_that_waited_while_its_guide_had_errors_is_imported_once_the_guide_is_fixed(ws):
     (ms,) = remote(ws).milestones
     ws.write(GUIDE, ws.read(GUIDE).replace("## Deliverables", BAD + "## Deliverables"))
@@ -61,8 +59,6 @@ def test_an_issue_that_waited_while_its_guide_had_errors_is_imported_once_the_gu
     assert f"- [ ] Refunds ([#{n}]" in ws.read(GUIDE)
 
 
-@pytest.mark.xfail(strict=True, reason="known finding frozen-guide-mark (tests/safety_model.py KNOWN): the mark moved "
-                                       "past the close while the guide had errors")
 def test_a_close_made_while_the_guide_had_errors_checks_the_box_once_the_guide_is_fixed(ws):
     n = int(ws.read(GUIDE).split("Retry failed charges ([#", 1)[1].split("]", 1)[0])
     ws.write(GUIDE, ws.read(GUIDE).replace("## Deliverables", BAD + "## Deliverables"))
@@ -79,7 +75,7 @@ def test_a_close_made_while_the_guide_had_errors_checks_the_box_once_the_guide_i
 
 def test_without_the_run_in_between_both_work(ws):
     """The same edits with no run while the guide has errors: imported, and the box checked (so the
-    two xfails above fail for the run in between, not for the scenario)."""
+    two tests above are about the run in between, not the scenario)."""
     (ms,) = remote(ws).milestones
     n = int(ws.read(GUIDE).split("Retry failed charges ([#", 1)[1].split("]", 1)[0])
     ws.write(GUIDE, ws.read(GUIDE).replace("## Deliverables", BAD + "## Deliverables"))
@@ -93,8 +89,6 @@ def test_without_the_run_in_between_both_work(ws):
     assert f"- [x] Retry failed charges ([#{n}]" in text and f"- [ ] Refunds ([#{new}]" in text
 
 
-@pytest.mark.xfail(strict=True, reason="known finding push-listing-etag (tests/safety_model.py KNOWN): the sync's "
-                                       "listing is answered 304 with the ETag the push kept")
 def test_an_issue_a_push_listed_is_imported_by_the_next_sync(make_workspace):
     ws = make_workspace("memory", guides=())
     ws.write(GUIDE, TEXT)

@@ -189,6 +189,8 @@ def _planned(data: Mapping[str, Any], table: _Table) -> list[str]:
             r.where = f"{t['guide']}:{t['line']}"
         r.what += what
     for imp in data.get("imports", []):  # issues opened on the tracker that join a guide
+        if imp.get("waits"):
+            continue  # a push only sees it
         r = table.row(imp["issue"], imp["issue"])
         r.url, r.text, r.where = imp.get("url") or r.url, imp.get("title") or r.text, f"{imp['guide']}:{imp['line']}"
         r.what.append("import")

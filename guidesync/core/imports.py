@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from dataclasses import replace
 from typing import Mapping
 
 from .base import Base, Record
@@ -44,7 +45,7 @@ def import_steps(acting: tuple[Guide, ...], rest: tuple[Guide, ...], matching: M
                  opts: Options, numbers: Mapping[str, int | None], problems: list[Problem]) -> list[ImportStep]:
     """The issues to import, each to the end of its milestone's task list. Runs that write the
     guides only (pull, sync); issues in a milestone of a guide with errors wait, reported."""
-    if opts.import_issues == "off" or not opts.pulls:
+    if opts.import_issues == "off":
         return []
     owners: dict[int, tuple[Guide, Milestone]] = {}
     for g in acting:
@@ -84,7 +85,13 @@ def import_steps(acting: tuple[Guide, ...], rest: tuple[Guide, ...], matching: M
                                     "task list to add it to (or the title is empty); not imported", "warning"))
             continue
         out.append(step)
-    return out
+    return out if opts.pulls else [_waiting(s) for s in out]
+
+
+def _waiting(step: ImportStep) -> ImportStep:
+    """An import a push saw but does not make (push never writes the guides): the plan keeps it
+    only to say so, and the listing mark waits for a run that does."""
+    return replace(step, waits=True)
 
 
 def _step(issue, g: Guide, ms: Milestone, rec: Record | None, opts: Options, seen: Counter[str]) -> ImportStep | None:

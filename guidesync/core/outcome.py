@@ -189,7 +189,8 @@ def next_base(plan: Plan, base: Base, outcomes: Outcomes, fetched: Fetched, end:
     # A close a push saw but could not write into the guide must be listed again by the next
     # run: the mark stays where it was, and no ETag hides the listing behind a 304.
     # A run over some guides only (paths given) skipped the others' changes: likewise.
-    waiting = end.hold_mark or any(s.waits for s in plan.tasks)
+    # An import a push saw but does not make waits likewise.
+    waiting = end.hold_mark or any(s.waits for s in plan.tasks) or any(i.waits for i in plan.imports)
     quiet_mark = end.quiet and fetched.since_if_quiet and not end.errors
     return Base(
         tracker=end.tracker,

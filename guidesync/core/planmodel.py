@@ -179,6 +179,7 @@ class ImportStep:
     checked: bool
     record: Record  # the base record once its line is in the guide
     label: tuple[str, ...] | None = None  # the issue's whole new label set (the imported mark), None: has it
+    waits: bool = False  # seen by a push, which does not import: a pull or sync will
 
 
 @dataclass(frozen=True)
@@ -194,11 +195,16 @@ class Plan:
     children_of: Mapping[int, int] = field(default_factory=dict)  # child issue -> parent guidesync attached it to
     detach: tuple[tuple[int, int], ...] = ()  # (parent, child): its item is a top-level task now
     new_labels: tuple[str, ...] = ()  # labels the guides' fields name that the tracker may not have yet
-    imports: tuple[ImportStep, ...] = ()  # issues opened on the tracker that join a guide
+    imports: tuple[ImportStep, ...] = ()  # issues opened on the tracker that join a guide (or wait for a pull)
+
+    @property
+    def importing(self) -> tuple[ImportStep, ...]:
+        """The imports this run makes (a push only sees them)."""
+        return tuple(i for i in self.imports if not i.waits)
 
     @property
     def changes(self) -> tuple[TaskStep | ImportStep, ...]:
-        return tuple(s for s in self.tasks if not s.is_noop) + self.imports
+        return tuple(s for s in self.tasks if not s.is_noop) + self.importing
 
     def counts(self) -> dict[str, int]:
         c = {
@@ -214,7 +220,7 @@ class Plan:
             "forgotten": sum(1 for s in self.tasks if s.forget),
             "attached": sum(1 for p in self.parents for i in p.children
                             if self.tasks[i].number is None or self.tasks[i].number not in p.attached),
-            "imported": len(self.imports),
+            "imported": len(self.importing),
         }
         assert tuple(c) == COUNT_KEYS
         return c
