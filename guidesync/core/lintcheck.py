@@ -1,6 +1,6 @@
 """The errors a plan reports about the guides themselves, without building a plan: what
-``guidesync lint`` needs, light enough for a pre-commit hook (it imports only the model and the
-fields, none of the planner's modules).
+``guidesync lint`` needs, light enough for a pre-commit hook (it imports the model, the fields and
+the guards, not the planner that composes them).
 
 :func:`plan_errors` gives exactly the errors of ``make_plan(guides, Base(), Snapshot(offline=True),
 Options(mode="push"), others)``, in the same order: two sections with one milestone title (the later
@@ -15,7 +15,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Iterable
 
+from .base import Base
 from .fields import check_ids
+from .guards import refuse_duplicate_titles, refused_link
 from .model import Guide, Problem
 
 
@@ -25,18 +27,7 @@ def plan_errors(guides: Iterable[Guide], others: Iterable[Guide] = ()) -> list[P
     acting = tuple(guides)
     paths = {g.path for g in acting}
     rest = tuple(g for g in others if g.path not in paths)
-    problems: list[Problem] = []
-    owners: dict[str, str] = {}
-    refused: set[str] = set()
-    for g in sorted(acting + rest, key=lambda g: g.path):  # an empty base knows no milestone: by path
-        for m in g.milestones:
-            if not m.tasks:
-                continue
-            if m.title in owners and owners[m.title] != m.key:
-                problems.append(Problem(g.path, m.line, f"milestone title {m.title!r} is also used by "
-                                        f"{owners[m.title]}; this guide is not synced until the titles differ"))
-                refused.add(g.path)
-            owners.setdefault(m.title, m.key)
+    problems, refused = refuse_duplicate_titles(acting, rest, Base())  # an empty base: by path
     if refused:
         rest = rest + tuple(g for g in acting if g.path in refused)
         acting = tuple(g for g in acting if g.path not in refused)
@@ -45,9 +36,7 @@ def plan_errors(guides: Iterable[Guide], others: Iterable[Guide] = ()) -> list[P
     for g in acting:
         for ms in g.milestones:
             for task in ms.tasks:
-                if task.link is not None and uses[task.link.number] > 1:
-                    n = task.link.number
-                    problems.append(Problem(task.guide, task.line, f"issue #{n} is linked by {uses[n]} tasks; none of "
-                                            "them is synced until only one keeps the link", "error"))
+                if task.link is not None and (refusal := refused_link(task, "ours", uses)) is not None:
+                    problems.append(refusal)
     problems += check_ids(acting + rest)
     return [p for p in problems if p.severity == "error"]
