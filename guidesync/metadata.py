@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from .core.outcome import StepOutcome
+from .core.outcome import StepOutcome, issue_number as _number
 from .core.planmodel import Plan, Snapshot, TaskStep
 from .core.render import content_hash, with_blockers
 from .errors import BudgetExhausted, Conflict, Gone, Invalid, NotFound, TrackerError
@@ -120,10 +120,16 @@ class Blocked:
     events: list[tuple[int, str]] = field(default_factory=list)  # (issue, what)
 
 
-def known_blockers(plan: Plan, step: TaskStep, outcomes: Mapping[int, StepOutcome]) -> tuple[int, ...] | None:
+def task_index(plan: Plan) -> dict[str, int]:
+    """Task key -> the index of its step in ``plan.tasks``."""
+    return {s.task.key: i for i, s in enumerate(plan.tasks) if s.task is not None}
+
+
+def known_blockers(plan: Plan, step: TaskStep, outcomes: Mapping[int, StepOutcome],
+                   index: Mapping[str, int]) -> tuple[int, ...] | None:
     """The issue numbers of ``step``'s blockers if this run knows them all now (those created earlier
-    in the run included), in the guide's order; None while one is still to be created."""
-    index = {s.task.key: i for i, s in enumerate(plan.tasks) if s.task is not None}
+    in the run included), in the guide's order; None while one is still to be created. ``index``:
+    :func:`task_index` of the plan."""
     out: list[int] = []
     for key, number in step.blockers:
         if number is None and key in index:
@@ -142,7 +148,7 @@ def record_blockers(plan: Plan, tracker: Tracker, outcomes: Mapping[int, StepOut
     every step has run, so that tasks created in this run have their numbers. ``named``: issues
     created with a body that names all their blockers already."""
     done = Blocked()
-    index = {s.task.key: i for i, s in enumerate(plan.tasks) if s.task is not None}
+    index = task_index(plan)
     warned = False
     for i, step in enumerate(plan.tasks):
         old = step.record.blocked_by if step.record is not None else ()
@@ -205,9 +211,3 @@ def _name_in_body(step: TaskStep, n: int, desired: list[int], tracker: Tracker, 
         return
     done.listed[n] = content_hash(step.content.title, body)
     done.events.append((n, "its body names the issues that block it"))
-
-
-def _number(step: TaskStep, outcome: StepOutcome | None) -> int | None:
-    if step.create:
-        return outcome.created.number if outcome is not None and outcome.created is not None else None
-    return step.number

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from .core.hierarchy import ORDERED, moves
-from .core.outcome import StepOutcome
+from .core.outcome import StepOutcome, issue_number as _number
 from .core.planmodel import ParentStep, Plan, TaskStep
 from .errors import BudgetExhausted, Conflict, Gone, Invalid, NotFound, TrackerError
 from .trackers.base import Tracker
@@ -151,10 +151,3 @@ def _missing(tracker: Tracker, number: int) -> bool:
 
 def _gone(outcome: StepOutcome | None) -> bool:
     return outcome is not None and outcome.gone
-
-
-def _number(step: TaskStep, outcome: StepOutcome | None) -> int | None:
-    """The issue a step ended on: the one it created, or its own."""
-    if step.create:
-        return outcome.created.number if outcome is not None and outcome.created is not None else None
-    return step.number

@@ -25,7 +25,7 @@ from .guides import LoadedGuide
 from .core.outcome import (Fetched, MilestoneOutcome, Outcomes, RunEnd, StepOutcome, guide_edits, journal, listings_written,
                       next_base)
 from .core.planmodel import COUNT_KEYS, EVENT_COUNTS
-from .metadata import Blocked, Fields, known_blockers, record_blockers
+from .metadata import Blocked, Fields, known_blockers, record_blockers, task_index
 from .core.render import content_hash, with_blockers
 from .projects import ProjectResult, sync_project, tasks_of
 from .trackers.projects import ProjectsClient
@@ -104,6 +104,7 @@ class Executor:
         self.fields = Fields(tracker, snapshot or Snapshot(), result.warnings.append)
         self.known_labels = set(known_labels)  # labels of the guides' fields known to exist
         self.named: dict[int, str] = {}  # issues created naming blockers made earlier in the run: their hash
+        self._index: dict[str, int] | None = None  # task key -> step index, made once when a blocker needs it
         self.base = base or Base()
         self.project_settings = project  # ``project:`` of the configuration (GitHub only), or None
         self.project: ProjectResult | None = None
@@ -278,9 +279,12 @@ class Executor:
             body, named = step.content.body, None
             if any(number is None for _, number in step.blockers):
                 # a blocker created earlier in this run: its number is known now, so the body names it
-                numbers = known_blockers(self.plan, step, self.tasks)
+                if self._index is None:
+                    self._index = task_index(self.plan)
+                numbers = known_blockers(self.plan, step, self.tasks, self._index)
                 if numbers is not None:
-                    body, named = with_blockers(body, numbers), content_hash(step.content.title, with_blockers(body, numbers))
+                    body = with_blockers(body, numbers)
+                    named = content_hash(step.content.title, body)
             issue = self.tracker.create_issue(step.content.title, body, milestone, labels, **kw, **fields)
             if named is not None:
                 self.named[issue.number] = named

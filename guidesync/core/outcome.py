@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Callable, Iterable, Mapping, NamedTuple
 
 from .model import IssueLink, Task, plain_url
-from .plan import Plan, Snapshot
+from .plan import Plan, Snapshot, TaskStep
 from .base import GONE, MilestoneRecord, Record, Base
 from .model import RemoteIssue
 from .edit import Edit, Insert
@@ -55,6 +55,13 @@ class MilestoneOutcome:
 
 
 NOTHING = StepOutcome()
+
+
+def issue_number(step: TaskStep, outcome: StepOutcome | None) -> int | None:
+    """The issue a step ended on: the one it created (None while it has none), or its own."""
+    if step.create:
+        return outcome.created.number if outcome is not None and outcome.created is not None else None
+    return step.number
 
 
 @dataclass(frozen=True)
