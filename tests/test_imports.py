@@ -9,7 +9,6 @@ import json
 import pytest
 
 import guidesync.sync as sync_module
-from tests.conftest import links
 
 HOUR = 3600.0
 GUIDE = "billing.md"
@@ -172,21 +171,26 @@ def test_killed_before_the_guide_write_the_next_run_imports_it_once(ws, monkeypa
     assert ws.run("pull").code == 0 and ws.read(GUIDE).count(f"[#{n}]") == 1
 
 
-def test_killed_between_the_guide_write_and_the_base_write_no_double_import(ws, monkeypatch):
-    n = person_opens(ws, "Written, base not")
-    real = sync_module._save
-    calls = []
+def killed_at_the_base_write(ws, monkeypatch, mode: str) -> None:
+    """Run ``mode`` and kill it after its guide write: the journal (the first base write) is
+    saved, the final base write dies."""
+    real, calls = sync_module._save, []
 
     def save(store, base, result):
         calls.append(1)
-        if len(calls) == 2:  # the journal went first; the final base dies
+        if len(calls) == 2:
             raise Killed()
         return real(store, base, result)
 
     with monkeypatch.context() as m:
         m.setattr(sync_module, "_save", save)
         with pytest.raises(Killed):
-            ws.run("pull")
+            ws.run(mode)
+
+
+def test_killed_between_the_guide_write_and_the_base_write_no_double_import(ws, monkeypatch):
+    n = person_opens(ws, "Written, base not")
+    killed_at_the_base_write(ws, monkeypatch, "pull")
     assert ws.read(GUIDE).count(f"[#{n}]") == 1
     later(ws)
     out = ws.run("sync")

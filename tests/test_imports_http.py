@@ -9,17 +9,13 @@ import json
 
 import pytest
 
-import guidesync.sync as sync_module
 from tests.conftest import FORGES, links
+from tests.test_imports import killed_at_the_base_write
 
 HOUR = 3600.0
 GUIDE = "billing.md"
 TEXT = ("# Phase 6: Billing - Detailed Implementation Guide\n\n## Deliverables Checklist\n\n"
         "- [ ] Retry failed charges\n- [ ] Ledger schema\n\n## Notes\n\nSee above.\n")
-
-
-class Killed(BaseException):
-    pass
 
 
 @pytest.fixture(params=FORGES)
@@ -44,10 +40,7 @@ def milestone(ws) -> int:
 
 def person_opens(ws, title: str, labels=("guidesync",), closed: bool = False) -> int:
     server, repo = ws.forge.server, ws.forge.repo
-    if ws.forge.name == "github":
-        n = server.create_issue(repo, title, "written by a person", milestone(ws), labels)
-    else:
-        n = server.create_issue(repo, title, "written by a person", milestone(ws), labels)
+    n = server.create_issue(repo, title, "written by a person", milestone(ws), labels)  # both fakes alike
     if closed:
         server.close_issue(repo, n)
     later(ws)
@@ -96,18 +89,7 @@ def test_no_import_into_a_guide_with_errors(ws):
 
 def test_killed_between_the_guide_write_and_the_base_write_it_is_not_imported_twice(ws, monkeypatch):
     n = person_opens(ws, "Crash window")
-    real, calls = sync_module._save, []
-
-    def save(store, base, result):
-        calls.append(1)
-        if len(calls) == 2:
-            raise Killed()
-        return real(store, base, result)
-
-    with monkeypatch.context() as m:
-        m.setattr(sync_module, "_save", save)
-        with pytest.raises(Killed):
-            ws.run("pull")
+    killed_at_the_base_write(ws, monkeypatch, "pull")
     assert ws.read(GUIDE).count(f"[#{n}]") == 1
     later(ws)
     out = ws.run("sync")
