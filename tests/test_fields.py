@@ -59,10 +59,16 @@ def test_task_fields_every_form():
 
 
 def test_fields_after_the_link_keep_the_link_read():
-    g = phase("- [ ] Linked ([#12](https://github.com/o/r/issues/12)) [due:: 2026-12-18]")
-    (t,) = g.milestones[0].tasks
+    g = phase("- [ ] Linked ([#12](https://github.com/o/r/issues/12)) [due:: 2026-12-18]",
+              "- [ ] Calendar ([#13](https://github.com/o/r/issues/13)) \U0001F4C6 2026-12-19")
+    t, u = g.milestones[0].tasks
     assert t.link == IssueLink(12, "https://github.com/o/r/issues/12")
     assert (t.text, t.fields.due) == ("Linked", "2026-12-18")
+    assert (u.link.number, u.text, u.fields.due) == (13, "Calendar", "2026-12-19")
+    # and a link written again lands where the old one is, not after the date
+    line = "- [ ] Calendar ([#13](https://github.com/o/r/issues/13)) \U0001F4C6 2026-12-19"
+    again = apply_edits(line, [Edit(0, link=IssueLink(13, "https://github.com/o/r/issues/13"))])
+    assert again == line
 
 
 def test_fields_inside_code_and_unknown_keys_stay_text_and_unknown_keys_warn():

@@ -16,10 +16,19 @@ from .model import NO_FIELDS, Fields, Guide, Problem
 
 #: ``[key:: value]``: a key of letters, digits, ``-`` and ``_``; a value without brackets.
 FIELD = re.compile(r"(?P<lead>[ \t]*)\[(?P<key>[A-Za-z][\w-]{0,39})::[ \t]*(?P<value>[^\[\]\n]*?)[ \t]*\]")
-#: Obsidian Tasks' dates: due (📅, also 📆 and 🗓) and start (🛫).
-EMOJI_DATE = re.compile(r"(?P<lead>[ \t]*)(?P<emoji>\U0001F4C5|\U0001F4C6|\U0001F5D3\uFE0F?|\U0001F6EB)[ \t]*"
+#: Obsidian Tasks' date emoji: due (📅, also 📆 and 🗓) and start (🛫).
+DATE_EMOJI = "\U0001F4C5|\U0001F4C6|\U0001F5D3\uFE0F?|\U0001F6EB"
+EMOJI_DATE = re.compile(rf"(?P<lead>[ \t]*)(?P<emoji>{DATE_EMOJI})[ \t]*"
                         r"(?P<value>\d{4}-\d{2}-\d{2})")
 _EMOJI_KEY = {"\U0001F6EB": "start"}  # every other date emoji says when it is due
+#: what a text holding a field has somewhere: a quick test before the regular expressions run
+_HINTS = ("::", "\U0001F4C5", "\U0001F4C6", "\U0001F5D3", "\U0001F6EB")
+
+
+def may_hold_fields(text: str) -> bool:
+    return any(h in text for h in _HINTS)
+
+
 #: the code spans of a line, where nothing is a field
 _CODE = re.compile(r"(`+).*?(?<!`)\1(?!`)")
 #: a task's or milestone's id, as ``blocked-by`` names it
@@ -55,7 +64,7 @@ def read_fields(line: str, keys: dict[str, str] = TASK_KEYS) -> tuple[str, Field
     Only keys of ``keys`` are taken off the line; an unknown key stays (a warning). A value that
     is wrong (a day that is no day, an id of odd characters) is an error; a key given twice keeps
     the first (a warning)."""
-    if "::" not in line and not EMOJI_DATE.search(line):
+    if not may_hold_fields(line):
         return line, NO_FIELDS, []
     code = [(m.start(), m.end()) for m in _CODE.finditer(line)] if "`" in line else []
     found: list[tuple[int, int, str, str, str]] = []  # start, end, written key, field name, value

@@ -14,7 +14,7 @@ from typing import Sequence
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from .fields import MILESTONE_KEYS, read_fields, valid_day
+from .fields import DATE_EMOJI, MILESTONE_KEYS, may_hold_fields, read_fields, valid_day
 from .model import NO_FIELDS, Fields, Guide, GuideKind, IssueLink, Milestone, Problem, SubItem, Task
 
 
@@ -49,14 +49,13 @@ ITEM_START = re.compile(r"^(?P<indent>[ \t]*)(?P<marker>[-*+]|\d{1,9}[.)])(?P<sp
 #: A backslash hard break after the link stays after it (``text ([#1](…))\\``).
 LINK_AT_END = re.compile(r"(?P<lead>[ \t]*)\(\[#(?P<number>\d+)\]\((?P<url>[^()\s]+)\)\)(?P<trail>[ \t]*(?:\\[ \t]*)?)$")
 #: Fields written after the link (``([#1](…)) [due:: 2026-12-18]``): the link still counts as at the end.
-TRAILING_FIELDS = re.compile(r"(?:[ \t]*(?:\[[A-Za-z][\w-]{0,39}::[^\[\]\n]*\]|(?:\U0001F4C5|\U0001F4C6|\U0001F5D3\uFE0F?|\U0001F6EB)"
-                             r"[ \t]*\d{4}-\d{2}-\d{2}))+[ \t]*$")
+TRAILING_FIELDS = re.compile(rf"(?:[ \t]*(?:\[[A-Za-z][\w-]{{0,39}}::[^\[\]\n]*\]|(?:{DATE_EMOJI})[ \t]*\d{{4}}-\d{{2}}-\d{{2}}))+[ \t]*$")
 
 
 def link_at_end(line: str) -> re.Match[str] | None:
     """The issue link guidesync owns on a task line: at its end, or followed only by fields."""
     m = LINK_AT_END.search(line)
-    if m is None and ("::" in line or "\U0001F4C5" in line or "\U0001F6EB" in line):
+    if m is None and may_hold_fields(line):
         t = TRAILING_FIELDS.search(line)
         if t is not None and t.start() > 0:
             m = LINK_AT_END.search(line, 0, t.start())
@@ -394,7 +393,7 @@ class _Builder:
             if tm:  # keep the blanks after the link: "a  \nb" must read the same linked or not
                 text = head[: tm.start()] + tm["trail"] + head[tm.end():] + sep + tail
         fields = NO_FIELDS
-        if "::" in text or "\U0001F4C5" in text or "\U0001F6EB" in text or "\U0001F4C6" in text or "\U0001F5D3" in text:
+        if may_hold_fields(text):
             head, sep, tail = text.partition("\n")
             head, fields, said = read_fields(head)
             self._said(first, said)
