@@ -12,7 +12,9 @@ Covered: repositories, issues (list filters, pagination with ``Link``, weak
 milestones, labels, assignees (who can be assigned), issue dependencies
 (``blocked_by``), ``/rate_limit`` and ``/user``; primary rate limit,
 bad credentials, read-only tokens, archived repositories, deleted (410) and
-transferred (301) issues; secondary-rate-limit / 429 fault helpers.
+transferred (301) issues; secondary-rate-limit / 429 fault helpers; an opt-in model of
+the content-creation secondary limits (80/minute, 500/hour: ``content_limits=``,
+:meth:`FakeGitHub.limit_content`, tests/fakes/secondary_limits.py).
 
 Behaviour notes (documented GitHub behaviour the fake follows):
 
@@ -59,6 +61,8 @@ from zoneinfo import ZoneInfo
 
 from .base import ApiError, FakeServer, Request, Response
 from .graphql_schema import GITHUB_PROJECTS_SDL, GITHUB_SCALARS, GITHUB_SDL, GITHUB_SUB_ISSUES_SDL, GraphQLError, Schema
+from .graphql_schema import parse as parse_graphql
+from .secondary_limits import AUTO, ContentBudget, ContentLimits
 from .projects import FakeProjects, _connection as connection
 
 __all__ = ["FakeGitHub"]
@@ -263,8 +267,15 @@ class FakeGitHub(FakeServer):
         read_only: bool = False,
         canonical_links: bool = False,
         ghes_version: str | None = None,
+        content_limits: tuple[int, int] | None = None,
     ) -> None:
         super().__init__(latency=latency, prefix=prefix)
+        #: GitHub's content-creation secondary limits (see :meth:`limit_content`; off by default:
+        #: content requests are then only recorded). ``content_limits=(80, 500)`` turns them on
+        #: with the default answer.
+        self.content = ContentBudget()
+        if content_limits is not None:
+            self.limit_content(*content_limits)
         self.token = token
         #: GitHub Enterprise Server version ("3.15.4", "3.17.0"...). The fake is a GHES when it
         #: serves under ``/api/v3`` (then this defaults to DEFAULT_GHES_VERSION) or when this is
@@ -1119,6 +1130,10 @@ class FakeGitHub(FakeServer):
                            f"{self._peek_request_id()} and timestamp {self.clock.now():%Y-%m-%d %H:%M:%S} UTC.",
                 "documentation_url": RATE_DOCS + "#about-the-primary-rate-limit",
             }, charged=False)
+        if self._is_content(req):
+            refusal = self.content.admit(self.clock.now())
+            if refusal is not None:
+                return self._content_refusal(req, refusal.retry_after)
         if req.path == self.graphql_path and self.graphql_enabled:
             return self._graphql(req)
         if req.is_write and req.raw_body.strip() and req.body is None:
@@ -1147,16 +1162,105 @@ class FakeGitHub(FakeServer):
         """POST /graphql (GHES: /api/graphql): HTTP 200 with ``data`` and/or ``errors``."""
         if req.method != "POST":
             return self.not_found(req)
-        self.graphql_used += 1
-        headers = {"x-ratelimit-limit": str(self.graphql_limit),
-                   "x-ratelimit-remaining": str(max(self.graphql_limit - self.graphql_used, 0)),
-                   "x-ratelimit-used": str(self.graphql_used),
-                   "x-ratelimit-reset": str(self.rate_reset), "x-ratelimit-resource": "graphql"}
+        headers = self._graphql_charge()
         if req.body is None:
             return Response(200, {"errors": [{"message": "Problems parsing JSON"}]}, headers,
                             charged=False)
         root = {"query": self._gql_query_root(), "mutation": self._gql_mutation_root()}
         return Response(200, self.projects.answer(self.graphql_schema(), req.body, root), headers, charged=False)
+
+    def _graphql_charge(self) -> dict[str, str]:
+        """Count one GraphQL request; its primary-limit headers."""
+        self.graphql_used += 1
+        return {"x-ratelimit-limit": str(self.graphql_limit),
+                "x-ratelimit-remaining": str(max(self.graphql_limit - self.graphql_used, 0)),
+                "x-ratelimit-used": str(self.graphql_used),
+                "x-ratelimit-reset": str(self.rate_reset), "x-ratelimit-resource": "graphql"}
+
+    # ------------------------------------------- content-creation (secondary) limits
+    def limit_content(self, per_minute: int = 80, per_hour: int = 500, *,
+                      retry_after: int | float | None | str = AUTO, status: int = 403,
+                      graphql_status: int = 403, refuse_early: bool = True) -> ContentLimits:
+        """Enforce GitHub's content-creation limits from now on (tests/fakes/secondary_limits.py
+        says what counts and how): at most ``per_minute`` content-generating requests in any
+        60 s and ``per_hour`` in any 3600 s of the server clock, API and :meth:`spend_content`
+        together. A request over a limit is refused before it does anything: ``status`` (403 or
+        429; GraphQL mutations: ``graphql_status``, 403 or 200) with GitHub's secondary-limit
+        message, ``retry-after`` as ``retry_after`` says ("auto": the seconds until the windows
+        have room; a number; None: no header), and the usual primary ``x-ratelimit-*`` headers.
+        What was counted before stays counted."""
+        limits = ContentLimits(per_minute, per_hour, retry_after, status, graphql_status, refuse_early)
+        with self.lock:
+            self.content.limits = limits
+        return limits
+
+    def unlimit_content(self) -> None:
+        """Stop refusing content requests (they are still recorded)."""
+        with self.lock:
+            self.content.limits = None
+
+    def spend_content(self, n: int = 1) -> None:
+        """``n`` content-generating actions by the same user on the web, now (they count in the
+        same windows; never refused)."""
+        with self.lock:
+            self.content.record(self.clock.now(), web=True, n=n)
+
+    @property
+    def secondary_hits(self) -> int:
+        """Content requests refused by the content-creation limits so far."""
+        return self.content.hits
+
+    @property
+    def early_retries(self) -> int:
+        """Content requests that came before the last refusal's ``retry-after`` had passed (or
+        within 60 s of a refusal without one): a retry storm."""
+        return self.content.early
+
+    @property
+    def content_times(self) -> list[datetime]:
+        """Arrival times (server clock) of the API content requests counted, in order."""
+        return list(self.content.api_times)
+
+    def content_peak(self, seconds: float = 60, *, web: bool = True) -> int:
+        """The most content requests counted in any ``seconds`` (with ``web``: web ones too)."""
+        return self.content.peak(seconds, web=web)
+
+    def content_used(self, seconds: float = 60) -> int:
+        """Content requests (API and web) counted in the last ``seconds`` of the server clock."""
+        return self.content.used(self.clock.now(), seconds)
+
+    def _is_content(self, req: Request) -> bool:
+        """A content-generating request: REST other than GET/HEAD/OPTIONS; on the GraphQL
+        address, a document whose chosen operation is a mutation (one that does not parse, or
+        names no operation it has, is not: GitHub would run nothing)."""
+        if not (req.path == self.graphql_path and self.graphql_enabled):
+            return req.method not in ("GET", "HEAD", "OPTIONS")
+        if req.method != "POST" or not isinstance(req.body, dict) or not isinstance(req.body.get("query"), str):
+            return False
+        try:
+            ops, _ = parse_graphql(req.body["query"])
+        except GraphQLError:
+            return False
+        name = req.body.get("operationName")
+        chosen = [op for op in ops if op.name == name] if name else (ops if len(ops) == 1 else [])
+        return bool(chosen) and chosen[0].kind == "mutation"
+
+    def _content_refusal(self, req: Request, retry_after: int | None) -> Response:
+        """GitHub's secondary-limit answer to a content request (REST: 403/429; GraphQL: 403
+        with the same body, or 200 with a RATE_LIMITED error)."""
+        limits = self.content.limits
+        assert limits is not None
+        message = SECONDARY_MESSAGE.format(rid=self._peek_request_id())
+        headers = {} if retry_after is None else {"retry-after": str(retry_after)}
+        if req.path == self.graphql_path and self.graphql_enabled:
+            headers.update(self._graphql_charge())
+            if limits.graphql_status == 200:
+                return Response(200, {"errors": [{"type": "RATE_LIMITED", "message": message}]}, headers,
+                                charged=False)
+            return Response(403, {"message": message, "documentation_url": RATE_DOCS + "#about-secondary-rate-limits"},
+                            headers, charged=False)
+        return Response(limits.status, {"message": message,
+                                        "documentation_url": RATE_DOCS + "#about-secondary-rate-limits"}, headers)
 
     def _gql_node(self, node_id: Any) -> tuple[_Repo, _Issue] | None:
         if not isinstance(node_id, str) or "_" not in node_id:
