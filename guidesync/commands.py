@@ -26,6 +26,7 @@ from .store import BaseStore
 from .sync import Fatal, RunOptions, RunResult, execute
 from .trackers import make_tracker
 from .trackers.base import BudgetExhausted, CallPolicy, Tracker, TrackerError
+from .trackers.pacing import ContentLimits
 from .projects import describe, tasks_of
 from .trackers.projects import ProjectError, ProjectsClient, fits
 from .writeback import LockHeld, RunLock, read_bytes, replace_file
@@ -55,11 +56,15 @@ def _tracker(cfg: Config, token: Secret | None, ctx: Context, base: Base | None 
     kw: dict[str, Any] = {}
     if ctx.sleep is not None:
         kw["sleep"] = ctx.sleep
+    if ctx.clock is not None:
+        kw["clock"] = ctx.clock
     policy = CallPolicy(
         write_interval=cfg.pause_between_writes,
         max_retries=cfg.max_retries,
         max_wait=cfg.max_retry_wait,
         reserve=cfg.rate_reserve,
+        limits=ContentLimits(*cfg.content_limits),
+        content=base.content if base is not None else (),
         **kw,
     )
     assert cfg.repository is not None
@@ -187,7 +192,7 @@ def _sync_locked(ctx: Context, cfg: Config, token: Secret | None, mode: str, pla
     # its issues did meanwhile must be listed again once it is fixed.
     execute(plan, tracker=tracker, store=store, fetched=fetched, loaded=usable, result=result,
             options=RunOptions(cfg.labels, cfg.tracker, cfg.repository or "", progress=ctx.progress,
-                               quiet=not both_ways.changes, hold_mark=loaded.explicit or bool(frozen), project=cfg.project,
+                               quiet=not both_ways.changes_to_known, hold_mark=loaded.explicit or bool(frozen), project=cfg.project,
                                imports=cfg.import_issues))
     stats = tracker.policy.stats.as_dict()
     code = FAILED if result.errors or frozen else OK

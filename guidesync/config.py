@@ -33,6 +33,9 @@ URL_INPUT = "GUIDESYNC_URL"
 #: GitHub asks for a pause of at least one second between content-creating requests; GitLab.com
 #: allows a few hundred issue creations a minute per user.
 DEFAULT_WRITE_INTERVAL = {"github": 1.0, "gitlab": 0.3}
+#: content-generating requests (writes) allowed per minute and per hour: GitHub's documented
+#: secondary limits; GitLab documents none that a sync comes near (0: no window kept)
+DEFAULT_CONTENT_LIMITS = {"github": (80, 500), "gitlab": (0, 0)}
 
 
 class Secret:
@@ -85,6 +88,8 @@ class Config:
     state_file: str = ".guidesync/state.json"
     branch: str = "HEAD"
     write_interval: float | None = None
+    content_per_minute: int | None = None  # writes allowed in any minute (None: the tracker's default; 0: no limit)
+    content_per_hour: int | None = None  # writes allowed in any hour, across runs (likewise)
     max_retries: int = 4
     max_retry_wait: float = 120.0
     rate_reserve: int = 20
@@ -107,6 +112,13 @@ class Config:
     @property
     def pause_between_writes(self) -> float:
         return DEFAULT_WRITE_INTERVAL[self.tracker] if self.write_interval is None else self.write_interval
+
+    @property
+    def content_limits(self) -> tuple[int, int]:
+        """(per minute, per hour) writes the run keeps within, with earlier runs' (0: no limit)."""
+        minute, hour = DEFAULT_CONTENT_LIMITS[self.tracker]
+        return (minute if self.content_per_minute is None else self.content_per_minute,
+                hour if self.content_per_hour is None else self.content_per_hour)
 
 
 def file_keys() -> tuple[str, ...]:

@@ -211,8 +211,8 @@ def _normalised(values: dict[str, Any]) -> dict[str, Any]:
     for key in ("guides", "exclude", "labels"):
         if key in values:
             values[key] = tuple(values[key])
-    for key in ("max_close", "max_retries", "rate_reserve"):
-        if key in values:
+    for key in ("max_close", "max_retries", "rate_reserve", "content_per_minute", "content_per_hour"):
+        if values.get(key) is not None:
             values[key] = int(values[key])
     if values.get("url") is not None:
         values["url_source"] = "config"

@@ -118,6 +118,14 @@ KEYS: dict[str, Key] = {
                       {"pattern": "must be a path inside the repository (relative, without '..')"}),
     "branch": Key({"type": "string", "pattern": "\\S"}, "a branch name"),
     "write_interval": Key(_seconds(nullable=True), "a number of seconds", _NEGATIVE),
+    "content_per_minute": Key({"type": ["integer", "null"], "minimum": 0,
+                               "description": "Writes allowed in any minute (GitHub's secondary limit: 80, the default "
+                                              "there; GitLab: no limit). 0: no limit."}, "a whole number", _NEGATIVE),
+    "content_per_hour": Key({"type": ["integer", "null"], "minimum": 0,
+                             "description": "Writes allowed in any hour, counted across runs (kept in the state file; "
+                                            "GitHub's secondary limit: 500, the default there). A run that reaches it "
+                                            "stops cleanly and the next run resumes. 0: no limit."},
+                            "a whole number", _NEGATIVE),
     "max_retries": Key({"type": "integer", "minimum": 0}, "a whole number", _NEGATIVE),
     "max_retry_wait": Key(_seconds(), "a number of seconds", _NEGATIVE),
     "rate_reserve": Key({"type": "integer", "minimum": 0}, "a whole number", _NEGATIVE),

@@ -40,6 +40,7 @@ class Context:
     root: Path = field(default_factory=Path.cwd)
     env: dict[str, str] | None = None
     sleep: Callable[[float], None] | None = None  # tests keep waits tiny
+    clock: Callable[[], float] | None = None  # seconds since the epoch (tests: the fake server's clock)
     progress: Callable[[int, int], None] | None = None
     use_gh: bool = True
     loaded: Callable[[], None] | None = None  # called once the guides are read (the CLI freezes them: cli._ctx)

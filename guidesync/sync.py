@@ -432,8 +432,10 @@ def execute(plan: Plan, *, tracker: Tracker, store: BaseStore, fetched: Fetched,
         ex.run()
     finally:
         outcomes = ex.outcomes()
+        # the window moves only with writes: a run that wrote nothing keeps the base's bytes
+        content = tracker.policy.content_kept() if tracker.policy.stats.writes else None
         end = RunEnd(options.tracker_name, options.repository, quiet=options.quiet, hold_mark=options.hold_mark,
-                     imports=options.imports)
+                     imports=options.imports, content=content)
         early = journal(plan, base, outcomes, end)
         if early is not None:
             # Journal first: if the process dies while the guides are written, the next run still

@@ -226,8 +226,18 @@ class Workspace:
     def write(self, name: str, text: str) -> None:
         self.guide(name).write_bytes(text.encode("utf-8"))
 
+    def sleep(self, seconds: float) -> None:
+        """The run's waits: recorded, and the server's clock moves on by them (time passes)."""
+        self.sleeps.append(seconds)
+        self.forge.server.clock.tick(seconds)
+
+    def now(self) -> float:
+        """The run's clock is the server's (the content-creation window is kept on it)."""
+        return self.forge.server.clock.now().timestamp()
+
     def context(self, *paths: str, token: str = TOKEN) -> Context:
-        return Context(root=self.root, paths=tuple(paths), env=self.forge.env(token), sleep=self.sleeps.append, use_gh=False)
+        return Context(root=self.root, paths=tuple(paths), env=self.forge.env(token), sleep=self.sleep, clock=self.now,
+                       use_gh=False)
 
     def run(self, mode: str, *paths: str, **kw: Any) -> Outcome:
         return commands.sync(self.context(*paths), mode, **kw)

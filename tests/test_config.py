@@ -68,6 +68,8 @@ def test_defaults():
     assert gl.api_url == "https://gitlab.com" and gl.pause_between_writes == 0.3
     assert replace(c, url="https://ghe.example.com/api/v3/").api_url == "https://ghe.example.com/api/v3"
     assert replace(c, write_interval=0).pause_between_writes == 0
+    assert c.content_limits == (80, 500) and gl.content_limits == (0, 0)
+    assert replace(c, content_per_hour=0).content_limits == (80, 0)
 
 
 def test_shipped_config_equals_the_code_defaults():

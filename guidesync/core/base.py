@@ -87,6 +87,9 @@ class Base:
     project: Mapping[str, Any] = field(default_factory=dict)
     #: the ``import_issues`` mode of the last run: a run with another one lists every issue once
     imports: str | None = None
+    #: when the last hour's writes went out (whole seconds since the epoch), so that consecutive
+    #: runs together keep within the tracker's content-creation limits (:mod:`guidesync.trackers.pacing`)
+    content: tuple[int, ...] = ()
     etags: Mapping[str, str] = field(default_factory=dict)
     milestones: Mapping[str, MilestoneRecord] = field(default_factory=dict)
     records: Mapping[int, Record] = field(default_factory=dict)
@@ -137,6 +140,7 @@ def loads(text: str, where: str = "state file") -> Base:
             labels=tuple(sorted(str(k) for k in raw.get("guide_labels", ()))),
             project=_mapping(raw.get("project", {}), "project"),
             imports=raw.get("import_issues"),
+            content=_times(raw.get("content_window", [])),
             etags=dict(raw.get("etags", {})),
             milestones=milestones,
             records=records,
@@ -152,6 +156,12 @@ def _hierarchy(value: Any) -> str | None:
     if value is not None and value not in HIERARCHY_MODES:
         raise ValueError(f"hierarchy must be one of {', '.join(HIERARCHY_MODES)}, not {value!r}")
     return value
+
+
+def _times(value: Any) -> tuple[int, ...]:
+    if not isinstance(value, list) or not all(isinstance(t, int) and not isinstance(t, bool) for t in value):
+        raise ValueError("content_window must be a list of whole seconds")
+    return tuple(sorted(value))
 
 
 def _mapping(value: Any, name: str) -> dict[str, Any]:
@@ -231,6 +241,8 @@ def dumps(base: Base) -> str:
         head["project"] = base.project
     if base.imports and base.imports != "off":
         head["import_issues"] = base.imports
+    if base.content:
+        head["content_window"] = sorted(base.content)
     out = ["{"]
     for k, v in head.items():
         out.append(f"  {json.dumps(k)}: {json.dumps(v, sort_keys=True, ensure_ascii=False)},")

@@ -114,9 +114,11 @@ class RunEnd:
     errors: bool = False  # the run reported an error
     complete: bool = True  # False: a request budget ran out and work was left undone
     wrote: frozenset[str] = frozenset()  # listings the run changed by writing: "issues", "milestones"
-    quiet: bool = False  # a plan in both directions found nothing to do: the listing mark may move up
+    quiet: bool = False  # a plan in both directions found nothing to do about known issues: the listing mark may move up
     hold_mark: bool = False  # a run over some guides only (paths given) skipped the others' changes: the mark stays
     imports: str | None = None  # the ``import_issues`` mode this run listed for (None: as in the base)
+    #: the content-creation window after this run's writes (None: as in the base)
+    content: tuple[int, ...] | None = None
 
 
 def listings_written(actions: Iterable[str]) -> frozenset[str]:
@@ -188,7 +190,8 @@ def journal(plan: Plan, base: Base, outcomes: Outcomes, end: RunEnd) -> Base | N
     if not outcomes.journal_due:
         return None
     return replace(base, tracker=end.tracker, repository=end.repository, unsure=next_unsure(plan, base, outcomes),
-                   records=next_records(plan, base, outcomes, created_only=True))
+                   records=next_records(plan, base, outcomes, created_only=True),
+                   content=base.content if end.content is None else end.content)
 
 
 def next_base(plan: Plan, base: Base, outcomes: Outcomes, fetched: Fetched, end: RunEnd) -> Base:
@@ -211,6 +214,7 @@ def next_base(plan: Plan, base: Base, outcomes: Outcomes, fetched: Fetched, end:
         labels=tuple(sorted(set(base.labels) | set(outcomes.labels))),
         project=dict(base.project) if outcomes.project is None else dict(outcomes.project),
         imports=end.imports if end.imports is not None else base.imports,
+        content=base.content if end.content is None else end.content,
         etags=next_etags(fetched.etags, end, waiting),
         milestones=next_milestones(plan, base, outcomes),
         records=next_records(plan, base, outcomes),

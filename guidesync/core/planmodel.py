@@ -206,6 +206,14 @@ class Plan:
     def changes(self) -> tuple[TaskStep | ImportStep, ...]:
         return tuple(s for s in self.tasks if not s.is_noop) + self.importing
 
+    @property
+    def changes_to_known(self) -> tuple[TaskStep | ImportStep, ...]:
+        """The changes about issues the tracker already has: all but making the issues of new
+        tasks. None: whatever the listing showed needs nothing, so the next listing may start at
+        this one's time (it then re-lists exactly what this run writes)."""
+        return tuple(s for s in self.changes
+                     if not (isinstance(s, TaskStep) and s.create and s.number is None and s.adopt_url is None))
+
     def counts(self) -> dict[str, int]:
         c = {
             "milestones_created": sum(1 for m in self.milestones if m.create),

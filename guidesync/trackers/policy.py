@@ -9,8 +9,11 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Callable, Mapping, TypeVar
 
 from ..errors import BudgetExhausted, RateLimited, TrackerError, Transient
+from .pacing import ContentLimits, ContentWindow
 
 T = TypeVar("T")
+
+MINUTE = 60.0
 
 
 def _seconds(value: Any) -> float | None:
@@ -52,6 +55,11 @@ class RequestStats:
     retries: int = 0
     waited: float = 0.0  # seconds spent in Retry-After / pacing pauses
     remaining: int | None = None  # the rate-limit budget the last answer reported
+    limited: int = 0  # answers that said "rate limited" (GitHub's secondary limits: 403 or 429)
+    paced: float = 0.0  # of ``waited``, seconds spent keeping within the content-creation window
+    #: content-generating requests (writes) in the last minute and the last hour, this run's and
+    #: earlier runs' (None: no window is kept for this tracker)
+    content: tuple[int, int] | None = None
 
     def count(self, write: bool) -> None:
         """One request sent (charged until :meth:`free` says otherwise)."""
@@ -81,6 +89,9 @@ class RequestStats:
             "retries": self.retries,
             "waited": round(self.waited, 3),
             "remaining": self.remaining,
+            "limited": self.limited,
+            "paced": round(self.paced, 3),
+            **({} if self.content is None else {"content": {"last_minute": self.content[0], "last_hour": self.content[1]}}),
         }
 
 
@@ -94,6 +105,12 @@ class CallPolicy:
     - reads are retried on ``transient`` and ``rate_limited`` errors; writes only on
       ``rate_limited`` (the server said it did nothing) and on ``transient`` when ``idempotent``;
     - writes are serial and at least ``write_interval`` seconds apart;
+    - with ``limits``, writes keep within the content-creation window (:mod:`.pacing`), which
+      starts from ``content`` (the times an earlier run kept in the base): a write waits while the
+      last minute is full; when the wait is longer than ``max_wait`` (the last hour is full) it
+      raises :class:`BudgetExhausted`, and the next run resumes;
+    - a rate-limited answer is waited out as the server says (Retry-After, else the reset of a
+      spent budget), else at least a minute, doubling with every further one in the run;
     - a Retry-After longer than ``max_wait`` or a budget below ``reserve`` raises
       :class:`BudgetExhausted` instead of sleeping for ages or running dry mid-way.
     """
@@ -106,7 +123,9 @@ class CallPolicy:
         max_wait: float = 120.0,
         reserve: int = 20,
         sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
+        limits: ContentLimits | None = None,
+        content: tuple[float, ...] = (),
     ):
         self.write_interval = write_interval
         self.max_retries = max_retries
@@ -116,11 +135,44 @@ class CallPolicy:
         self.clock = clock
         self.stats = RequestStats()
         self._last_write: float | None = None
+        self.window = ContentWindow(limits, content) if limits is not None and limits.any else None
+        self._limited = 0  # rate-limited answers without a wait of their own so far (the next waits longer)
+        if self.window is not None:
+            self.stats.content = self.window.counts(self.clock())
+
+    def content_kept(self) -> tuple[int, ...] | None:
+        """The content-creation window for the base (None: none is kept for this tracker)."""
+        return None if self.window is None else self.window.kept(self.clock())
 
     def _pause(self, seconds: float) -> None:
         if seconds > 0:
             self.stats.waited += seconds
             self.sleep(seconds)
+
+    def _pace(self) -> None:
+        """Wait until one more write keeps within the content-creation window, or stop the run."""
+        assert self.window is not None
+        wait = self.window.wait(self.clock())
+        if wait <= 0:
+            return
+        if wait > max(MINUTE, self.max_wait):
+            minute, hour = self.window.counts(self.clock())
+            limits = self.window.limits
+            raise BudgetExhausted(
+                f"{hour} content-creating requests in the last hour (the tracker allows {limits.per_hour}); "
+                f"stopping here, the next run resumes (room again in {wait / 60:.0f} min)"
+            )
+        self.stats.paced += wait
+        self._pause(wait)
+
+    def _rate_wait(self, exc: TrackerError) -> float:
+        """How long to wait after a rate-limited answer: what the server said, else at least a
+        minute, twice as long for every further such answer in this run."""
+        if exc.retry_after is not None:
+            return exc.retry_after
+        wait = MINUTE * 2.0**self._limited
+        self._limited += 1
+        return wait
 
     def check_budget(self) -> None:
         remaining = self.stats.remaining
@@ -136,12 +188,18 @@ class CallPolicy:
         while True:
             if write:
                 self.check_budget()
-                if self._last_write is not None:
-                    self._pause(self.write_interval - (self.clock() - self._last_write))
+                if self._last_write is not None:  # (bounded: a clock set back does not make it longer)
+                    self._pause(min(self.write_interval, self.write_interval - (self.clock() - self._last_write)))
+                if self.window is not None:
+                    self._pace()
+                    self.window.add(self.clock())
+                    self.stats.content = self.window.counts(self.clock())
             self.stats.count(write)
             try:
                 return fn()
             except TrackerError as exc:
+                if isinstance(exc, RateLimited):
+                    self.stats.limited += 1
                 retry = isinstance(exc, RateLimited) or (isinstance(exc, Transient) and (not write or idempotent))
                 if not retry or attempt >= self.max_retries:
                     if isinstance(exc, RateLimited):
@@ -149,7 +207,10 @@ class CallPolicy:
                     if write and not idempotent and isinstance(exc, Transient):
                         raise TrackerError("ambiguous", str(exc), status=exc.status) from exc
                     raise
-                wait = exc.retry_after if exc.retry_after is not None else min(2.0**attempt, self.max_wait)
+                if isinstance(exc, RateLimited):
+                    wait = self._rate_wait(exc)
+                else:
+                    wait = min(2.0**attempt, self.max_wait)
                 if wait > self.max_wait:
                     raise BudgetExhausted(
                         f"the tracker asks to wait {wait:.0f} s (more than max_retry_wait {self.max_wait:.0f} s); "
