@@ -269,3 +269,64 @@ def test_random_schedules_never_exceed_the_limits(make_workspace, seed):
     assert server.content_peak(60, web=False) <= per_minute
     assert server.content_peak(3600, web=False) <= per_hour
     assert len(ws.forge.issues()) == n
+
+
+def issues_listed(log) -> list[int]:
+    """The issues the listing answers held (GitHub's number, GitLab's iid), page by page."""
+    out = []
+    for e in log:
+        if e.method == "GET" and e.path.endswith("/issues") and isinstance(e.response, list):
+            out += [int(i.get("number") or i.get("iid")) for i in e.response]
+    return out
+
+
+@pytest.mark.parametrize("forge", ["github", "gitlab"])
+def test_the_sync_after_a_push_relists_exactly_what_it_wrote(make_workspace, forge):
+    """k writes, then a listing of exactly those k issues: after the first push (k = N creates),
+    and after a run that created some and changed others."""
+    from tests.test_scale import edit_guides, generated
+
+    n = 230
+    ws = generated(make_workspace, forge, n, 4)
+    clock = ws.forge.server.clock
+    out, c, _ = counted(ws, "push")
+    assert out.code == 0
+    clock.tick(3600)
+    out, c, log = counted(ws, "sync")
+    listed = issues_listed(log)
+    assert sorted(listed) == sorted(ws.forge.issues()) and len(listed) == n  # each once: no second listing
+    assert issue_pages(log) == 3
+    clock.tick(3600)
+    out, c, log = counted(ws, "sync")
+    assert issues_listed(log) == [] and c["writes"] == 0
+    # 3 new tasks and 2 edited ones: 5 writes, then exactly those 5 issues are listed
+    edit_guides(ws, lambda name, text: text.replace("- [ ] Task 2:", "- [ ] Task 2 (revised):")
+                .replace("- [ ] Task 5:", "- [ ] Task 5 (revised):"))
+    edit_guides(ws, lambda name, text: text.replace("- [ ] Task 1: ", "- [ ] New task A\n- [ ] New task B\n"
+                                                    "- [ ] New task C\n- [ ] Task 1: ", 1))
+    clock.tick(3600)
+    before = set(ws.forge.issues())
+    out, c, log = counted(ws, "sync")
+    assert out.code == 0 and c["writes"] == 5, out.text
+    written = (set(ws.forge.issues()) - before) | {n for n, i in ws.forge.issues().items()
+                                                   if "(revised)" in i["title"]}
+    assert len(written) == 5
+    clock.tick(3600)
+    out, c, log = counted(ws, "sync")
+    assert sorted(issues_listed(log)) == sorted(written) and c["writes"] == 0
+    # a person comments on an issue (it is listed, needing nothing) while 2 tasks are added: the
+    # run lists it and creates 2; the next lists exactly those 2, not the commented one again
+    clock.tick(3600)
+    commented = min(ws.forge.issues())
+    server = ws.forge.server
+    (server.add_comment if forge == "github" else server.add_note)(ws.forge.repo, commented, "Looks good")
+    clock.tick(600)  # (a change less than the listing's 2-minute overlap before it is listed again, on purpose)
+    edit_guides(ws, lambda name, text: text.replace("- [ ] Task 1: ", "- [ ] New task D\n- [ ] New task E\n"
+                                                    "- [ ] Task 1: ", 1))
+    before = set(ws.forge.issues())
+    out, c, log = counted(ws, "sync")
+    assert issues_listed(log) == [commented] and c["writes"] == 2
+    created = set(ws.forge.issues()) - before
+    clock.tick(3600)
+    out, c, log = counted(ws, "sync")
+    assert sorted(issues_listed(log)) == sorted(created) and c["writes"] == 0
