@@ -330,3 +330,26 @@ def test_the_sync_after_a_push_relists_exactly_what_it_wrote(make_workspace, for
     clock.tick(3600)
     out, c, log = counted(ws, "sync")
     assert sorted(issues_listed(log)) == sorted(created) and c["writes"] == 0
+
+
+def test_a_secondary_limit_answer_is_read_as_github_documents():
+    """retry-after first; else x-ratelimit-reset only when x-ratelimit-remaining is 0; else no
+    wait of its own (the policy then waits at least a minute)."""
+    import time
+
+    from github import GithubException
+
+    from guidesync.trackers.github import translate
+
+    body = {"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}
+    reset = str(int(time.time()) + 1800)
+
+    def read(headers):
+        return translate(GithubException(403, body, headers), "creating issue")
+
+    assert read({"retry-after": "42", "x-ratelimit-remaining": "4000", "x-ratelimit-reset": reset}).retry_after == 42
+    unknown = read({"x-ratelimit-remaining": "4000", "x-ratelimit-reset": reset})
+    assert isinstance(unknown, RateLimited) and unknown.retry_after is None
+    spent = read({"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset}).retry_after
+    assert 1790 <= spent <= 1800
+    assert isinstance(translate(GithubException(429, body, {}), "creating issue"), RateLimited)
