@@ -18,11 +18,18 @@ from __future__ import annotations
 import json
 import math
 import re
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from bench import generate
-from tests.conftest import number_of
+from guidesync.core.base import Base, format_time
+from guidesync.fetch import SINCE_OVERLAP, fetch
+from guidesync.trackers.base import Listing, RemoteIssue
+from guidesync.trackers.gitlab import GitLabTracker
+from tests.conftest import TOKEN, number_of
+from tests.fakes.gitlab import FakeGitLab
+from tests.tracker_contract import policy
 
 REPO = "acme/shop"
 M = 150  # two pages of milestones
@@ -227,3 +234,78 @@ def test_full_listings_list_every_milestone(make_workspace):
     calls = shown(log)
     assert calls[0][2] is not None and calls[1:] == [("GET", "milestones", None)] * 2 + [("GET", "issues", None)] * n_pages
     assert len(run(ws)[1]) == 2
+
+
+# ------------------------------------------------------------------------ the adapter itself
+
+
+@pytest.fixture
+def fake():
+    server = FakeGitLab(token=TOKEN, projects=(REPO,)).start()
+    yield server
+    server.stop()
+
+
+def adapter(fake, **capabilities) -> GitLabTracker:
+    return GitLabTracker(REPO, TOKEN, url=fake.url, policy=policy(), timeout=5, capabilities=capabilities)
+
+
+def test_the_question_waits_for_a_milestone_and_a_failed_one_is_asked_again(fake):
+    t = adapter(fake)
+    assert t.list_milestones({}).items == () and t.capabilities == {}  # none yet: nothing to learn from
+    assert len(fake.log) == 1
+    fake.create_milestone(REPO, "v1")
+    fake.add_fault(method="GET", path=r"/milestones$", kind="status", status=503, nth=2, times=10)
+    listing = t.list_milestones({})  # the listing is fine, the question is not answered: undecided
+    assert [m.title for m in listing.items] == ["v1"] and not listing.partial and t.capabilities == {}
+    fake.clear_faults()
+    t.list_milestones({})
+    assert t.capabilities == {"milestones_since": True}
+
+
+@pytest.mark.parametrize("version,learned", [("16.11.0-ee", True), ("15.9.0", False)])
+def test_since_is_sent_only_where_the_server_honours_it(fake, version, learned):
+    fake.version = version
+    old = fake.create_milestone(REPO, "old")
+    fake.clock.tick(HOUR)
+    mark = fake.clock.now()
+    fake.clock.tick(60)
+    fake.create_milestone(REPO, "new")
+    t = adapter(fake)
+    first = t.list_milestones({}, since=mark)  # not learned yet: every milestone, then the question
+    assert not first.partial and len(first.items) == 2 and t.capabilities == {"milestones_since": learned}
+    fake.reset_log()
+    again = t.list_milestones({}, since=mark)
+    assert [m.title for m in again.items] == (["new"] if learned else ["new", "old"]) and again.partial is learned
+    (call,) = fake.log
+    assert call.query.get("updated_after") == ([mark.strftime("%Y-%m-%dT%H:%M:%SZ")] if learned else None)
+    # what an earlier run learned is taken as it is: no question
+    kept = adapter(fake, milestones_since=learned)
+    fake.reset_log()
+    assert kept.list_milestones({}).items and len(fake.log) == 1
+    assert old in {m.number for m in kept.list_milestones({}).items}
+
+
+def test_the_next_mark_never_starts_after_the_milestone_listing():
+    """A change made to a milestone while the listings ran (a slow listing, a wait for the rate
+    limit) is listed again by the next run, not missed: its mark is at most the milestone
+    listing's time less the overlap, even when the issue listing came much later."""
+    t0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+
+    class Slow:
+        def list_milestones(self, etags, since=None):
+            return Listing((), {}, t0, partial=since is not None)
+
+        def list_issues(self, label, since, etags):
+            late = t0 + timedelta(minutes=10)
+            return Listing((RemoteIssue(7, "u", "t", "b", "open", None, ("guidesync",), updated_at=late - timedelta(seconds=5)),),
+                           {}, late)
+
+        def get_issue(self, number):
+            raise AssertionError("not asked")
+
+    base = Base(since="2026-03-01T11:00:00Z", full_at="2026-03-01T11:00:00Z", records={})
+    got = fetch(Slow(), base, "guidesync", {7}, full=False, full_sync_hours=24)
+    assert got.snapshot.milestones_partial and got.snapshot.milestones == {}
+    bound = format_time(t0 - SINCE_OVERLAP)
+    assert got.since == bound and got.since_if_quiet == bound
