@@ -309,3 +309,19 @@ def test_the_next_mark_never_starts_after_the_milestone_listing():
     assert got.snapshot.milestones_partial and got.snapshot.milestones == {}
     bound = format_time(t0 - SINCE_OVERLAP)
     assert got.since == bound and got.since_if_quiet == bound
+
+
+def test_doctor_says_what_the_base_learned_about_milestone_listings(make_workspace):
+    from guidesync.doctor import doctor
+
+    details = []
+    for version in ("16.11.0-ee", "15.9.0"):
+        ws = workspace(make_workspace, version, m=4, n=8)
+        before = {c.name: c.detail for c in doctor(ws.context()).data}["milestones"]
+        pushed(ws)
+        details.append((before, {c.name: c.detail for c in doctor(ws.context()).data}["milestones"]))
+    assert details == [
+        ("not learned yet (at the first run that lists a milestone)", "a run lists only those changed since the last (updated_after)"),
+        ("not learned yet (at the first run that lists a milestone)",
+         "every run lists them all: this GitLab ignores updated_after (15.10 and later filter by it)"),
+    ]
