@@ -16,7 +16,8 @@ from . import report
 from .config import (DEFAULT_PATH, Config, ConfigError, Secret, find_token, load_config, remote_forge, starter_config,
                      suggest_from_git, token_variable)
 from .core.escape import problem_annotation
-from .fetch import fetch
+from .fetch import every_milestone, fetch
+from .core.milestones import needs_every_milestone
 from .core.parse import HIERARCHY, Hierarchy
 from .guides import GuideError, Loaded, load
 from .core.outcome import Fetched
@@ -174,6 +175,9 @@ def _sync_locked(ctx: Context, cfg: Config, token: Secret | None, mode: str, pla
     tracker = _tracker(cfg, token, ctx, base)
     fetched = _fetch(cfg, tracker, base, guides + others, full=full, adopt=adopt)
     plan = make_plan(guides, base, fetched.snapshot, _options(cfg, mode, loaded, tracker, frozen, adopt), others)
+    if needs_every_milestone(plan, base, fetched.snapshot):  # listed: the changed ones only; it writes into others
+        fetched = _every_milestone(cfg, tracker, fetched)
+        plan = make_plan(guides, base, fetched.snapshot, _options(cfg, mode, loaded, tracker, frozen, adopt), others)
     if planning or dry_run:
         notes = notes + _project_note(cfg, tracker, base, plan)
         out = _plan_outcome(plan, guides, offline=False, as_json=as_json, notes=notes, problems=problems, frozen=frozen)
@@ -218,6 +222,16 @@ def _fetch(cfg: Config, tracker: Tracker, base: Base, every: list, *, full: bool
         label = "" if cfg.import_issues == "milestone" else cfg.labels[0]
         full = full or (cfg.import_issues != "off" and base.imports != cfg.import_issues)
         return fetch(tracker, base, label, linked, full=full, full_sync_hours=cfg.full_sync_hours, keys=keys)
+    except TrackerError as exc:
+        raise Fatal(_explain(exc, cfg)) from None
+    except BudgetExhausted as exc:
+        raise Fatal(f"could not read the tracker: {exc}") from None
+
+
+def _every_milestone(cfg: Config, tracker: Tracker, fetched: Fetched) -> Fetched:
+    """``fetched`` with every milestone listed (see :func:`~guidesync.fetch.every_milestone`); a failure ends the run."""
+    try:
+        return every_milestone(tracker, fetched)
     except TrackerError as exc:
         raise Fatal(_explain(exc, cfg)) from None
     except BudgetExhausted as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from .core.outcome import Fetched
@@ -32,9 +33,12 @@ def fetch(tracker: Tracker, base: Base, label: str, linked: set[int], *, full: b
     ``--full`` sends no ETags, so nothing is taken on trust."""
     etags = {} if full else base.etags
     ms_etags = {k: v for k, v in etags.items() if k.startswith("milestones")}
-    ms = tracker.list_milestones(ms_etags)
+    # From the issues' mark, where the tracker lists only the milestones changed since (GitLab 15.10+)
+    ms = tracker.list_milestones(ms_etags, since=None if full else parse_time(base.since))
     now = ms.server_time
     use_full = full or full_listing_due(base, full_sync_hours, now)
+    if use_full and ms.partial:  # the daily full listing is due (the server's clock says so): all of them
+        ms = tracker.list_milestones(ms_etags)
     since = None if use_full else parse_time(base.since)
     # A full listing is the check that nothing was missed: it takes nothing on trust (no ETag).
     issue_etags = {} if use_full else {k: v for k, v in etags.items() if k.startswith("issues")}
@@ -72,12 +76,33 @@ def fetch(tracker: Tracker, base: Base, label: str, linked: set[int], *, full: b
         since_next = format_time(t - SINCE_OVERLAP) if t else None
     milestones = None if ms.items is None else {m.number: m for m in ms.items}
     etags = {**ms.etags, **listing.etags}
-    snapshot = Snapshot(issues=issues, milestones=milestones, gone=frozenset(gone), complete=use_full)
+    snapshot = Snapshot(issues=issues, milestones=milestones, gone=frozenset(gone), complete=use_full,
+                        milestones_partial=ms.partial)
     full_at = format_time(listing.server_time or now) if use_full else base.full_at
     # If the plan finds nothing to do about what was listed, nothing changed up to the listing's
-    # own time: the mark may move up to it (else a burst of writes is listed again run after run).
+    # own time: the mark may move up to it (else a burst of writes is listed again run after run;
+    # likewise milestones a person changed, in a changed-only listing).
     quiet = None
-    if listing.items and listing.server_time is not None:
+    if (listing.items or (ms.partial and ms.items)) and listing.server_time is not None:
         last = parse_time(since_next)
         quiet = format_time(max(listing.server_time - SINCE_OVERLAP, last) if last else listing.server_time - SINCE_OVERLAP)
+    # The next run lists milestones from the same mark: it never starts after this run's milestone
+    # listing did (a change made while the listings ran is listed again rather than missed).
+    since_next, quiet = (_not_after(mark, ms.server_time) for mark in (since_next, quiet))
     return Fetched(snapshot, etags, since_next, full_at, use_full, now or listing.server_time, quiet)
+
+
+def _not_after(mark: str | None, listed_at: datetime | None) -> str | None:
+    """``mark``, or the milestones' listing time less the overlap if that is earlier."""
+    at = parse_time(mark)
+    if at is None or listed_at is None or at <= listed_at - SINCE_OVERLAP:
+        return mark
+    return format_time(listed_at - SINCE_OVERLAP)
+
+
+def every_milestone(tracker: Tracker, fetched: Fetched) -> Fetched:
+    """``fetched`` with every milestone listed, for a plan that cannot rely on a listing of the
+    changed ones only (:func:`~guidesync.core.milestones.needs_every_milestone`)."""
+    ms = tracker.list_milestones({})
+    milestones = None if ms.items is None else {m.number: m for m in ms.items}
+    return replace(fetched, snapshot=replace(fetched.snapshot, milestones=milestones, milestones_partial=False))

@@ -319,6 +319,69 @@ def test_group_milestone_usable_on_issue(fake, gl):
     assert [m.title for m in got] == ["Q1"]
 
 
+@pytest.mark.parametrize("version,honoured", [("17.8.0-ee", True), ("16.11.0-ee", True), ("15.10.0", True),
+                                              ("15.9.0", False), ("14.10.5-ee", False)])
+def test_milestone_listing_filters_by_updated_at_from_15_10(fake, gl, project, version, honoured):
+    """updated_after / updated_before (GitLab 15.10, gitlab-org/gitlab!106924): honoured from
+    15.10 on, silently ignored before (every milestone is listed); GET /version says which."""
+    fake.version = version
+    old = project.milestones.create({"title": "old"})
+    fake.clock.tick(3600)
+    mark = fake.clock.iso()
+    fake.clock.tick(60)
+    project.milestones.create({"title": "new"})
+    assert gl.version()[0] == version
+    after = [m.title for m in project.milestones.list(updated_after=mark, get_all=True)]
+    before = [m.title for m in project.milestones.list(updated_before=mark, get_all=True)]
+    assert (after, before) == ((["new"], ["old"]) if honoured else (["new", "old"], ["new", "old"]))
+    future = [m.title for m in project.milestones.list(updated_after="2999-01-01T00:00:00Z", get_all=True)]
+    assert future == ([] if honoured else ["new", "old"])
+    if honoured:
+        with pytest.raises(glexc.GitlabListError) as err:
+            project.milestones.list(updated_after="yesterday", get_all=True)
+        assert err.value.response_code == 400
+    assert fake.milestones("acme/shop")[old.id]["updated_at"] < mark
+
+
+def test_milestone_updated_at_moves_with_its_own_attributes_only(fake, project):
+    """Every change of the milestone itself (title, description, dates, state) moves updated_at;
+    an issue put into it or taken out does not (``belongs_to :milestone`` without ``touch``), and
+    neither does an update that changes nothing."""
+    m = project.milestones.create({"title": "v1"})
+
+    def stamp() -> str:
+        return fake.milestones("acme/shop")[m.id]["updated_at"]
+
+    seen = [stamp()]
+    for change in ({"title": "v1.0"}, {"description": "d"}, {"due_date": "2026-03-01"},
+                   {"start_date": "2026-02-01"}, {"state_event": "close"}, {"state_event": "activate"}):
+        fake.clock.tick(10)
+        project.milestones.update(m.id, change)
+        seen.append(stamp())
+        assert seen[-1] > seen[-2], change
+    fake.clock.tick(10)
+    project.milestones.update(m.id, {"title": "v1.0", "description": "d"})  # the same again
+    project.milestones.update(m.id, {"state_event": "activate"})
+    issue = project.issues.create({"title": "T", "milestone_id": m.id})
+    project.issues.update(issue.iid, {"milestone_id": 0})
+    fake.close_issue("acme/shop", issue.iid)
+    assert stamp() == seen[-1]
+    fake.clock.tick(10)
+    fake.rename_milestone("acme/shop", m.id, "v2")  # as a person would, in the web UI
+    assert stamp() > seen[-1]
+
+
+def test_include_ancestors_from_16_7(fake, gl):
+    """include_ancestors came in 16.7 (include_parent_milestones before it, still accepted)."""
+    fake.create_group_milestone("acme", "Q1")
+    sub = gl.projects.get("acme/platform/shop")
+    fake.version = "16.6.0"
+    assert [m.title for m in sub.milestones.list(include_ancestors=True, get_all=True)] == []
+    assert [m.title for m in sub.milestones.list(include_parent_milestones=True, get_all=True)] == ["Q1"]
+    fake.version = "16.7.0"
+    assert [m.title for m in sub.milestones.list(include_ancestors=True, get_all=True)] == ["Q1"]
+
+
 def test_labels(fake, project):
     project.labels.create({"name": "bug", "color": "#ff0000"})
     with pytest.raises(glexc.GitlabCreateError) as err:

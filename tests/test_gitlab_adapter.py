@@ -221,10 +221,13 @@ def test_milestones_with_inherited_group_milestones(fake):
     assert (got[top].title, got[top].description, got[top].state) == ("Q1", "group goal", "open")
     assert got[own + 1].state == "closed"
     calls = fake.requests("GET", r"/milestones$")
-    assert len(calls) == 1 == tracker.policy.stats.sent
+    # the listing, and once (the base keeps it) whether the server filters them by updated_after
+    assert len(calls) == 2 == tracker.policy.stats.sent
     assert calls[0].path.endswith("/projects/acme%2Fplatform%2Fshop/milestones")
     q = calls[0].query
     assert q["include_ancestors"] == ["true"] and q["state"] == ["all"] and q["per_page"] == ["100"]
+    assert "updated_after" not in q and calls[1].query["updated_after"] == ["2999-01-01T00:00:00Z"]
+    assert tracker.capabilities == {"milestones_since": True}
 
     issue = tracker.create_issue("Grouped", "", top, ["guide"])
     assert issue.milestone == top
@@ -239,7 +242,8 @@ def test_milestones_paginate(fake):
     tracker, _ = make(fake)
     listing = tracker.list_milestones({})
     assert len(listing.items) == 130
-    assert len(fake.requests("GET", r"/milestones$")) == 2 == tracker.policy.stats.sent
+    # two pages, and the question whether updated_after filters them (asked once)
+    assert len(fake.requests("GET", r"/milestones$")) == 3 == tracker.policy.stats.sent
 
 
 def test_milestone_title_conflict(fake):

@@ -295,7 +295,7 @@ def test_issue_due_dates_are_sent_read_and_cleared(server):
 
 
 def test_milestone_dates_are_sent_read_and_cleared(server):
-    t = fresh(server)
+    t = fresh(server, capabilities={"milestones_since": True})  # learned: the listing is one request
     m = t.create_milestone("M2", "", start="2026-12-01", due="2026-12-24")
     assert (m.start, m.due) == ("2026-12-01", "2026-12-24")
     assert server.log[0].body == {"title": "M2", "description": "", "start_date": "2026-12-01", "due_date": "2026-12-24"}

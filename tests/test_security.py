@@ -416,7 +416,9 @@ def test_next_page_links_are_checked_by_guidesync_even_under_python_O(forge, hos
         else:
             # GitLab: only the page number is taken from the Link; page 2 is asked on our own path.
             assert "LISTED 1" in done.stdout, done.stdout + done.stderr
-            assert [r.query.get("page") for r in home.got] == [None, ["2"]]
+            # then, once, whether updated_after filters milestones: on our own path as well
+            assert [r.query.get("page") for r in home.got] == [None, ["2"], None]
+            assert home.got[2].path == listing and home.got[2].query["updated_after"] == ["2999-01-01T00:00:00Z"]
     finally:
         attacker.stop()
         home.stop()

@@ -7,7 +7,7 @@ import re
 from typing import Mapping
 
 from .model import Guide, Milestone
-from .planmodel import MilestoneStep, Options, RemoteMilestone, Snapshot
+from .planmodel import MilestoneStep, Options, Plan, RemoteMilestone, Snapshot
 from .render import content_hash, milestone_description
 from .base import GONE, REMOVED, MilestoneRecord, Record, Base
 
@@ -95,7 +95,7 @@ def _milestone_step(ms: Milestone, desc: str, rec: MilestoneRecord | None, by_ti
     dhash = content_hash(ms.title, desc)
     notes: tuple[str, ...] = ()
     due, start = ms.fields.due, ms.fields.start
-    if rec is not None and (remote is None or rec.number in remote or snap.offline):
+    if rec is not None and (remote is None or rec.number in remote or snap.offline or snap.milestones_partial):
         return MilestoneStep(
             ms.key, ms.title, desc, rec.number,
             update_title=rec.title != ms.title,
@@ -114,3 +114,35 @@ def _milestone_step(ms: Milestone, desc: str, rec: MilestoneRecord | None, by_ti
             due=due, start=start, update_dates=not found.group and (due or start) is not None and found.due != due,
         )
     return MilestoneStep(ms.key, ms.title, desc, None, notes=notes, due=due, start=start)
+
+
+def needs_every_milestone(plan: Plan, base: Base, snap: Snapshot) -> bool:
+    """Does ``plan``, made from a listing of the milestones changed since the mark
+    (``snap.milestones_partial``), need every milestone listed and to be made again?
+
+    A milestone missing from such a listing is unchanged, or deleted: nothing tells which. A plan
+    that relies on none of them is fine as it is (a quiet run: the records hold). One that writes
+    into one must know it exists, as a plan from a full listing does: when it writes a milestone
+    (a creation needs every title, to adopt one of the same title; an update, that it is still
+    there), puts an issue into a milestone the listing did not show (a creation, or a move from
+    another one), or sees a managed issue that left the milestone the base recorded for it while
+    the listing did not show that milestone (GitLab empties a deleted milestone that way, each of
+    its issues updated, so the issue listing shows it)."""
+    if not snap.milestones_partial or not plan.milestones:  # only a push writes milestones
+        return False
+    listed = snap.milestones or {}
+    if any(m.writes for m in plan.milestones):
+        return True
+    numbers = {m.key: m.number for m in plan.milestones}
+    for step in plan.tasks:
+        number = numbers.get(step.milestone_key or "")
+        if number is None or number in listed or not (step.create or step.update):
+            continue
+        rec = base.records.get(step.number) if step.number is not None else None
+        if step.create or rec is None or rec.milestone != number:
+            return True
+    for n, issue in snap.issues.items():
+        rec = base.records.get(n)
+        if rec is not None and rec.milestone is not None and rec.milestone not in listed and issue.milestone != rec.milestone:
+            return True
+    return False

@@ -29,6 +29,10 @@ class Snapshot:
 
     issues: Mapping[int, RemoteIssue] = field(default_factory=dict)  # listed or fetched this run
     milestones: Mapping[int, RemoteMilestone] | None = None  # None: unchanged since the base
+    #: ``milestones`` holds only those changed since the listing mark (GitLab's ``updated_after``):
+    #: one it lacks is as the base knows it, or was deleted meanwhile (see
+    #: :func:`~guidesync.core.milestones.needs_every_milestone`)
+    milestones_partial: bool = False
     gone: frozenset[int] = frozenset()  # deleted or moved away
     complete: bool = False  # ``issues`` holds every managed issue
     offline: bool = False  # no tracker was asked at all

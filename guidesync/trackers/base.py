@@ -141,6 +141,9 @@ class Listing:
     items: tuple | None
     etags: dict[str, str] = field(default_factory=dict)
     server_time: datetime | None = None
+    #: ``items`` are only those changed since the ``since`` asked for (GitLab's milestones with
+    #: ``updated_after``); the others are as the last listing showed them, or deleted meanwhile
+    partial: bool = False
 
 
 class Tracker(Protocol):
@@ -165,9 +168,12 @@ class Tracker(Protocol):
     def guide_url(self, path: str, branch: str) -> str:
         """Web URL of a file of the repository, for links from issue bodies back to the guide."""
 
-    def list_milestones(self, etags: dict[str, str]) -> Listing:
+    def list_milestones(self, etags: dict[str, str], since: datetime | None = None) -> Listing:
         """All milestones (open and closed, and for GitLab the group milestones the project can
-        use). ``etags`` from the last run make an unchanged answer a free 304 where supported."""
+        use). ``etags`` from the last run make an unchanged answer a free 304 where supported.
+        ``since`` (the issues' listing mark): where the server filters milestones by the time of
+        their last change (GitLab 15.10+, learned once: :data:`CAPABILITIES` ``milestones_since``),
+        only those changed since, in a :attr:`Listing.partial` listing; elsewhere ignored."""
 
     def list_issues(self, label: str, since: datetime | None, etags: dict[str, str]) -> Listing:
         """Managed issues (carrying ``label``), open and closed, updated at or after ``since``."""
@@ -271,8 +277,10 @@ LABEL_DESCRIPTION = "Managed by guidesync from the implementation guides"
 
 #: what :attr:`Tracker.capabilities` may hold, and its values: "dependencies": how blocked-by is
 #: recorded ("native" | "related" | "body", see :meth:`Tracker.block`); "assignees": the most
-#: assignees an issue keeps (1 on GitLab Free; absent: no limit seen)
-CAPABILITIES = {"dependencies": ("native", "related", "body"), "assignees": int}
+#: assignees an issue keeps (1 on GitLab Free; absent: no limit seen); "milestones_since": whether
+#: a milestone listing honours ``updated_after`` (GitLab 15.10+: True; older GitLab ignores it:
+#: False; absent: not learned yet, see :meth:`Tracker.list_milestones`)
+CAPABILITIES = {"dependencies": ("native", "related", "body"), "assignees": int, "milestones_since": bool}
 
 #: the ways a tracker makes sub-issues (see :attr:`Tracker.hierarchy_mode`)
 HIERARCHY_MODES = ("sub_issues", "graphql", "links", "none")
@@ -349,6 +357,8 @@ class Adapter:
         for key, value in (capabilities or {}).items():
             allowed = CAPABILITIES.get(key)
             if allowed is int and isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                known[key] = value
+            elif allowed is bool and isinstance(value, bool):
                 known[key] = value
             elif isinstance(allowed, tuple) and value in allowed:
                 known[key] = value

@@ -210,6 +210,11 @@ def gitlab(t: Any, label: str, *, reserve: int, kept: Mapping[str, Any], hierarc
         out.append(Check("sub-issues", OK, {"graphql": "child tasks (work items)", "links": "relates_to links, "
                                             "parents' bodies list them"}.get(mode, mode)))
     out.extend(_features(kept, hierarchy))
+    since = kept.get("milestones_since")
+    out.append(Check("milestones", OK, {
+        True: "a run lists only those changed since the last (updated_after)",
+        False: "every run lists them all: this GitLab ignores updated_after (15.10 and later filter by it)",
+    }.get(since, "not learned yet (at the first run that lists a milestone)")))
     if kept.get("assignees") == 1 or kept.get("dependencies") == "related":
         out.append(Check("tier", OK, "Free (or Community Edition): one assignee, no blocking links"))
     elif kept.get("dependencies") == "native":

@@ -61,6 +61,11 @@ from .gitlab_hierarchy import GitLabHierarchy
 from .gitlab_metadata import GitLabMetadata
 from .http import NoForeignRedirects
 
+#: :attr:`~GitLabTracker.capabilities` key: the milestone listing honours ``updated_after``
+MILESTONES_SINCE = "milestones_since"
+#: an ``updated_after`` no milestone can have changed after: a server that honours it lists none
+NO_CHANGE_AFTER = "2999-01-01T00:00:00Z"
+
 
 class GitLabTracker(GitLabHierarchy, GitLabMetadata):
     """The :class:`~guidesync.trackers.base.Tracker` for GitLab."""
@@ -258,21 +263,46 @@ class GitLabTracker(GitLabHierarchy, GitLabMetadata):
             self.web.ask()
         return super().learn_web(links)
 
-    def list_milestones(self, etags: dict[str, str]) -> Listing:
-        # GitLab has no conditional requests here: no etags. include_ancestors (GitLab 16.7+)
-        # brings the milestones of the project's group and its ancestor groups along.
-        items, t = self._pages(
-            self._project.milestones.path,
-            {"include_ancestors": "true", "state": "all", "per_page": 100},
-            "listing milestones",
-        )
+    def list_milestones(self, etags: dict[str, str], since: datetime | None = None) -> Listing:
+        """GitLab has no conditional requests here: no etags. include_ancestors (GitLab 16.7+)
+        brings the milestones of the project's group and its ancestor groups along.
+
+        ``since``: where this server is known to filter milestones by ``updated_after`` (GitLab
+        15.10+; :data:`MILESTONES_SINCE` in :attr:`capabilities`), only those changed since are
+        listed (a partial listing); else every one. While that is not known, the first listing that
+        shows a milestone asks once (:meth:`_learn_milestone_filter`)."""
+        params: dict[str, Any] = {"include_ancestors": "true", "state": "all", "per_page": 100}
+        partial = False
+        if since is not None and self.capabilities.get(MILESTONES_SINCE) is True:
+            params["updated_after"], partial = _api_time(since), True
+        items, t = self._pages(self._project.milestones.path, params, "listing milestones")
         seen: set[int] = set()
         out = []
         for m in items:
             if isinstance(m, dict) and "id" in m and int(m["id"]) not in seen:
                 seen.add(int(m["id"]))
                 out.append(parse_milestone(m))
-        return Listing(tuple(out), {}, t)
+        if out and MILESTONES_SINCE not in self.capabilities:
+            self._learn_milestone_filter()
+        return Listing(tuple(out), {}, t, partial=partial)
+
+    def _learn_milestone_filter(self) -> None:
+        """Does this server filter milestones by ``updated_after``? Asked of the server itself,
+        once (the base keeps the answer), right after a listing that showed a milestone: the same
+        listing from a time no milestone can have changed after. A server that honours the filter
+        answers none; one that ignores the parameter (GitLab before 15.10, as any parameter Grape
+        does not declare) answers the milestones it just listed. Its version is not asked: what
+        counts is what this server does with the parameter (a proxy or a fork may differ), and
+        the answer costs the one request either way."""
+        try:
+            _, data = self._request(
+                "GET", self._project.milestones.path, "learning whether milestones can be listed by their last change",
+                params={"include_ancestors": "true", "state": "all", "per_page": 1, "updated_after": NO_CHANGE_AFTER},
+            )
+        except TrackerError:
+            return  # not learned: asked again by a later run; this one listed every milestone anyway
+        if isinstance(data, list):
+            self.capabilities[MILESTONES_SINCE] = not data
 
     def list_issues(self, label: str, since: datetime | None, etags: dict[str, str]) -> Listing:
         # state omitted: all (opened and closed)
@@ -280,7 +310,7 @@ class GitLabTracker(GitLabHierarchy, GitLabMetadata):
         if not label:  # every issue (``import_issues: milestone``)
             del params["labels"]
         if since is not None:
-            params["updated_after"] = since.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            params["updated_after"] = _api_time(since)
         items, t = self._pages(self._issues_path, params, "listing issues")
         # a moved issue stays here, closed, with moved_to_id: it lives elsewhere now (like a
         # transferred GitHub issue, it is not listed; get_issue reports it as gone)
@@ -412,6 +442,11 @@ class GitLabTracker(GitLabHierarchy, GitLabMetadata):
             "POST", f"{self._issue_path(number)}/notes", f"commenting on issue #{number}",
             body={"body": body}, idempotent=False,
         )
+
+
+def _api_time(value: datetime) -> str:
+    """A time as GitLab's ``updated_after`` takes it (ISO 8601, UTC)."""
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _day_param(value: str | None | Unset) -> str | Unset:

@@ -322,7 +322,7 @@ class MemoryTracker:
     def check_access(self) -> None:
         self._call(lambda: None)
 
-    def list_milestones(self, etags: dict[str, str]) -> Listing:
+    def list_milestones(self, etags: dict[str, str], since: datetime | None = None) -> Listing:
         return self._listing("milestones", sorted(self.remote.milestones.values(), key=lambda m: m.number), etags)
 
     def list_issues(self, label: str, since: datetime | None, etags: dict[str, str]) -> Listing:

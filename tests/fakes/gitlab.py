@@ -64,6 +64,13 @@ source):
   already linked, in either direction and of any type, answers 409 ``Issue(s)
   already assigned``; ``is_blocked_by`` is stored as a ``blocks`` link from the
   other issue.
+* the server's version (``version``, answered by ``GET /version``) decides what a milestone
+  listing honours, as GitLab's own changes did: ``updated_after`` / ``updated_before`` from 15.10
+  (gitlab-org/gitlab!106924), ``include_ancestors`` from 16.7 (before it only
+  ``include_parent_milestones``); below that the parameter is silently ignored, like any parameter
+  Grape does not declare. A milestone's ``updated_at`` moves when one of its own attributes
+  changes (title, description, dates, state); an issue put into it or taken out does not touch
+  it (``belongs_to :milestone`` has no ``touch``), and an update that changes nothing neither.
 
 Timestamps come from the deterministic ``self.clock`` (each mutation ticks it)
 and are rendered like GitLab: ``2026-01-01T00:00:05.000Z``.
@@ -243,6 +250,9 @@ class FakeGitLab(FakeServer):
         #: Children per parent (WorkItems::ParentLink::MAX_CHILDREN was 100 when introduced,
         #: gitlab-org/gitlab#362203; 5000 in today's source): the stricter old value.
         self.max_children = 100
+        #: What ``GET /version`` answers; it decides which listing parameters are honoured (see the
+        #: module docstring). GitLab's form: ``16.11.0-ee``, ``15.9.0``.
+        self.version = "17.8.0-ee"
         self.rate_limit_limit = 2000
         self.rate_limit_reset_in = 1  # seconds (real wall clock) until RateLimit-Reset
         self._rl_observed = 0
@@ -269,6 +279,11 @@ class FakeGitLab(FakeServer):
         self._register_routes()
 
     # ================================================================ helpers
+    def at_least(self, major: int, minor: int) -> bool:
+        """Is :attr:`version` ``major.minor`` or later? (``16.11.0-ee`` -> (16, 11))"""
+        m = re.match(r"^\s*(\d+)\.(\d+)", self.version)
+        return m is not None and (int(m.group(1)), int(m.group(2))) >= (major, minor)
+
     def _next(self, kind: str) -> int:
         self._ids[kind] += 1
         return self._ids[kind]
@@ -968,8 +983,8 @@ class FakeGitLab(FakeServer):
         return self._paginate(req, [self._render_user(u) for u in users])
 
     def _h_version(self, req: Request) -> dict:
-        return {"version": "17.8.0-ee", "revision": "fakefake", "kas": {"enabled": False},
-                "enterprise": True}
+        return {"version": self.version, "revision": "fakefake", "kas": {"enabled": False},
+                "enterprise": self.edition == "ee"}
 
     def _h_token_self(self, req: Request) -> dict:
         """GET /personal_access_tokens/self (doc/api/personal_access_tokens.md; project and group
@@ -1670,7 +1685,10 @@ class FakeGitLab(FakeServer):
     def _h_list_milestones(self, req: Request, pid: str | None = None, gid: str | None = None) -> Response:
         project, group = self._owner(pid, gid)
         items = self._owned_milestones(project, group)
-        if req.arg("include_ancestors", req.arg("include_parent_milestones")) in ("true", "1", "True"):
+        ancestors_param = req.arg("include_parent_milestones")
+        if self.at_least(16, 7):  # include_ancestors came in 16.7; earlier servers ignore it
+            ancestors_param = req.arg("include_ancestors", ancestors_param)
+        if ancestors_param in ("true", "1", "True"):
             start = project["namespace_id"] if project is not None else group["parent_id"]
             ancestors = set(self._group_ancestors(start))
             items += [m for m in self._milestones.values() if m["group_id"] in ancestors]
@@ -1692,8 +1710,11 @@ class FakeGitLab(FakeServer):
             items = [m for m in items if m["iid"] in iids]
         for param, op in (("updated_after", "ge"), ("updated_before", "le")):
             value = req.arg(param)
-            if value:
-                bound = _parse_time(value)
+            if value and self.at_least(15, 10):  # 15.10+; earlier servers ignore them (all listed)
+                try:
+                    bound = _parse_time(value)
+                except ValueError:
+                    raise ApiError(400, {"error": f"{param} is invalid"}) from None
                 items = [m for m in items
                          if (m["updated_at"] >= bound if op == "ge" else m["updated_at"] <= bound)]
         # GitLab's MilestonesFinder default order: due date, then title
@@ -1751,7 +1772,7 @@ class FakeGitLab(FakeServer):
         dates = {k: _day(params[k]) if k in params else m[k] for k in ("due_date", "start_date")}
         if dates["due_date"] and dates["start_date"] and dates["due_date"] <= dates["start_date"]:
             raise ApiError(400, {"message": f"Failed to update milestone {_DUE_BEFORE_START}"})
-        now = self.clock.tick()
+        before = dict(m)
         for key in ("title", "description"):
             if key in params:
                 m[key] = params[key]
@@ -1760,7 +1781,8 @@ class FakeGitLab(FakeServer):
             m["state"] = "closed"
         elif event == "activate":
             m["state"] = "active"
-        m["updated_at"] = now
+        if m != before:  # Rails touches updated_at only when an attribute changed
+            m["updated_at"] = self.clock.tick()
         return self._render_milestone(m)
 
     def _h_delete_milestone(self, req: Request, mid: str, pid: str | None = None,
