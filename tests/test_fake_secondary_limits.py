@@ -11,15 +11,7 @@ import pytest
 
 from tests.fakes.github import RATE_DOCS, FakeGitHub
 from tests.openapi_github import validate_log
-
-REPO = "acme/shop"
-SUB_MUTATION = "issue { number } subIssue { number }"
-
-
-def client(fake: FakeGitHub) -> github.Github:
-    return github.Github(auth=github.Auth.Token("test-token"), base_url=fake.url,
-                         seconds_between_requests=0, seconds_between_writes=0, retry=None,
-                         per_page=100, lazy=True)
+from tests.test_fake_subissues_github import REPO, SUB_MUTATION, client  # noqa: F401 - the same PyGithub client
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from guidesync.core import base as basefile
 from guidesync.errors import BudgetExhausted, RateLimited
 from guidesync.trackers.pacing import GITHUB, ContentLimits, ContentWindow
 from guidesync.trackers.policy import CallPolicy
-from tests.test_scale import counted, linked, state
+from tests.test_scale import _assert_consistent as assert_consistent, counted, state
 
 TASK_LINE = re.compile(r"^\s*(?:[-*+]|\d+[.)]) (?:\[[ xX]\] )?(Task \d+.*)$", re.M)  # bench/generate.py's tasks
 
@@ -167,17 +167,6 @@ def task_lines(ws) -> list[tuple[str, bool]]:
         for m in TASK_LINE.finditer(p.read_text(encoding="utf-8")):
             out.append((m.group(1), "([#" in m.group(1)))
     return out
-
-
-def assert_consistent(ws) -> None:
-    """Every issue on the tracker is linked exactly once and recorded in the base, and vice versa;
-    no two issues for one task."""
-    numbers = linked(ws)
-    assert len(numbers) == len(set(numbers))
-    assert set(numbers) == set(ws.forge.issues())
-    assert {int(k) for k in state(ws)["tasks"]} == set(numbers)
-    titles = [i["title"] for i in ws.forge.issues().values()]
-    assert len(titles) == len(set(titles))
 
 
 def issue_pages(log) -> int:
