@@ -12,6 +12,8 @@ the configuration itself is wrong.
 
 from __future__ import annotations
 
+import math
+import time
 from typing import Any
 
 from .config import ConfigError, find_token, token_variable
@@ -19,6 +21,7 @@ from .context import Context, Outcome, _config
 from .core.base import BaseFileError
 from .errors import FAILED, OK, USAGE, BudgetExhausted, TrackerError
 from .trackers.diagnose import FAIL, WARN, Check, github, gitlab
+from .trackers.pacing import ContentLimits, ContentWindow
 
 MARKS = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
 
@@ -70,8 +73,25 @@ def _checks(ctx: Context) -> tuple[list[Check], int]:
         return out, FAILED
     out.append(Check("state file", "ok", f"{cfg.state_file}: {len(base.records)} linked issues" if base.records
                      else f"{cfg.state_file}: none yet (the first push writes it)"))
+    window = _content_window(ctx, cfg, base)
+    if window is not None:
+        out.append(window)
     out.extend(_tracker_checks(ctx, cfg, token, base))
     return out, OK
+
+
+def _content_window(ctx: Context, cfg: Any, base: Any) -> Check | None:
+    """What the base says of the last hour's writes (the content-creation window), if it keeps one."""
+    limits = ContentLimits(*cfg.content_limits)
+    if not base.content or not limits.any:
+        return None
+    window = ContentWindow(limits, base.content)
+    now = (ctx.clock or time.time)()
+    minute, hour = window.counts(now)
+    wait = window.wait(now)
+    allowed = f" of {limits.per_hour} allowed" if limits.per_hour else ""
+    when = "room for more now" if wait <= 0 else f"room again in {math.ceil(wait / 60)} min"
+    return Check("content window", "ok", f"{hour} writes in the last hour{allowed}, {minute} in the last minute; {when}")
 
 
 def _tracker_checks(ctx: Context, cfg: Any, token: Any, base: Any) -> list[Check]:

@@ -342,3 +342,18 @@ def test_a_secondary_limit_answer_is_read_as_github_documents():
     spent = read({"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset}).retry_after
     assert 1790 <= spent <= 1800
     assert isinstance(translate(GithubException(429, body, {}), "creating issue"), RateLimited)
+
+
+def test_doctor_says_what_the_window_holds(make_workspace):
+    from guidesync.doctor import doctor
+
+    ws = paced_workspace(make_workspace, 30, 2, per_minute=5, per_hour=20)
+    out = ws.run("push", as_json=True)
+    assert json.loads(out.text)["complete"] is False
+    checks = {c.name: c.detail for c in doctor(ws.context()).data}
+    assert checks["content window"].startswith("20 writes in the last hour of 20 allowed, ")
+    minutes = re.search(r"; room again in (\d+) min$", checks["content window"])
+    assert minutes and 50 <= int(minutes.group(1)) <= 60, checks["content window"]  # the first write's hour
+    ws.forge.server.clock.tick(3600)
+    checks = {c.name: c.detail for c in doctor(ws.context()).data}
+    assert checks["content window"] == "0 writes in the last hour of 20 allowed, 0 in the last minute; room for more now"
