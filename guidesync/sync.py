@@ -34,7 +34,7 @@ from .core.plan import MilestoneStep, Plan, Snapshot, TaskStep
 from .core.render import read_marker
 from .core.base import Base
 from .store import BaseStore
-from .trackers.base import BudgetExhausted, RemoteIssue, Tracker, TrackerError
+from .trackers.base import UNSET, BudgetExhausted, RemoteIssue, Tracker, TrackerError
 from .core.edit import Edit, Insert, WritebackError, apply_edits
 from .writeback import ConcurrentEdit, replace_file
 
@@ -326,6 +326,8 @@ class Executor:
         guide = task.guide if task else None
         n = step.number
         try:
+            # a step's writes (a comment and a close) go out together or not at all in this run
+            self.tracker.policy.room(step.tracker_writes)
             if step.create:
                 assert step.content is not None
                 ms = self._ms_number(step.milestone_key)
@@ -365,9 +367,15 @@ class Executor:
     def _update(self, step: TaskStep, guide: str | None) -> None:
         assert step.content is not None and step.number is not None
         fields = self.fields.for_update(step, step.labels)
+        # The milestone only when it changes: the issue's as last listed, else as last written. A
+        # milestone gone from a changed-only listing (a GitLab milestone promoted to the group
+        # took its issues along) is never sent back: GitLab would silently clear it.
+        milestone = self._ms_number(step.milestone_key)
+        listed = self.fields.snapshot.issues.get(step.number)
+        now = listed.milestone if listed is not None else (step.record.milestone if step.record is not None else UNSET)
         answer = self.tracker.update_issue(
-            step.number, title=step.content.title, body=step.content.body, milestone=self._ms_number(step.milestone_key),
-            **fields,
+            step.number, title=step.content.title, body=step.content.body,
+            **({} if now == milestone else {"milestone": milestone}), **fields,
         )
         self.fields.kept(step, fields, answer)
         self.result.events.append(Event("updated", step.number, guide=guide, title=step.content.title))

@@ -332,12 +332,15 @@ def test_rate_limited_listing_is_retried_by_the_policy(fake):
 
 
 def test_rate_limit_reset_when_no_retry_after(fake, monkeypatch):
+    """RateLimit-Reset is the server's epoch: measured against the answer's own Date (the fake's
+    clock), not the runner's (here a day off)."""
     import guidesync.trackers.base as mod
 
-    monkeypatch.setattr(mod.time, "time", lambda: 1_000_000.0)
+    monkeypatch.setattr(mod.time, "time", lambda: fake.clock.now().timestamp() + 86400)
+    reset = int(fake.clock.now().timestamp()) + 3
     fake.add_fault(method="GET", path=r"/milestones$", kind="status", status=429,
                    body={"message": "Retry later"},
-                   headers={"RateLimit-Remaining": "0", "RateLimit-Reset": "1000003"})
+                   headers={"RateLimit-Remaining": "0", "RateLimit-Reset": str(reset)})
     tracker, sleeps = make(fake)
     assert tracker.list_milestones({}).items == ()
     assert sleeps == [3.0] and tracker.policy.stats.retries == 1

@@ -45,15 +45,17 @@ def test_window_waits_for_the_minute_and_the_hour():
     for t in (0, 10, 20):
         assert w.wait(t) == 0
         w.add(t)
-    assert w.wait(30) == 30  # the write at 0 leaves the minute at 60
+    assert w.wait(30) == 32  # the write at 0 leaves the minute at 60, and 2 s of margin
     assert w.full_for(30) == "minute"
     w.add(60)
     w.add(70)
     assert w.counts(70) == (3, 5)
     assert w.full_for(70) == "hour"
-    assert w.wait(70) == 3530  # the write at 0 leaves the hour at 3600
-    assert w.wait(3600) == 0
-    assert w.kept(3600) == (10, 20, 60, 70)  # the write at 0 left
+    assert w.wait(70) == 3532  # the write at 0 leaves the hour at 3600 (and the margin)
+    assert w.wait(3602) == 0
+    assert w.kept(3602) == (10, 20, 60, 70)  # the write at 0 left
+    assert w.wait(3602, writes=2) == 10  # two more: the write at 10 must leave too
+    assert w.wait(3602, writes=6) == float("inf")  # more than the hour allows at all
 
 
 def test_window_kept_rounds_up_and_starts_from_the_base():
@@ -72,16 +74,16 @@ def test_policy_waits_in_the_minute_and_stops_at_the_hour():
             p.call(lambda: None, write=True)
             made += 1
     assert made == 500
-    # 80 at once, then a minute's wait, and so on: 6 full minutes, then 20
-    assert clock.slept == [60.0] * 6
-    assert clock.t - t0 == 360
-    assert p.stats.paced == 360 and p.stats.content == (20, 500)
+    # 80 at once, then a minute's wait (and 2 s of margin), and so on: 6 full minutes, then 20
+    assert clock.slept == [62.0] * 6
+    assert clock.t - t0 == 372
+    assert p.stats.paced == 372 and p.stats.content == (20, 500)
     # reads are never paced
     p.call(lambda: None)
     # the next run, an hour after the first write, starts from the kept window
     kept = p.content_kept()
     assert len(kept) == 500
-    clock.t = t0 + 3600
+    clock.t = t0 + 3602
     q = CallPolicy(write_interval=0, sleep=clock.sleep, clock=clock, limits=ContentLimits(80, 500), content=kept)
     assert q.stats.content == (0, 420)  # the first minute's 80 have left the hour
     again = 0
@@ -90,7 +92,7 @@ def test_policy_waits_in_the_minute_and_stops_at_the_hour():
             q.call(lambda: None, write=True)
             again += 1
     # the same pace as the run before: each minute's room comes back an hour after it was used
-    assert again == 500 and clock.slept == [60.0] * 12 and clock.t == t0 + 3600 + 360
+    assert again == 500 and clock.slept == [62.0] * 12 and clock.t == t0 + 3602 + 372
 
 
 def test_policy_without_limits_keeps_no_window():
@@ -354,6 +356,23 @@ def test_doctor_says_what_the_window_holds(make_workspace):
     assert checks["content window"].startswith("20 writes in the last hour of 20 allowed, ")
     minutes = re.search(r"; room again in (\d+) min$", checks["content window"])
     assert minutes and 50 <= int(minutes.group(1)) <= 60, checks["content window"]  # the first write's hour
-    ws.forge.server.clock.tick(3600)
+    ws.forge.server.clock.tick(3602)
     checks = {c.name: c.detail for c in doctor(ws.context()).data}
     assert checks["content window"] == "0 writes in the last hour of 20 allowed, 0 in the last minute; room for more now"
+
+
+def test_a_reset_is_measured_on_the_servers_clock():
+    """x-ratelimit-reset is the server's epoch: against the answer's own Date, not the runner's
+    clock; a reset the server says is past gives no wait of its own (the policy's minute applies)."""
+    from email.utils import formatdate
+
+    from guidesync.trackers.policy import retry_wait
+
+    server_now = 1_800_000_000
+    headers = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(server_now + 900),
+               "date": formatdate(server_now, usegmt=True)}
+    assert retry_wait(headers, "x-ratelimit-reset", spent="x-ratelimit-remaining") == 900
+    past = {**headers, "x-ratelimit-reset": str(server_now - 5)}
+    assert retry_wait(past, "x-ratelimit-reset", spent="x-ratelimit-remaining") is None
+    later = {**headers, "retry-after": formatdate(server_now + 30, usegmt=True)}
+    assert retry_wait(later, "x-ratelimit-reset") == 30

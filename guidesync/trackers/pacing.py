@@ -19,6 +19,9 @@ from typing import Iterable
 
 MINUTE = 60.0
 HOUR = 3600.0
+#: the tracker counts a write when it arrives, not when it was sent, and network delay varies:
+#: a write leaves the window only this long after the limit's own span
+MARGIN = 2.0
 
 
 @dataclass(frozen=True)
@@ -40,12 +43,14 @@ GITHUB = ContentLimits(80, 500)
 class ContentWindow:
     """The writes of the last hour, oldest first; :meth:`wait` says how long the next must wait."""
 
-    def __init__(self, limits: ContentLimits, times: Iterable[float] = ()):
+    def __init__(self, limits: ContentLimits, times: Iterable[float] = (), now: float | None = None):
+        """``times``: the writes an earlier run kept; with ``now``, none is later than it (a
+        run on a clock that was ahead must not hold the next runs back)."""
         self.limits = limits
-        self._times = sorted(float(t) for t in times)
+        self._times = sorted(float(t) if now is None else min(float(t), now) for t in times)
 
     def _prune(self, now: float) -> None:
-        cut = bisect.bisect_right(self._times, now - HOUR)
+        cut = bisect.bisect_right(self._times, now - HOUR - MARGIN)
         if cut:
             del self._times[:cut]
 
@@ -55,17 +60,22 @@ class ContentWindow:
         minute = len(self._times) - bisect.bisect_right(self._times, now - MINUTE)
         return minute, len(self._times)
 
-    def wait(self, now: float) -> float:
-        """Seconds from ``now`` until one more write stays within both limits (0: at once)."""
+    def wait(self, now: float, writes: int = 1) -> float:
+        """Seconds from ``now`` until ``writes`` more writes stay within both limits (0: at once;
+        infinite: more than a limit allows at all)."""
         self._prune(now)
         wait = 0.0
         for limit, span in ((self.limits.per_minute, MINUTE), (self.limits.per_hour, HOUR)):
             if limit <= 0:
                 continue
+            if writes > limit:
+                return float("inf")
+            span += MARGIN
             inside = len(self._times) - bisect.bisect_right(self._times, now - span)
-            if inside >= limit:
-                # the limit-th newest write must have left the span
-                wait = max(wait, self._times[len(self._times) - limit] + span - now)
+            if inside + writes > limit:
+                # the oldest (inside + writes - limit) writes in the span must have left it
+                first = len(self._times) - inside
+                wait = max(wait, self._times[first + inside + writes - limit - 1] + span - now)
         return max(0.0, wait)
 
     def full_for(self, now: float) -> str:
@@ -85,4 +95,5 @@ class ContentWindow:
         """What the base keeps: the last hour's writes, in whole seconds (rounded up, so a kept
         write never leaves the window earlier than it did)."""
         self._prune(now)
-        return tuple(-int(-t // 1) for t in self._times)
+        top = -int(-now // 1)
+        return tuple(min(-int(-t // 1), top) for t in self._times)

@@ -27,8 +27,13 @@ def retry_wait(headers: Mapping[str, Any], reset: str, *, spent: str | None = No
                now: Callable[[], float] | None = None) -> float | None:
     """Seconds to wait after a rate-limited answer (lower-case ``headers``): ``Retry-After`` in
     seconds or as an HTTP date, else the ``reset`` header (epoch seconds) — with ``spent``, only
-    when that header says the budget is at 0 (GitHub's ``x-ratelimit-remaining``). None: unknown."""
-    now = now or time.time
+    when that header says the budget is at 0 (GitHub's ``x-ratelimit-remaining``). None: unknown.
+
+    Times the server gives are measured against the server's own clock (the answer's ``Date``)
+    when it sends one, not the runner's; a reset already past says nothing (None)."""
+    if now is None:
+        date = _http_time(headers.get("date"))
+        now = (lambda: date) if date is not None else time.time  # type: ignore[assignment,return-value]
     value = headers.get("retry-after")
     if value is not None:
         seconds = _seconds(value)
@@ -44,7 +49,16 @@ def retry_wait(headers: Mapping[str, Any], reset: str, *, spent: str | None = No
     if spent is not None and str(headers.get(spent, "")).strip() != "0":
         return None
     epoch = _seconds(headers.get(reset))
-    return None if epoch is None else max(0.0, epoch - now())
+    if epoch is None or epoch - now() <= 0:
+        return None
+    return epoch - now()
+
+
+def _http_time(value: Any) -> float | None:
+    try:
+        return parsedate_to_datetime(str(value)).timestamp() if value else None
+    except (TypeError, ValueError, IndexError):
+        return None
 
 
 @dataclass
@@ -135,7 +149,7 @@ class CallPolicy:
         self.clock = clock
         self.stats = RequestStats()
         self._last_write: float | None = None
-        self.window = ContentWindow(limits, content) if limits is not None and limits.any else None
+        self.window = ContentWindow(limits, content, now=self.clock()) if limits is not None and limits.any else None
         self._limited = 0  # rate-limited answers without a wait of their own so far (the next waits longer)
         if self.window is not None:
             self.stats.content = self.window.counts(self.clock())
@@ -156,14 +170,35 @@ class CallPolicy:
         if wait <= 0:
             return
         if wait > max(MINUTE, self.max_wait):
-            minute, hour = self.window.counts(self.clock())
-            limits = self.window.limits
-            raise BudgetExhausted(
-                f"{hour} content-creating requests in the last hour (the tracker allows {limits.per_hour}); "
-                f"stopping here, the next run resumes (room again in {wait / 60:.0f} min)"
-            )
+            raise self._full(wait)
         self.stats.paced += wait
         self._pause(wait)
+
+    def _full(self, wait: float, writes: int = 1) -> BudgetExhausted:
+        assert self.window is not None
+        minute, hour = self.window.counts(self.clock())
+        limits = self.window.limits
+        if limits.per_hour and hour + writes > limits.per_hour:  # (else the minute keeps it waiting)
+            what = f"{hour} content-creating requests in the last hour (the tracker allows {limits.per_hour})"
+        else:
+            what = f"{minute} content-creating requests in the last minute (the tracker allows {limits.per_minute})"
+        room = "" if wait == float("inf") else f" (room again in {wait / 60:.0f} min)"
+        return BudgetExhausted(f"{what}; stopping here, the next run resumes{room}")
+
+    def room(self, writes: int) -> None:
+        """Raise :class:`BudgetExhausted` now if ``writes`` writes (one step's: a comment and a
+        close) cannot all go out in this run, rather than stopping between them."""
+        if writes <= 1:
+            return
+        remaining = self.stats.remaining
+        if remaining is not None and remaining - (writes - 1) <= self.reserve:
+            raise BudgetExhausted(
+                f"only {remaining} API requests left in this rate-limit window (reserve {self.reserve}), not enough "
+                f"for the next step's {writes} writes; stopping here, the next run resumes")
+        if self.window is not None:
+            wait = self.window.wait(self.clock(), writes)
+            if wait > max(MINUTE, self.max_wait):
+                raise self._full(wait, writes)
 
     def _rate_wait(self, exc: TrackerError) -> float:
         """How long to wait after a rate-limited answer: what the server said, else at least a
@@ -213,7 +248,7 @@ class CallPolicy:
                     wait = min(2.0**attempt, self.max_wait)
                 if wait > self.max_wait:
                     raise BudgetExhausted(
-                        f"the tracker asks to wait {wait:.0f} s (more than max_retry_wait {self.max_wait:.0f} s); "
+                        f"{'rate limited: ' if isinstance(exc, RateLimited) else ''}the tracker asks to wait {wait:.0f} s (more than max_retry_wait {self.max_wait:.0f} s); "
                         "stopping here, the next run resumes"
                     ) from exc
                 attempt += 1
