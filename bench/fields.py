@@ -28,7 +28,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from bench.sync import REPO, TOKEN, HEADER, Row, fast_fakes, machine, markdown_table, print_row, run_tool  # noqa: E402
+from bench.sync import REPO, TOKEN, UNPACED, HEADER, Row, fast_fakes, machine, markdown_table, print_row, run_tool  # noqa: E402
 
 PER_GUIDE = 25
 HOURS = 2 * 3600
@@ -87,7 +87,7 @@ def bench_one(forge: str, n: int, people: int, labels: int, latency: float, rows
             for name, text in build(n, people, labels, fields).items():
                 (root / "guides" / name).write_text(text, encoding="utf-8")
             (root / "config").mkdir()
-            cfg = {**config, "write_interval": 0, "full_sync_hours": 0}
+            cfg = {**config, "write_interval": 0, **UNPACED, "full_sync_hours": 0}
             (root / "config" / "guidesync.yaml").write_text(yaml.safe_dump(cfg, sort_keys=True))
             tag = "fields" if fields else "no fields"
             for scenario, mode in (("first push", "push"), ("settling sync", "sync"), ("no-op sync", "sync")):

@@ -19,52 +19,35 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from bench import generate  # noqa: E402
-from bench.sync import Row, change_k, print_row, run_tool, start_fake  # noqa: E402
+from bench.sync import Row, change_k, print_row, repository, run_tool  # noqa: E402
 
 HOUR = 3600
 
 
 def bench_one(version: str, m: int, latency: float, rows: list[Row]) -> None:
     n = max(100, 2 * m)
-    root = Path(tempfile.mkdtemp(prefix=f"bench-milestones-{m}-"))
-    try:
-        generate.write(root / "guides", n, m)
-        server, config, env = start_fake("gitlab", latency)
+    with repository("gitlab", n, m, latency) as (root, server, env):
         server.version = version
-        import yaml
-
-        (root / "config").mkdir()
-        cfg = {**config, "write_interval": 0, "max_close": 10**6}
-        (root / "config" / "guidesync.yaml").write_text(yaml.safe_dump(cfg, sort_keys=True))
-        try:
-            steps = (("first push", "push"), ("settling sync", "sync"), ("no-op sync", "sync"), ("no-op sync", "sync"),
-                     ("incremental (k=10)", "sync"), ("one task added", "sync"))
-            for i, (name, mode) in enumerate(steps):
-                if i:
-                    server.clock.tick(HOUR)
-                if name.startswith("incremental"):
-                    assert change_k(root, 10) == 10
-                elif name == "one task added":
-                    add_task(root)
-                delta, wall, cpu, rss, data = run_tool(server, root, env, mode)
-                note = f"exit {data['exit']}" if data.get("exit") else ""
-                rows.append(Row(f"gitlab {version}", n, m, name, delta["total"], delta["charged"], delta["writes"],
-                                wall, cpu, rss, note))
-                print_row(rows[-1], flush=True)
-            assert not server.errors, server.errors[:1]
-        finally:
-            server.stop()
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+        steps = (("first push", "push"), ("settling sync", "sync"), ("no-op sync", "sync"), ("no-op sync", "sync"),
+                 ("incremental (k=10)", "sync"), ("one task added", "sync"))
+        for i, (name, mode) in enumerate(steps):
+            if i:
+                server.clock.tick(HOUR)
+            if name.startswith("incremental"):
+                assert change_k(root, 10) == 10
+            elif name == "one task added":
+                add_task(root)
+            delta, wall, cpu, rss, data = run_tool(server, root, env, mode)
+            note = f"exit {data['exit']}" if data.get("exit") else ""
+            rows.append(Row(f"gitlab {version}", n, m, name, delta["total"], delta["charged"], delta["writes"],
+                            wall, cpu, rss, note))
+            print_row(rows[-1], flush=True)
 
 
 def add_task(root: Path) -> None:

@@ -33,7 +33,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from bench.sync import REPO, TOKEN, Row, fast_fakes, machine, markdown_table, print_row, run_tool, HEADER  # noqa: E402
+from bench.sync import REPO, TOKEN, UNPACED, Row, fast_fakes, machine, markdown_table, print_row, run_tool, HEADER  # noqa: E402
 
 PER_GUIDE = 25
 MAX_CHILDREN = 10
@@ -85,7 +85,7 @@ def bench_one(forge: str, n: int, m: int, latency: float, rows: list[Row]) -> di
             for name, text in build(n, m).items():
                 (root / "guides" / name).write_text(text, encoding="utf-8")
             (root / "config").mkdir()
-            cfg = {**config, "write_interval": 0, "full_sync_hours": 0, "sub_issues": sub}
+            cfg = {**config, "write_interval": 0, **UNPACED, "full_sync_hours": 0, "sub_issues": sub}
             (root / "config" / "guidesync.yaml").write_text(yaml.safe_dump(cfg, sort_keys=True))
             tag = "sub_issues on" if sub else "sub_issues off"
             for scenario, mode in (("first push", "push"), ("settling sync", "sync"), ("no-op sync", "sync")):
