@@ -78,12 +78,12 @@ class ContentWindow:
                 wait = max(wait, self._times[first + inside + writes - limit - 1] + span - now)
         return max(0.0, wait)
 
-    def full_for(self, now: float) -> str:
-        """Which limit keeps the next write waiting at ``now``: "hour", "minute" or ""."""
+    def full_for(self, now: float, writes: int = 1) -> str:
+        """Which limit keeps the next ``writes`` writes waiting at ``now``: "hour", "minute" or ""."""
         minute, hour = self.counts(now)
-        if self.limits.per_hour > 0 and hour >= self.limits.per_hour:
+        if self.limits.per_hour > 0 and hour + writes > self.limits.per_hour:
             return "hour"
-        if self.limits.per_minute > 0 and minute >= self.limits.per_minute:
+        if self.limits.per_minute > 0 and minute + writes > self.limits.per_minute:
             return "minute"
         return ""
 

@@ -165,25 +165,27 @@ class CallPolicy:
 
     def _pace(self) -> None:
         """Wait until one more write keeps within the content-creation window, or stop the run."""
-        assert self.window is not None
-        wait = self.window.wait(self.clock())
-        if wait <= 0:
-            return
-        if wait > max(MINUTE, self.max_wait):
-            raise self._full(wait)
-        self.stats.paced += wait
-        self._pause(wait)
+        wait = self._window_wait(1)
+        if wait > 0:
+            self.stats.paced += wait
+            self._pause(wait)
 
-    def _full(self, wait: float, writes: int = 1) -> BudgetExhausted:
+    def _window_wait(self, writes: int) -> float:
+        """Seconds until ``writes`` writes fit in the window; :class:`BudgetExhausted` when that is
+        longer than a write may wait (a minute, or ``max_wait``): the hour is full."""
         assert self.window is not None
-        minute, hour = self.window.counts(self.clock())
+        now = self.clock()
+        wait = self.window.wait(now, writes)
+        if wait <= max(MINUTE, self.max_wait):
+            return wait
+        minute, hour = self.window.counts(now)
         limits = self.window.limits
-        if limits.per_hour and hour + writes > limits.per_hour:  # (else the minute keeps it waiting)
+        if self.window.full_for(now, writes) == "hour":  # (else the minute keeps it waiting)
             what = f"{hour} content-creating requests in the last hour (the tracker allows {limits.per_hour})"
         else:
             what = f"{minute} content-creating requests in the last minute (the tracker allows {limits.per_minute})"
         room = "" if wait == float("inf") else f" (room again in {wait / 60:.0f} min)"
-        return BudgetExhausted(f"{what}; stopping here, the next run resumes{room}")
+        raise BudgetExhausted(f"{what}; stopping here, the next run resumes{room}")
 
     def room(self, writes: int) -> None:
         """Raise :class:`BudgetExhausted` now if ``writes`` writes (one step's: a comment and a
@@ -196,9 +198,7 @@ class CallPolicy:
                 f"only {remaining} API requests left in this rate-limit window (reserve {self.reserve}), not enough "
                 f"for the next step's {writes} writes; stopping here, the next run resumes")
         if self.window is not None:
-            wait = self.window.wait(self.clock(), writes)
-            if wait > max(MINUTE, self.max_wait):
-                raise self._full(wait, writes)
+            self._window_wait(writes)
 
     def _rate_wait(self, exc: TrackerError) -> float:
         """How long to wait after a rate-limited answer: what the server said, else at least a
