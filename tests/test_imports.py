@@ -20,14 +20,21 @@ class Killed(BaseException):
     """The process dies here (not an Exception: nothing catches it)."""
 
 
+def pushed(make_workspace, forge: str = "memory", text: str = TEXT, hours: float = 2) -> object:
+    """A workspace whose one guide, GUIDE (``text``), was pushed with ``import_issues: labeled``
+    ``hours`` ago (the suites over HTTP and of the safety machine's findings start the same way)."""
+    ws = make_workspace(forge, guides=())
+    ws.write(GUIDE, text)
+    ws.write_config(import_issues="labeled")
+    out = ws.run("push")
+    assert out.code == 0, out.text
+    later(ws, hours)
+    return ws
+
+
 @pytest.fixture
 def ws(make_workspace):
-    ws = make_workspace("memory", guides=())
-    ws.write(GUIDE, TEXT)
-    ws.write_config(import_issues="labeled")
-    assert ws.run("push").code == 0
-    later(ws)
-    return ws
+    return pushed(make_workspace)
 
 
 def remote(ws):

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.test_imports import pushed
+
 HOUR = 3600.0
 GUIDE = "billing.md"
 TEXT = ("# Phase 6: Billing - Detailed Implementation Guide\n\n## Deliverables Checklist\n\n"
@@ -29,12 +31,7 @@ BAD = "**Due**: 2026-02-30\n\n"  # a phase date that is no day: the guide has an
 
 @pytest.fixture
 def ws(make_workspace):
-    ws = make_workspace("memory", guides=())
-    ws.write(GUIDE, TEXT)
-    ws.write_config(import_issues="labeled")
-    assert ws.run("push").code == 0
-    later(ws)
-    return ws
+    return pushed(make_workspace, text=TEXT, hours=1)
 
 
 def later(ws, hours: float = 1) -> None:

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from tests.conftest import FORGES, links
-from tests.test_imports import killed_at_the_base_write
+from tests.test_imports import killed_at_the_base_write, pushed
 
 HOUR = 3600.0
 GUIDE = "billing.md"
@@ -20,13 +20,7 @@ TEXT = ("# Phase 6: Billing - Detailed Implementation Guide\n\n## Deliverables C
 
 @pytest.fixture(params=FORGES)
 def ws(request, make_workspace):
-    ws = make_workspace(request.param, guides=())
-    ws.write(GUIDE, TEXT)
-    ws.write_config(import_issues="labeled")
-    out = ws.run("push")
-    assert out.code == 0, out.text
-    later(ws)
-    return ws
+    return pushed(make_workspace, request.param, TEXT, hours=3)
 
 
 def later(ws, hours: float = 3) -> None:
